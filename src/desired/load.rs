@@ -1,0 +1,311 @@
+//! Finding and reading desired-state files: paths, directories, size and encoding limits.
+
+use std::fs;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+use super::decode::{Cx, Decode};
+use super::format::FileDoc;
+use super::validate;
+use crate::diagnostic::{self, Diagnostic, SourceId, Sources};
+use crate::model::DesiredState;
+use crate::yaml::{self, Span};
+
+/// Files larger than this are refused: a hundred thousand users fit in well under half of it.
+pub const MAX_FILE_BYTES: u64 = 32 << 20;
+/// Directories are searched at most this deep.
+const MAX_DIR_DEPTH: usize = 16;
+
+/// The outcome of loading a set of files: the files read (for rendering), and the desired state
+/// or every problem found.
+pub struct Loaded {
+    pub sources: Sources,
+    pub result: Result<DesiredState, Vec<Diagnostic>>,
+}
+
+/// Loads `paths` (files or directories) as one set feeding one target. `${VAR}` references are
+/// resolved through `env`.
+pub fn load(paths: &[PathBuf], env: &dyn Fn(&str) -> Option<String>) -> Loaded {
+    let mut sources = Sources::default();
+    let mut diagnostics = Vec::new();
+    let mut files = Vec::new();
+    let mut read_count = 0;
+    for path in expand(paths, &mut sources, &mut diagnostics) {
+        read_count += 1;
+        let Some((id, text)) = read(&path, &mut sources, &mut diagnostics) else {
+            continue;
+        };
+        let mut cx = Cx::new(id, &text, env);
+        let doc = match yaml::parse(&text) {
+            Ok(Some(root)) => FileDoc::decode(&root, &mut cx),
+            Ok(None) => {
+                cx.diagnostics.push(
+                    Diagnostic::new(id, None, "the file is empty")
+                        .hint("a desired-state file starts with `version: 1`; remove the file if it is not needed"),
+                );
+                None
+            }
+            Err(err) => {
+                cx.diagnostics.push(syntax_diagnostic(id, err));
+                None
+            }
+        };
+        for span in cx.sensitive.drain(..) {
+            sources.mark_sensitive(id, span);
+        }
+        diagnostics.append(&mut cx.diagnostics);
+        if let Some(doc) = doc {
+            files.push((id, doc));
+        }
+    }
+    // Whole-set checks run on whatever decoded, so one run reports as much as it can. When a
+    // file could not be read at all, its missing sections are not reported again.
+    let complete = files.len() == read_count;
+    let result = if files.is_empty() {
+        None
+    } else {
+        validate::resolve(&files, complete, &mut diagnostics)
+    };
+    let result = match result {
+        Some(state) if diagnostics.is_empty() => Ok(state),
+        _ => {
+            diagnostic::sort(&mut diagnostics);
+            Err(diagnostics)
+        }
+    };
+    Loaded { sources, result }
+}
+
+fn syntax_diagnostic(id: SourceId, err: yaml::SyntaxError) -> Diagnostic {
+    let message = err.message.to_lowercase();
+    let (message, hint) = if message.contains("depth") || message.contains("recursion") {
+        (
+            format!(
+                "the YAML is nested more than {} levels deep",
+                yaml::MAX_DEPTH
+            ),
+            "a desired-state file needs only a few levels; check the indentation".to_string(),
+        )
+    } else if message.contains("alias") || message.contains("anchor") || message.contains("replay")
+    {
+        (
+            "the YAML uses too many aliases or expands them too far".to_string(),
+            "write the values out instead of referencing anchors (`*name`) many times".to_string(),
+        )
+    } else if message.contains("budget") {
+        (
+            "the YAML is too large to read".to_string(),
+            format!(
+                "split it into several files of at most {} values each",
+                yaml::MAX_NODES
+            ),
+        )
+    } else if message.contains("duplicate") {
+        (
+            err.message.clone(),
+            "each key may appear once in a mapping; remove or merge the repeated one".to_string(),
+        )
+    } else {
+        (
+            format!("invalid YAML: {}", err.message),
+            "check the indentation and quoting around this place".to_string(),
+        )
+    };
+    Diagnostic::new(id, err.span, message).hint(hint)
+}
+
+/// Expands directories into their `*.yaml` / `*.yml` files, in sorted order.
+fn expand(
+    paths: &[PathBuf],
+    sources: &mut Sources,
+    diagnostics: &mut Vec<Diagnostic>,
+) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    for path in paths {
+        match fs::metadata(path) {
+            Err(err) => {
+                let id = sources.add(path.clone(), None);
+                let what = if err.kind() == std::io::ErrorKind::NotFound {
+                    "no such file or directory".to_string()
+                } else {
+                    err.to_string()
+                };
+                diagnostics.push(Diagnostic::new(
+                    id,
+                    None,
+                    format!("cannot read `{}`: {what}", path.display()),
+                ));
+            }
+            Ok(meta) if meta.is_dir() => {
+                let before = out.len();
+                let mut visited = Vec::new();
+                walk(path, 0, &mut out, &mut visited, sources, diagnostics);
+                if out.len() == before {
+                    let id = sources.add(path.clone(), None);
+                    diagnostics.push(
+                        Diagnostic::new(id, None, format!("the directory `{}` holds no `.yaml` or `.yml` files", path.display()))
+                            .hint("point rollcall at a directory of desired-state files, or at the files themselves"),
+                    );
+                }
+            }
+            Ok(_) => out.push(path.clone()),
+        }
+    }
+    out
+}
+
+fn is_yaml(path: &Path) -> bool {
+    matches!(
+        path.extension().and_then(|e| e.to_str()),
+        Some("yaml" | "yml")
+    )
+}
+
+fn walk(
+    dir: &Path,
+    depth: usize,
+    out: &mut Vec<PathBuf>,
+    visited: &mut Vec<PathBuf>,
+    sources: &mut Sources,
+    diagnostics: &mut Vec<Diagnostic>,
+) {
+    // A directory reached twice through links is read once.
+    if let Ok(canonical) = fs::canonicalize(dir) {
+        if visited.contains(&canonical) {
+            return;
+        }
+        visited.push(canonical);
+    }
+    if depth > MAX_DIR_DEPTH {
+        return;
+    }
+    let entries = match fs::read_dir(dir) {
+        Ok(entries) => entries,
+        Err(err) => {
+            let id = sources.add(dir.to_path_buf(), None);
+            diagnostics.push(Diagnostic::new(
+                id,
+                None,
+                format!("cannot read the directory: {err}"),
+            ));
+            return;
+        }
+    };
+    let mut entries: Vec<PathBuf> = entries.filter_map(|e| e.ok().map(|e| e.path())).collect();
+    entries.sort();
+    for path in entries {
+        let hidden = path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .is_some_and(|n| n.starts_with('.'));
+        if hidden {
+            continue;
+        }
+        if path.is_dir() {
+            walk(&path, depth + 1, out, visited, sources, diagnostics);
+        } else if is_yaml(&path) {
+            out.push(path);
+        }
+    }
+}
+
+/// Reads one file as UTF-8 text, within the size limit. Problems are reported against the file.
+fn read(
+    path: &Path,
+    sources: &mut Sources,
+    diagnostics: &mut Vec<Diagnostic>,
+) -> Option<(SourceId, String)> {
+    let fail = |sources: &mut Sources, diagnostics: &mut Vec<Diagnostic>, d: Diagnostic| {
+        diagnostics.push(d);
+        let _ = sources;
+        None
+    };
+    let file = match fs::File::open(path) {
+        Ok(file) => file,
+        Err(err) => {
+            let id = sources.add(path.to_path_buf(), None);
+            return fail(
+                sources,
+                diagnostics,
+                Diagnostic::new(id, None, format!("cannot read the file: {err}")),
+            );
+        }
+    };
+    let mut bytes = Vec::new();
+    if let Err(err) = file.take(MAX_FILE_BYTES + 1).read_to_end(&mut bytes) {
+        let id = sources.add(path.to_path_buf(), None);
+        return fail(
+            sources,
+            diagnostics,
+            Diagnostic::new(id, None, format!("cannot read the file: {err}")),
+        );
+    }
+    if bytes.len() as u64 > MAX_FILE_BYTES {
+        let id = sources.add(path.to_path_buf(), None);
+        return fail(
+            sources,
+            diagnostics,
+            Diagnostic::new(
+                id,
+                None,
+                format!("the file is larger than {} MiB", MAX_FILE_BYTES >> 20),
+            )
+            .hint("split the users over several files in a directory"),
+        );
+    }
+    if let Some(nul) = bytes.iter().position(|&b| b == 0) {
+        let id = sources.add(path.to_path_buf(), None);
+        let span = position_of(&bytes, nul);
+        return fail(
+            sources,
+            diagnostics,
+            Diagnostic::new(
+                id,
+                Some(span),
+                "the file is binary, not YAML text (it holds a NUL byte)",
+            )
+            .hint("point rollcall at desired-state YAML files only"),
+        );
+    }
+    match String::from_utf8(bytes) {
+        Ok(mut text) => {
+            if text.starts_with('\u{feff}') {
+                text.drain(..3);
+            }
+            let id = sources.add(path.to_path_buf(), Some(text.clone()));
+            Some((id, text))
+        }
+        Err(err) => {
+            let bytes = err.into_bytes();
+            let valid = std::str::from_utf8(&bytes).map_or_else(|e| e.valid_up_to(), |s| s.len());
+            let span = position_of(&bytes, valid);
+            let id = sources.add(path.to_path_buf(), None);
+            fail(
+                sources,
+                diagnostics,
+                Diagnostic::new(id, Some(span), "the file is not valid UTF-8")
+                    .hint("save the file as UTF-8 text"),
+            )
+        }
+    }
+}
+
+/// The line and column of byte `at`, counting characters in the valid prefix.
+fn position_of(bytes: &[u8], at: usize) -> Span {
+    let prefix = &bytes[..at.min(bytes.len())];
+    let line = prefix.iter().filter(|&&b| b == b'\n').count() + 1;
+    let line_start = prefix
+        .iter()
+        .rposition(|&b| b == b'\n')
+        .map_or(0, |i| i + 1);
+    let column = String::from_utf8_lossy(&prefix[line_start..])
+        .chars()
+        .count()
+        + 1;
+    Span {
+        line: u32::try_from(line).unwrap_or(u32::MAX),
+        column: u32::try_from(column).unwrap_or(u32::MAX),
+        offset: 0,
+        len: 0,
+    }
+}

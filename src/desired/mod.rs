@@ -1,0 +1,10 @@
+//! Desired-state files: the format, loading, `${VAR}` references and validation.
+
+pub mod decode;
+pub mod env;
+pub mod format;
+pub mod load;
+pub mod schema;
+pub mod validate;
+
+pub use load::{Loaded, load};

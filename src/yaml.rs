@@ -1,0 +1,355 @@
+//! The one place that knows which YAML crate rollcall uses.
+//!
+//! A document is read into a small tree of [`Node`]s, each carrying the [`Span`] of the text it came
+//! from. The desired-state decoder walks that tree so it can report every problem in a file with a
+//! precise location, instead of stopping at the first type error the way a derived deserializer
+//! would. The YAML reader runs under tight budgets, so hostile input (deep nesting, alias bombs,
+//! huge documents) fails fast with an error instead of exhausting the machine.
+
+use std::fmt;
+
+use serde::de::{self, Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
+use serde_saphyr::{Budget, DuplicateKeyPolicy, Spanned};
+
+/// Nesting deeper than this is refused; a desired-state file needs about five levels.
+pub const MAX_DEPTH: usize = 32;
+/// The reader recurses once per nesting level, with large frames in unoptimised builds, so it runs
+/// on a thread of its own with this much stack, whatever thread the caller is on.
+const READER_STACK_BYTES: usize = 64 << 20;
+/// The most nodes one document may hold (enough for several hundred thousand users).
+pub const MAX_NODES: usize = 3_000_000;
+/// The most alias references one document may hold.
+pub const MAX_ALIASES: usize = 1_000;
+/// The most events alias expansion may replay across a document (the alias-bomb fuse).
+pub const MAX_REPLAYED_EVENTS: usize = 100_000;
+
+/// Where a node sits in its source text: 1-based line and column, plus the byte range.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub struct Span {
+    pub line: u32,
+    pub column: u32,
+    /// Byte offset of the first character, when known.
+    pub offset: usize,
+    /// Length in bytes; zero when unknown.
+    pub len: usize,
+}
+
+impl Span {
+    fn from_location(location: serde_saphyr::Location) -> Self {
+        let span = location.span();
+        Span {
+            line: u32::try_from(location.line()).unwrap_or(u32::MAX),
+            column: u32::try_from(location.column()).unwrap_or(u32::MAX),
+            offset: span
+                .byte_offset()
+                .and_then(|o| usize::try_from(o).ok())
+                .unwrap_or(0),
+            len: span
+                .byte_len()
+                .and_then(|l| usize::try_from(l).ok())
+                .unwrap_or(0),
+        }
+    }
+}
+
+/// One YAML value with its position.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Node {
+    pub value: Value,
+    pub span: Span,
+}
+
+/// The shape of a YAML value. Mapping entries keep their order and their keys' spans.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Value {
+    Null,
+    Bool(bool),
+    Int(i64),
+    Float(f64),
+    Str(String),
+    Seq(Vec<Node>),
+    Map(Vec<(Node, Node)>),
+}
+
+impl Value {
+    /// A short noun for messages: "a string", "a list", ...
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Value::Null => "null",
+            Value::Bool(_) => "a boolean",
+            Value::Int(_) => "an integer",
+            Value::Float(_) => "a number",
+            Value::Str(_) => "a string",
+            Value::Seq(_) => "a list",
+            Value::Map(_) => "a mapping",
+        }
+    }
+}
+
+/// A document could not be read as YAML.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SyntaxError {
+    pub message: String,
+    /// Where the reader stopped, when it knows.
+    pub span: Option<Span>,
+}
+
+impl fmt::Display for SyntaxError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+/// Reads one YAML document. An empty document (nothing but comments) is `Ok(None)`.
+pub fn parse(text: &str) -> Result<Option<Node>, SyntaxError> {
+    std::thread::scope(|scope| {
+        std::thread::Builder::new()
+            .name("yaml-reader".into())
+            .stack_size(READER_STACK_BYTES)
+            .spawn_scoped(scope, || parse_here(text))
+            .map_err(|err| SyntaxError {
+                message: format!("cannot start the YAML reader: {err}"),
+                span: None,
+            })?
+            .join()
+            .unwrap_or_else(|_| {
+                Err(SyntaxError {
+                    message: "the YAML reader failed unexpectedly".into(),
+                    span: None,
+                })
+            })
+    })
+}
+
+fn parse_here(text: &str) -> Result<Option<Node>, SyntaxError> {
+    let options = serde_saphyr::options! {
+        budget: Some(budget()),
+        duplicate_keys: DuplicateKeyPolicy::Error,
+        alias_limits: alias_limits(),
+        // `external_id: 0012` keeps its zeros; the decoder sees the text it was given.
+        leading_zero_numbers_as_strings: true,
+        // Only the YAML 1.2 core schema; `yes`/`on` are strings, not booleans.
+        strict_booleans: true,
+        reject_unsupported_tags: true,
+        with_snippet: false,
+    };
+    match serde_saphyr::from_str_with_options::<Option<Spanned<Value>>>(text, options) {
+        Ok(root) => Ok(root.map(|spanned| Node {
+            span: Span::from_location(spanned.referenced),
+            value: spanned.value,
+        })),
+        Err(err) => Err(syntax_error(&err)),
+    }
+}
+
+fn budget() -> Budget {
+    let mut budget = Budget::default();
+    budget.max_depth = MAX_DEPTH;
+    budget.flow_nesting_limit = MAX_DEPTH;
+    budget.max_nodes = MAX_NODES;
+    budget.max_events = MAX_NODES * 2;
+    budget.max_aliases = MAX_ALIASES;
+    budget.max_anchors = MAX_ALIASES;
+    budget.max_recorded_anchor_events = MAX_REPLAYED_EVENTS;
+    budget.max_documents = 1;
+    budget
+}
+
+fn alias_limits() -> serde_saphyr::options::AliasLimits {
+    let mut limits = serde_saphyr::options::AliasLimits::default();
+    limits.max_total_replayed_events = MAX_REPLAYED_EVENTS;
+    limits.max_replay_stack_depth = 8;
+    limits
+}
+
+fn syntax_error(err: &serde_saphyr::Error) -> SyntaxError {
+    let span = err
+        .location()
+        .filter(|l| l.line() > 0)
+        .map(Span::from_location);
+    // The crate's own message may end with " at line X column Y"; the diagnostic prints the
+    // location itself, so keep only the description.
+    let mut message = err.to_string();
+    if let Some(cut) = message.find(" at line ") {
+        message.truncate(cut);
+    }
+    let message = message.trim().trim_end_matches('.').to_string();
+    SyntaxError { message, span }
+}
+
+impl<'de> Deserialize<'de> for Value {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_any(ValueVisitor)
+    }
+}
+
+struct ValueVisitor;
+
+fn node(spanned: Spanned<Value>) -> Node {
+    Node {
+        span: Span::from_location(spanned.referenced),
+        value: spanned.value,
+    }
+}
+
+impl<'de> Visitor<'de> for ValueVisitor {
+    type Value = Value;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("any YAML value")
+    }
+
+    fn visit_bool<E: de::Error>(self, v: bool) -> Result<Value, E> {
+        Ok(Value::Bool(v))
+    }
+
+    fn visit_i64<E: de::Error>(self, v: i64) -> Result<Value, E> {
+        Ok(Value::Int(v))
+    }
+
+    fn visit_u64<E: de::Error>(self, v: u64) -> Result<Value, E> {
+        Ok(i64::try_from(v).map_or(Value::Float(v as f64), Value::Int))
+    }
+
+    fn visit_i128<E: de::Error>(self, v: i128) -> Result<Value, E> {
+        Ok(i64::try_from(v).map_or(Value::Float(v as f64), Value::Int))
+    }
+
+    fn visit_u128<E: de::Error>(self, v: u128) -> Result<Value, E> {
+        Ok(i64::try_from(v).map_or(Value::Float(v as f64), Value::Int))
+    }
+
+    fn visit_f64<E: de::Error>(self, v: f64) -> Result<Value, E> {
+        Ok(Value::Float(v))
+    }
+
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<Value, E> {
+        Ok(Value::Str(v.to_string()))
+    }
+
+    fn visit_string<E: de::Error>(self, v: String) -> Result<Value, E> {
+        Ok(Value::Str(v))
+    }
+
+    fn visit_bytes<E: de::Error>(self, _: &[u8]) -> Result<Value, E> {
+        Err(E::custom("binary values are not supported"))
+    }
+
+    fn visit_unit<E: de::Error>(self) -> Result<Value, E> {
+        Ok(Value::Null)
+    }
+
+    fn visit_none<E: de::Error>(self) -> Result<Value, E> {
+        Ok(Value::Null)
+    }
+
+    fn visit_some<D: Deserializer<'de>>(self, deserializer: D) -> Result<Value, D::Error> {
+        deserializer.deserialize_any(ValueVisitor)
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
+        let mut items = Vec::with_capacity(seq.size_hint().unwrap_or(0).min(1024));
+        while let Some(item) = seq.next_element::<Spanned<Value>>()? {
+            items.push(node(item));
+        }
+        Ok(Value::Seq(items))
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
+        let mut entries = Vec::with_capacity(map.size_hint().unwrap_or(0).min(64));
+        while let Some(key) = map.next_key::<Spanned<Value>>()? {
+            let value = map.next_value::<Spanned<Value>>()?;
+            entries.push((node(key), node(value)));
+        }
+        Ok(Value::Map(entries))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn root(text: &str) -> Node {
+        parse(text).expect("valid YAML").expect("a document")
+    }
+
+    #[test]
+    fn keeps_positions_of_keys_and_values() {
+        let doc = root("version: 1\nusers:\n  - email: ada@acme.org\n");
+        let Value::Map(entries) = doc.value else {
+            panic!("a mapping")
+        };
+        let (key, users) = &entries[1];
+        assert_eq!(key.value, Value::Str("users".into()));
+        assert_eq!((key.span.line, key.span.column), (2, 1));
+        let Value::Seq(items) = &users.value else {
+            panic!("a list")
+        };
+        let Value::Map(user) = &items[0].value else {
+            panic!("a mapping")
+        };
+        let (key, value) = &user[0];
+        assert_eq!((key.span.line, key.span.column), (3, 5));
+        assert_eq!((value.span.line, value.span.column), (3, 12));
+        assert_eq!(value.span.len, "ada@acme.org".len());
+        let text = "version: 1\nusers:\n  - email: ada@acme.org\n";
+        assert_eq!(&text[value.span.offset..][..value.span.len], "ada@acme.org");
+    }
+
+    #[test]
+    fn scalars_keep_their_yaml_types() {
+        let doc = root("a: 1\nb: '1'\nc: true\nd: yes\ne: ~\nf: 0012\ng: 1.5\n");
+        let Value::Map(entries) = doc.value else {
+            panic!("a mapping")
+        };
+        let values: Vec<_> = entries.into_iter().map(|(_, v)| v.value).collect();
+        assert_eq!(
+            values,
+            vec![
+                Value::Int(1),
+                Value::Str("1".into()),
+                Value::Bool(true),
+                Value::Str("yes".into()),
+                Value::Null,
+                Value::Str("0012".into()),
+                Value::Float(1.5),
+            ]
+        );
+    }
+
+    #[test]
+    fn empty_document_is_none() {
+        assert_eq!(parse("").unwrap(), None);
+        assert_eq!(parse("# only a comment\n").unwrap(), None);
+    }
+
+    #[test]
+    fn duplicate_keys_are_refused_with_a_position() {
+        let err = parse("a: 1\nb: 2\na: 3\n").unwrap_err();
+        assert!(err.message.to_lowercase().contains("duplicate"), "{err:?}");
+        assert_eq!(err.span.map(|s| s.line), Some(3));
+    }
+
+    #[test]
+    fn deep_nesting_is_refused() {
+        let deep = format!("{}1{}", "[".repeat(20_000), "]".repeat(20_000));
+        assert!(parse(&deep).is_err());
+        let block: String = (0..20_000)
+            .map(|i| format!("{}k:\n", " ".repeat(i)))
+            .collect();
+        assert!(parse(&block).is_err());
+    }
+
+    #[test]
+    fn alias_bombs_are_refused() {
+        let mut bomb = String::from("a: &a [x, x, x, x, x, x, x, x, x, x]\n");
+        for level in 1..12 {
+            let prev = (b'a' + level - 1) as char;
+            let this = (b'a' + level) as char;
+            bomb.push_str(&format!(
+                "{this}: &{this} [*{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}, *{prev}]\n"
+            ));
+        }
+        assert!(parse(&bomb).is_err());
+    }
+}
