@@ -751,7 +751,8 @@ fn check_user(
     }
     if let (Some(password), Some((min, max))) = (&user.password, caps.password_len) {
         let len = password.value.value.expose().chars().count();
-        if len < min || len > max {
+        // Zero means the reference itself was already reported (unset, empty or literal).
+        if len > 0 && (len < min || len > max) {
             checker
                 .error(
                     at(source, password.span),

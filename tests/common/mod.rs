@@ -1,0 +1,119 @@
+//! Helpers shared by the integration tests.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+
+use rollcall::desired::{self, Loaded};
+use rollcall::diagnostic::Renderer;
+
+/// The environment the tests load files with.
+pub fn env(name: &str) -> Option<String> {
+    match name {
+        "PIWIK_CLIENT_ID" => Some("client-id".into()),
+        "PIWIK_CLIENT_SECRET" => Some("piwik-top-secret-value".into()),
+        "PUBLICA_API_TOKEN" => Some("publica-token".into()),
+        "STAFF_INITIAL_PASSWORD" | "READER_INITIAL_PASSWORD" => Some("initial-pass-1".into()),
+        "BEDITA_API_KEY" | "BEDITA_USERNAME" | "BEDITA_PASSWORD" => Some("bedita".into()),
+        "EDITOR_INITIAL_PASSWORD" => Some("editor-pass-1".into()),
+        "SHORT_PASSWORD" => Some("short".into()),
+        "EMPTY" => Some(String::new()),
+        _ => None,
+    }
+}
+
+/// Every variable [`env`] sets, for running the binary.
+pub const ENV_VARS: &[(&str, &str)] = &[
+    ("PIWIK_CLIENT_ID", "client-id"),
+    ("PIWIK_CLIENT_SECRET", "piwik-top-secret-value"),
+    ("PUBLICA_API_TOKEN", "publica-token"),
+    ("STAFF_INITIAL_PASSWORD", "initial-pass-1"),
+    ("READER_INITIAL_PASSWORD", "initial-pass-1"),
+    ("BEDITA_API_KEY", "bedita"),
+    ("BEDITA_USERNAME", "bedita"),
+    ("BEDITA_PASSWORD", "bedita"),
+    ("EDITOR_INITIAL_PASSWORD", "editor-pass-1"),
+];
+
+/// A directory of files that disappears with the test.
+pub struct Workspace {
+    pub dir: tempfile::TempDir,
+}
+
+impl Workspace {
+    pub fn new() -> Self {
+        Workspace {
+            dir: tempfile::tempdir().expect("a temporary directory"),
+        }
+    }
+
+    pub fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+
+    /// Writes `text` to `name` (creating directories) and returns its path.
+    pub fn write(&self, name: &str, text: impl AsRef<[u8]>) -> PathBuf {
+        let path = self.path(name);
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent).expect("create directories");
+        }
+        std::fs::write(&path, text).expect("write file");
+        path
+    }
+}
+
+/// Loads `paths` with the test environment.
+pub fn load(paths: &[PathBuf]) -> Loaded {
+    desired::load(paths, &env)
+}
+
+/// Renders every diagnostic as plain text, with paths relative to `base`.
+pub fn render(loaded: &Loaded, base: &Path) -> String {
+    let renderer = Renderer::new(&loaded.sources, false);
+    let Err(diagnostics) = &loaded.result else {
+        return String::new();
+    };
+    let prefix = format!("{}/", base.display());
+    diagnostics
+        .iter()
+        .map(|d| renderer.render(d).replace(&prefix, ""))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// `(line, message)` of each diagnostic, in order.
+pub fn problems(loaded: &Loaded) -> Vec<(u32, String)> {
+    match &loaded.result {
+        Ok(_) => Vec::new(),
+        Err(diagnostics) => diagnostics
+            .iter()
+            .map(|d| (d.span.map_or(0, |s| s.line), d.message.clone()))
+            .collect(),
+    }
+}
+
+pub const PIWIK_HEAD: &str = "version: 1
+target:
+  provider: piwik-pro
+  url: https://acme.piwik.pro
+  credentials:
+    client_id: ${PIWIK_CLIENT_ID}
+    client_secret: ${PIWIK_CLIENT_SECRET}
+";
+
+pub const PUBLICA_HEAD: &str = "version: 1
+target:
+  provider: publica-la
+  url: https://store.publica.la
+  credentials:
+    api_token: ${PUBLICA_API_TOKEN}
+";
+
+pub const BEDITA_HEAD: &str = "version: 1
+target:
+  provider: bedita
+  url: https://api.example.com
+  credentials:
+    api_key: ${BEDITA_API_KEY}
+    username: ${BEDITA_USERNAME}
+    password: ${BEDITA_PASSWORD}
+";

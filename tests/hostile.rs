@@ -1,0 +1,194 @@
+//! Hostile and broken input: every case ends in a clear error naming the file, never a panic.
+
+mod common;
+
+use common::{PIWIK_HEAD, Workspace, load, problems, render};
+
+/// Loads one path and returns the rendered diagnostics, which must name `name`.
+fn refused(ws: &Workspace, path: std::path::PathBuf, name: &str) -> Vec<(u32, String)> {
+    let loaded = load(&[path]);
+    let text = render(&loaded, ws.dir.path());
+    assert!(loaded.result.is_err(), "{name} was accepted");
+    assert!(
+        text.contains(name),
+        "the error does not name {name}:\n{text}"
+    );
+    problems(&loaded)
+}
+
+#[test]
+fn empty_files() {
+    let ws = Workspace::new();
+    for (name, text) in [
+        ("empty.yaml", ""),
+        ("comments.yaml", "# nothing here\n\n"),
+        ("blank.yaml", "   \n"),
+    ] {
+        let path = ws.write(name, text);
+        assert_eq!(
+            refused(&ws, path, name),
+            [(0, "the file is empty".to_string())]
+        );
+    }
+}
+
+#[test]
+fn non_utf8_bytes() {
+    let ws = Workspace::new();
+    let mut bytes = PIWIK_HEAD.as_bytes().to_vec();
+    bytes.extend_from_slice(b"users:\n  - email: caf\xe9@acme.org\n");
+    let path = ws.write("latin1.yaml", bytes);
+    assert_eq!(
+        refused(&ws, path, "latin1.yaml:9:15"),
+        [(9, "the file is not valid UTF-8".to_string())]
+    );
+}
+
+#[test]
+fn binary_junk() {
+    let ws = Workspace::new();
+    let junk: Vec<u8> = (0..4096u32)
+        .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
+        .collect();
+    let path = ws.write("junk.yaml", junk);
+    let problems = refused(&ws, path, "junk.yaml");
+    assert_eq!(problems.len(), 1);
+    let path = ws.write(
+        "printable.yaml",
+        "\x7f\x1b[31m}{][:::\t- - ? ! & *\n%YAML 9\n",
+    );
+    assert_eq!(refused(&ws, path, "printable.yaml").len(), 1);
+}
+
+#[test]
+fn a_fifty_megabyte_file() {
+    let ws = Workspace::new();
+    let mut text = String::from(PIWIK_HEAD);
+    text.push_str("users:\n");
+    let line = "  - email: someone.with.a.long.address@a-company-with-a-long-name.example.org\n";
+    while text.len() < 50 << 20 {
+        text.push_str(line);
+    }
+    let path = ws.write("huge.yaml", text);
+    assert_eq!(
+        refused(&ws, path, "huge.yaml"),
+        [(0, "the file is larger than 32 MiB".to_string())]
+    );
+}
+
+#[test]
+fn twenty_thousand_levels_of_nesting() {
+    let ws = Workspace::new();
+    let flow = format!(
+        "version: 1\nusers: {}{}\n",
+        "[".repeat(20_000),
+        "]".repeat(20_000)
+    );
+    let path = ws.write("flow.yaml", flow);
+    let problems = refused(&ws, path, "flow.yaml:2:");
+    assert!(
+        problems[0].1.contains("nested more than 32 levels"),
+        "{problems:?}"
+    );
+
+    // Block sequences nested on one line: `- - - ... x`.
+    let block = format!("version: 1\nusers:\n  {}x\n", "- ".repeat(20_000));
+    let path = ws.write("block.yaml", block);
+    let problems = refused(&ws, path, "block.yaml:");
+    assert!(
+        problems[0].1.contains("nested more than 32 levels"),
+        "{problems:?}"
+    );
+}
+
+#[test]
+fn alias_bombs() {
+    let ws = Workspace::new();
+    let mut bomb =
+        String::from("version: 1\na0: &a0 [lol, lol, lol, lol, lol, lol, lol, lol, lol]\n");
+    for i in 1..10 {
+        let p = i - 1;
+        bomb.push_str(&format!(
+            "a{i}: &a{i} [*a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}]\n"
+        ));
+    }
+    let path = ws.write("bomb.yaml", bomb);
+    let problems = refused(&ws, path, "bomb.yaml");
+    assert!(problems[0].1.contains("aliases"), "{problems:?}");
+}
+
+#[test]
+fn a_missing_path() {
+    let ws = Workspace::new();
+    let path = ws.path("nowhere/team.yaml");
+    assert_eq!(
+        refused(&ws, path, "nowhere/team.yaml"),
+        [(
+            0,
+            format!(
+                "cannot read `{}`: no such file or directory",
+                ws.path("nowhere/team.yaml").display()
+            )
+        )]
+    );
+}
+
+#[test]
+fn a_directory_with_no_yaml() {
+    let ws = Workspace::new();
+    ws.write("team/README.md", "# not yaml\n");
+    ws.write("team/.hidden/users.yaml", "version: 1\n");
+    let problems = refused(&ws, ws.path("team"), "team");
+    assert_eq!(problems.len(), 1);
+    assert!(
+        problems[0].1.contains("holds no `.yaml` or `.yml` files"),
+        "{problems:?}"
+    );
+}
+
+#[test]
+fn directories_are_read_recursively_in_sorted_order() {
+    let ws = Workspace::new();
+    ws.write("team/00-target.yaml", PIWIK_HEAD);
+    ws.write(
+        "team/people/b.yml",
+        "version: 1\nusers:\n  - email: bob@acme.org\n",
+    );
+    ws.write(
+        "team/people/a.yaml",
+        "version: 1\nusers:\n  - email: ada@acme.org\n",
+    );
+    ws.write("team/notes.txt", "ignored");
+    let loaded = load(&[ws.path("team")]);
+    let names: Vec<String> = (0..loaded.sources.len())
+        .map(|i| {
+            let path = loaded.sources.path(rollcall::diagnostic::SourceId(i));
+            path.strip_prefix(ws.dir.path())
+                .unwrap()
+                .display()
+                .to_string()
+        })
+        .collect();
+    assert_eq!(
+        names,
+        [
+            "team/00-target.yaml",
+            "team/people/a.yaml",
+            "team/people/b.yml"
+        ]
+    );
+    let state = loaded.result.expect("valid");
+    assert_eq!((state.files, state.users.len()), (3, 2));
+}
+
+#[test]
+fn a_document_that_is_not_a_mapping() {
+    let ws = Workspace::new();
+    let path = ws.write("list.yaml", "- a\n- b\n");
+    assert_eq!(
+        refused(&ws, path, "list.yaml"),
+        [(1, "expected a mapping (the file), found a list".to_string())]
+    );
+    let path = ws.write("two.yaml", "version: 1\n---\nversion: 1\n");
+    assert_eq!(refused(&ws, path, "two.yaml").len(), 1);
+}

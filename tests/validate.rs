@@ -1,0 +1,442 @@
+//! What `rollcall validate` reports for each kind of mistake, and what it accepts.
+
+mod common;
+
+use common::{BEDITA_HEAD, PIWIK_HEAD, PUBLICA_HEAD, Workspace, load, problems, render};
+use rollcall::desired::format::State;
+
+/// Loads one file made of `head` and `body`, returning its rendered diagnostics.
+fn check(head: &str, body: &str) -> (Vec<(u32, String)>, String) {
+    let ws = Workspace::new();
+    let path = ws.write("team.yaml", format!("{head}{body}"));
+    let loaded = load(&[path]);
+    (problems(&loaded), render(&loaded, ws.dir.path()))
+}
+
+fn messages(problems: &[(u32, String)]) -> Vec<&str> {
+    problems.iter().map(|(_, m)| m.as_str()).collect()
+}
+
+#[test]
+fn five_mistakes_give_five_diagnostics_on_the_right_lines() {
+    let body = "users:
+  - email: ada@acme.org
+    langauge: de-DE
+  - email: bob@@acme.org
+  - email: carol@acme.org
+    state: deactivated
+  - email: dave@acme.org
+    roles: [admin]
+  - email: erin@acme.org
+    language: pl-PL
+";
+    let (problems, text) = check(PIWIK_HEAD, body);
+    let lines: Vec<u32> = problems.iter().map(|(l, _)| *l).collect();
+    assert_eq!(lines, vec![10, 11, 13, 15, 17], "{text}");
+    assert_eq!(
+        text,
+        "error: unknown key `langauge` in a user
+   --> team.yaml:10:5
+   |
+10 |     langauge: de-DE
+   |     ^^^^^^^^ did you mean `language`?
+
+error: `bob@@acme.org` is not a valid email address: it contains spaces or a second `@`
+   --> team.yaml:11:12
+   |
+11 |   - email: bob@@acme.org
+   |            ^^^^^^^^^^^^^
+   = hint: write an address such as `ada@acme.org`
+
+error: Piwik PRO cannot express `state: deactivated`
+   --> team.yaml:13:12
+   |
+13 |     state: deactivated
+   |            ^^^^^^^^^^^
+   = hint: Piwik PRO can only delete users: write `state: absent` to delete, or keep the user `active`
+
+error: `admin` is not a Piwik PRO role
+   --> team.yaml:15:13
+   |
+15 |     roles: [admin]
+   |             ^^^^^
+   = hint: Piwik PRO roles are `owner` and `user`
+
+error: Piwik PRO does not support the language `pl`
+   --> team.yaml:17:15
+   |
+17 |     language: pl-PL
+   |               ^^^^^
+   = hint: supported languages are ca, de, en, es, fi, fr, nl, sv, with an optional region such as `en-US`
+"
+    );
+}
+
+#[test]
+fn a_valid_file_loads_with_defaults_applied() {
+    let body = "defaults:
+  language: en-us
+  roles: [user]
+users:
+  - email: Ada@Acme.org
+    roles: [OWNER]
+  - email: bob@acme.org
+    language: fr-FR
+  - email: eve@acme.org
+    state: absent
+";
+    let ws = Workspace::new();
+    let path = ws.write("team.yaml", format!("{PIWIK_HEAD}{body}"));
+    let state = load(&[path]).result.expect("valid");
+    let keys: Vec<&str> = state.users.iter().map(|u| u.key.as_str()).collect();
+    assert_eq!(keys, ["ada@acme.org", "bob@acme.org", "eve@acme.org"]);
+    let ada = &state.users[0];
+    assert_eq!(ada.email.as_ref().unwrap().as_str(), "Ada@Acme.org");
+    assert_eq!(ada.language.as_ref().unwrap().as_str(), "en-US");
+    assert_eq!(
+        ada.roles.as_ref().unwrap().iter().collect::<Vec<_>>(),
+        ["owner"]
+    );
+    let bob = &state.users[1];
+    assert_eq!(bob.language.as_ref().unwrap().as_str(), "fr-FR");
+    assert_eq!(
+        bob.roles.as_ref().unwrap().iter().collect::<Vec<_>>(),
+        ["user"]
+    );
+    let eve = &state.users[2];
+    assert_eq!(eve.state, State::Absent);
+    assert!(eve.language.is_none() && eve.roles.is_none());
+    assert_eq!(eve.state_origin.unwrap().span.line, 17);
+    assert_eq!(
+        state
+            .target
+            .credentials
+            .client_secret
+            .as_ref()
+            .unwrap()
+            .value
+            .expose(),
+        "piwik-top-secret-value"
+    );
+    assert!(!format!("{state:?}").contains("piwik-top-secret-value"));
+}
+
+#[test]
+fn yaml_syntax_errors_point_at_the_place() {
+    let (problems, text) = check(PIWIK_HEAD, "users:\n  - email: [ada@acme.org\n");
+    assert_eq!(problems.len(), 1, "{text}");
+    assert!(problems[0].1.starts_with("invalid YAML"), "{text}");
+    assert!(problems[0].0 >= 9, "{text}");
+    assert!(text.contains("team.yaml:"), "{text}");
+}
+
+#[test]
+fn wrong_types_say_what_was_expected() {
+    let (problems, text) = check(
+        PUBLICA_HEAD,
+        "users:\n  - external_id: a1\n    email: a@b.org\n    admin: \"yes\"\n    sessions_limit: many\n",
+    );
+    assert_eq!(
+        messages(&problems),
+        [
+            "expected `true` or `false`, found a string",
+            "expected a whole number, found a string"
+        ],
+        "{text}"
+    );
+    let (problems, _) = check(PIWIK_HEAD, "users: ada@acme.org\n");
+    assert_eq!(messages(&problems), ["expected a list, found a string"]);
+}
+
+#[test]
+fn duplicate_keys_are_refused() {
+    let (problems, text) = check(
+        PIWIK_HEAD,
+        "users:\n  - email: a@acme.org\n    email: b@acme.org\n",
+    );
+    assert_eq!(problems.len(), 1, "{text}");
+    assert_eq!(problems[0].0, 10, "{text}");
+    assert!(problems[0].1.to_lowercase().contains("duplicate"), "{text}");
+}
+
+#[test]
+fn the_same_user_in_two_files_names_both_places() {
+    let ws = Workspace::new();
+    let a = ws.write(
+        "team/a.yaml",
+        format!("{PIWIK_HEAD}users:\n  - email: ada@acme.org\n"),
+    );
+    ws.write(
+        "team/b.yaml",
+        "version: 1\nusers:\n  - email: bob@acme.org\n  - email: ' ADA@acme.org '\n",
+    );
+    let loaded = load(&[a.parent().unwrap().to_path_buf()]);
+    let text = render(&loaded, ws.dir.path());
+    assert_eq!(
+        problems(&loaded),
+        [(4, "email `ada@acme.org` is declared twice".to_string())]
+    );
+    assert!(text.contains("--> team/b.yaml:4:12"), "{text}");
+    assert!(text.contains("::: team/a.yaml:9:12"), "{text}");
+    assert!(text.contains("first declared here"), "{text}");
+}
+
+#[test]
+fn invalid_emails_are_reported() {
+    let (problems, _) = check(
+        PIWIK_HEAD,
+        "users:\n  - email: ada.acme.org\n  - email: 'bo b@acme.org'\n",
+    );
+    assert_eq!(problems.len(), 2);
+    assert!(
+        problems
+            .iter()
+            .all(|(_, m)| m.contains("is not a valid email address"))
+    );
+}
+
+#[test]
+fn malformed_language_tags_and_piwik_languages() {
+    let (problems, text) = check(
+        PIWIK_HEAD,
+        "users:\n  - email: a@acme.org\n    language: english\n  - email: b@acme.org\n    language: en-EN\n  - email: c@acme.org\n    language: sv\n",
+    );
+    assert_eq!(
+        messages(&problems),
+        [
+            "`english` is not a valid language tag",
+            "region `EN` is not an ISO 3166-1 alpha-2 country code"
+        ],
+        "{text}"
+    );
+}
+
+#[test]
+fn unknown_roles_and_plans_are_reported_with_suggestions() {
+    let (problems, text) = check(
+        BEDITA_HEAD,
+        "roles:\n  - name: editor\nusers:\n  - username: ada\n    roles: [editr, admin]\n",
+    );
+    assert_eq!(
+        messages(&problems),
+        ["unknown role `editr`", "unknown role `admin`"],
+        "{text}"
+    );
+    assert!(text.contains("did you mean `editor`?"), "{text}");
+    assert!(
+        text.contains("declare it under the top-level `roles:`"),
+        "{text}"
+    );
+
+    let (problems, text) = check(
+        PUBLICA_HEAD,
+        "plans:\n  - name: Premium\nusers:\n  - external_id: r1\n    email: r1@example.org\n    plan: Premum\n",
+    );
+    assert_eq!(messages(&problems), ["unknown plan `Premum`"], "{text}");
+    assert_eq!(problems[0].0, 12);
+    assert!(text.contains("did you mean `Premium`?"), "{text}");
+}
+
+#[test]
+fn fields_and_states_the_provider_cannot_express() {
+    let (problems, text) = check(
+        PIWIK_HEAD,
+        "plans:\n  - name: Basic\nusers:\n  - email: a@acme.org\n    plan: Basic\n    username: ada\n",
+    );
+    assert_eq!(
+        messages(&problems),
+        [
+            "Piwik PRO has no plans",
+            "Piwik PRO users have no `plan`",
+            "Piwik PRO users have no `username`"
+        ],
+        "{text}"
+    );
+    let (problems, _) = check(BEDITA_HEAD, "users:\n  - username: ada\n    admin: true\n");
+    assert_eq!(messages(&problems), ["BEdita users have no `admin`"]);
+    let (problems, _) = check(PIWIK_HEAD, "policy:\n  unmanaged: deactivate\n");
+    assert_eq!(messages(&problems), ["Piwik PRO cannot deactivate users"]);
+}
+
+#[test]
+fn null_is_rejected_everywhere() {
+    let (problems, text) = check(
+        BEDITA_HEAD,
+        "roles:\n  - name: editor\nusers:\n  - username: ada\n    name: null\n    roles: [editor, ~]\n  -\n",
+    );
+    assert_eq!(
+        messages(&problems),
+        [
+            "`name` is `null`",
+            "a list item is `null`",
+            "a list item is `null`"
+        ],
+        "{text}"
+    );
+    assert!(text.contains("remove the key to leave it unmanaged, or write `[]` for none"));
+}
+
+#[test]
+fn empty_list_means_none() {
+    let ws = Workspace::new();
+    let path = ws.write(
+        "team.yaml",
+        format!("{BEDITA_HEAD}roles:\n  - name: editor\nusers:\n  - username: ada\n    roles: []\n  - username: bob\n"),
+    );
+    let state = load(&[path]).result.expect("valid");
+    assert_eq!(state.users[0].roles.as_ref().map(|r| r.len()), Some(0));
+    assert_eq!(state.users[1].roles, None);
+}
+
+#[test]
+fn literal_secrets_are_refused_and_never_shown() {
+    let head = "version: 1
+target:
+  provider: piwik-pro
+  url: https://acme.piwik.pro
+  credentials:
+    client_id: ${PIWIK_CLIENT_ID}
+    client_secret: Sup3r-Secret-Value
+";
+    let (problems, text) = check(head, "users:\n  - email: a@acme.org\n");
+    assert_eq!(
+        messages(&problems),
+        ["a literal secret is written in the file"]
+    );
+    assert_eq!(problems[0].0, 7);
+    assert!(!text.contains("Sup3r-Secret-Value"), "{text}");
+    assert!(text.contains("client_secret: <redacted>"), "{text}");
+
+    let (problems, text) = check(
+        PUBLICA_HEAD,
+        "users:\n  - external_id: x\n    email: x@example.org\n    password: hunter2hunter2\n    clave: z\n",
+    );
+    assert!(messages(&problems).contains(&"a literal secret is written in the file"));
+    assert!(!text.contains("hunter2hunter2"), "{text}");
+}
+
+#[test]
+fn missing_environment_variables_name_file_line_and_variable() {
+    let (problems, text) = check(
+        PUBLICA_HEAD,
+        "users:\n  - external_id: x\n    email: x@example.org\n    password: ${NEW_READER_PASSWORD}\n  - external_id: y\n    email: y@example.org\n    password: ${EMPTY}\n",
+    );
+    assert_eq!(
+        problems,
+        [
+            (
+                10,
+                "environment variable `NEW_READER_PASSWORD` is not set".to_string()
+            ),
+            (13, "environment variable `EMPTY` is empty".to_string())
+        ],
+        "{text}"
+    );
+    assert!(text.contains("--> team.yaml:10:15"), "{text}");
+    assert!(text.contains("export NEW_READER_PASSWORD=..."), "{text}");
+
+    let (problems, _) = check(
+        PUBLICA_HEAD,
+        "users:\n  - external_id: x\n    email: x@example.org\n    password: ${SHORT_PASSWORD}\n",
+    );
+    assert_eq!(
+        messages(&problems),
+        ["the initial password in `SHORT_PASSWORD` must be 8 to 255 characters long"]
+    );
+}
+
+#[test]
+fn credentials_must_match_the_provider() {
+    let head = "version: 1
+target:
+  provider: bedita
+  url: https://api.example.com
+  credentials:
+    api_key: ${BEDITA_API_KEY}
+    api_token: ${PUBLICA_API_TOKEN}
+";
+    let (problems, _) = check(head, "");
+    assert_eq!(
+        messages(&problems),
+        ["`api_token` is not a BEdita credential"]
+    );
+    let head = "version: 1\ntarget:\n  provider: bedita\n  url: https://api.example.com\n  credentials:\n    api_key: ${BEDITA_API_KEY}\n";
+    let (problems, text) = check(head, "");
+    assert_eq!(
+        messages(&problems),
+        ["the credentials are missing `client_secret`"],
+        "{text}"
+    );
+    let (problems, _) = check(
+        "version: 1\ntarget:\n  provider: piwik-pro\n  url: http://acme.piwik.pro\n",
+        "",
+    );
+    assert_eq!(
+        messages(&problems),
+        [
+            "the target URL uses plain `http` to a remote host, which would send credentials unencrypted"
+        ]
+    );
+}
+
+#[test]
+fn provider_names_get_suggestions() {
+    let (problems, text) = check(
+        "version: 1\ntarget:\n  provider: piwik\n  url: sandbox\n",
+        "",
+    );
+    assert_eq!(messages(&problems), ["`piwik` is not a valid provider"]);
+    assert!(text.contains("did you mean `piwik-pro`?"), "{text}");
+}
+
+#[test]
+fn one_target_per_set_of_files() {
+    let ws = Workspace::new();
+    let a = ws.write("a.yaml", format!("{PIWIK_HEAD}users: []\n"));
+    let b = ws.write("b.yaml", PUBLICA_HEAD);
+    let c = ws.write("c.yaml", "version: 1\nusers: []\n");
+    let loaded = load(&[a, b]);
+    assert_eq!(
+        problems(&loaded),
+        [(3, "a second `target` is declared".to_string())]
+    );
+    assert!(render(&loaded, ws.dir.path()).contains("::: a.yaml:3:3"));
+    let loaded = load(&[c]);
+    assert_eq!(
+        problems(&loaded),
+        [(0, "no file declares a `target`".to_string())]
+    );
+}
+
+#[test]
+fn publica_la_users_need_an_external_id_and_an_email() {
+    let (problems, _) = check(
+        PUBLICA_HEAD,
+        "users:\n  - email: a@example.org\n  - external_id: b\n  - external_id: c\n    state: absent\n  - external_id: d\n    email: a@example.org\n    sessions_limit: 0\n",
+    );
+    assert_eq!(
+        messages(&problems),
+        [
+            "a Publica.la user needs `external_id`",
+            "a Publica.la user needs `email`",
+            "email `a@example.org` belongs to two users",
+            "`sessions_limit` must be from 1 to 999999"
+        ]
+    );
+}
+
+#[test]
+fn the_examples_are_valid() {
+    let examples = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("examples");
+    for entry in std::fs::read_dir(examples).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_some_and(|e| e == "yaml") {
+            let loaded = load(std::slice::from_ref(&path));
+            let text = render(&loaded, std::path::Path::new("/"));
+            let state = loaded
+                .result
+                .unwrap_or_else(|_| panic!("{}:\n{text}", path.display()));
+            assert!(state.users.len() >= 5, "{}", path.display());
+        }
+    }
+}
