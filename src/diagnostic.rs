@@ -195,7 +195,7 @@ impl Diagnostic {
 
 /// Puts diagnostics in reading order (file, line, column) and drops exact repeats.
 pub fn sort(diagnostics: &mut Vec<Diagnostic>) {
-    diagnostics.sort_by(|a, b| a.position().cmp(&b.position()));
+    diagnostics.sort_by_key(|a| a.position());
     diagnostics.dedup();
 }
 

@@ -49,7 +49,8 @@ fn examples() -> Vec<PathBuf> {
 }
 
 fn validator() -> jsonschema::Validator {
-    let schema: serde_json::Value = serde_json::from_str(&rollcall::desired::schema::json()).unwrap();
+    let schema: serde_json::Value =
+        serde_json::from_str(&rollcall::desired::schema::json()).unwrap();
     jsonschema::validator_for(&schema).expect("a valid JSON Schema")
 }
 
@@ -70,7 +71,10 @@ fn every_example_has_the_modeline_and_matches_the_schema() {
             "{} lacks the schema modeline",
             path.display()
         );
-        let errors: Vec<String> = validator.iter_errors(&instance(&path)).map(|e| e.to_string()).collect();
+        let errors: Vec<String> = validator
+            .iter_errors(&instance(&path))
+            .map(|e| e.to_string())
+            .collect();
         assert!(errors.is_empty(), "{}: {errors:?}", path.display());
     }
 }

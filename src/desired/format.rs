@@ -552,7 +552,8 @@ impl Date {
         let year: u16 = text.get(0..4)?.parse().ok()?;
         let month: u8 = text.get(5..7)?.parse().ok()?;
         let day: u8 = text.get(8..10)?.parse().ok()?;
-        let leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
+        let leap =
+            (year.is_multiple_of(4) && !year.is_multiple_of(100)) || year.is_multiple_of(400);
         let days = match month {
             1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
             4 | 6 | 9 | 11 => 30,
@@ -636,17 +637,16 @@ pub enum MaxRemovals {
 
 impl Decode for MaxRemovals {
     fn decode(node: &Node, cx: &mut Cx) -> Option<Self> {
-        if let Value::Int(n) = node.value {
-            if let Ok(n) = u32::try_from(n) {
-                return Some(MaxRemovals::Count(n));
-            }
+        if let Value::Int(n) = node.value
+            && let Ok(n) = u32::try_from(n)
+        {
+            return Some(MaxRemovals::Count(n));
         }
-        if let Value::Str(text) = &node.value {
-            if let Some(p) = text.trim().strip_suffix('%') {
-                if let Ok(p @ 0..=100) = p.trim().parse::<u8>() {
-                    return Some(MaxRemovals::Percent(p));
-                }
-            }
+        if let Value::Str(text) = &node.value
+            && let Some(p) = text.trim().strip_suffix('%')
+            && let Ok(p @ 0..=100) = p.trim().parse::<u8>()
+        {
+            return Some(MaxRemovals::Percent(p));
         }
         cx.error(node.span, "`max_removals` must be a count or a percentage")
             .hint = Some("write a whole number such as `10`, or a share such as `\"5%\"`".into());

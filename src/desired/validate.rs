@@ -49,18 +49,17 @@ pub fn resolve(
     let policy = single(&mut checker, files, "policy", |f| f.policy.as_ref());
     let defaults = single(&mut checker, files, "defaults", |f| f.defaults.as_ref());
     let Some((target_source, target)) = target else {
-        if let Some((source, _)) = files.first() {
-            if complete
-                && !checker
-                    .diagnostics
-                    .iter()
-                    .any(|d| d.message.contains("`target`"))
-            {
-                checker.diagnostics.push(
-                    Diagnostic::new(*source, None, "no file declares a `target`")
-                        .hint("add a `target:` with `provider` and `url` to one of the files"),
-                );
-            }
+        if let Some((source, _)) = files.first()
+            && complete
+            && !checker
+                .diagnostics
+                .iter()
+                .any(|d| d.message.contains("`target`"))
+        {
+            checker.diagnostics.push(
+                Diagnostic::new(*source, None, "no file declares a `target`")
+                    .hint("add a `target:` with `provider` and `url` to one of the files"),
+            );
         }
         diagnostics.append(&mut checker.diagnostics);
         return None;
@@ -125,21 +124,21 @@ pub fn resolve(
                     seen.insert(key.clone(), ident);
                 }
             }
-            if provider != Provider::PiwikPro {
-                if let Some(email) = &user.email {
-                    let here = at(*source, email.span);
-                    if let Some(first) = seen_emails.get(&email.value.key()) {
-                        checker.push(
-                            Diagnostic::at(
-                                here,
-                                format!("email `{}` belongs to two users", email.value.as_str()),
-                            )
-                            .related(*first, "also used here")
-                            .hint(format!("{} requires every email to be unique", caps.name)),
-                        );
-                    } else {
-                        seen_emails.insert(email.value.key(), here);
-                    }
+            if provider != Provider::PiwikPro
+                && let Some(email) = &user.email
+            {
+                let here = at(*source, email.span);
+                if let Some(first) = seen_emails.get(&email.value.key()) {
+                    checker.push(
+                        Diagnostic::at(
+                            here,
+                            format!("email `{}` belongs to two users", email.value.as_str()),
+                        )
+                        .related(*first, "also used here")
+                        .hint(format!("{} requires every email to be unique", caps.name)),
+                    );
+                } else {
+                    seen_emails.insert(email.value.key(), here);
                 }
             }
             if let Some(desired) = check_user(&mut checker, origin, user, key, &scope) {
@@ -292,21 +291,21 @@ fn check_policy(
     caps: &Capabilities,
 ) -> Option<Policy> {
     let mut ok = true;
-    if let Some(unmanaged) = &policy.unmanaged {
-        if !caps.unmanaged.contains(&unmanaged.value) {
-            ok = false;
-            let names: Vec<&str> = caps.unmanaged.iter().map(|u| u.as_str()).collect();
-            checker
-                .error(
-                    at(source, unmanaged.span),
-                    format!("{} cannot {} users", caps.name, unmanaged.value),
-                )
-                .hint = Some(format!(
-                "use one of {}; its removals are {}",
-                list(&names),
-                caps.removal
-            ));
-        }
+    if let Some(unmanaged) = &policy.unmanaged
+        && !caps.unmanaged.contains(&unmanaged.value)
+    {
+        ok = false;
+        let names: Vec<&str> = caps.unmanaged.iter().map(|u| u.as_str()).collect();
+        checker
+            .error(
+                at(source, unmanaged.span),
+                format!("{} cannot {} users", caps.name, unmanaged.value),
+            )
+            .hint = Some(format!(
+            "use one of {}; its removals are {}",
+            list(&names),
+            caps.removal
+        ));
     }
     let mut protect = Vec::new();
     for pattern in policy.protect.iter().flat_map(|p| p.value.iter()) {
@@ -451,15 +450,15 @@ fn check_defaults(
 }
 
 fn check_numbers(checker: &mut Checker, source: SourceId, sessions_limit: Option<&Spanned<u32>>) {
-    if let Some(limit) = sessions_limit {
-        if !(1..=999_999).contains(&limit.value) {
-            checker
-                .error(
-                    at(source, limit.span),
-                    "`sessions_limit` must be from 1 to 999999",
-                )
-                .hint = Some("remove the key to leave the limit unmanaged".into());
-        }
+    if let Some(limit) = sessions_limit
+        && !(1..=999_999).contains(&limit.value)
+    {
+        checker
+            .error(
+                at(source, limit.span),
+                "`sessions_limit` must be from 1 to 999999",
+            )
+            .hint = Some("remove the key to leave the limit unmanaged".into());
     }
 }
 
@@ -601,9 +600,7 @@ fn check_references(
                             at(source, roles.span),
                             format!("a {} user has exactly one role", caps.name),
                         )
-                        .hint = Some(format!(
-                        "write `roles: [owner]` or `roles: [user]`, or remove `roles` to leave it unmanaged"
-                    ));
+                        .hint = Some("write `roles: [owner]` or `roles: [user]`, or remove `roles` to leave it unmanaged".to_string());
                 }
             }
             Roles::Declared => {
@@ -733,20 +730,20 @@ fn check_user(
             }
         }
     }
-    if let Some(username) = &user.username {
-        if provider == Provider::Bedita {
-            let name = username.value.trim();
-            if name.is_empty()
-                || name.contains(['<', '>', ':', '/', '='])
-                || name.starts_with("__deleted-")
-            {
-                checker
-                    .error(
-                        at(source, username.span),
-                        format!("`{name}` is not a valid BEdita username"),
-                    )
-                    .hint = Some("use a non-empty name without `<`, `>`, `:`, `/` or `=`".into());
-            }
+    if let Some(username) = &user.username
+        && provider == Provider::Bedita
+    {
+        let name = username.value.trim();
+        if name.is_empty()
+            || name.contains(['<', '>', ':', '/', '='])
+            || name.starts_with("__deleted-")
+        {
+            checker
+                .error(
+                    at(source, username.span),
+                    format!("`{name}` is not a valid BEdita username"),
+                )
+                .hint = Some("use a non-empty name without `<`, `>`, `:`, `/` or `=`".into());
         }
     }
     if let (Some(password), Some((min, max))) = (&user.password, caps.password_len) {
