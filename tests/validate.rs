@@ -440,3 +440,79 @@ fn the_examples_are_valid() {
         }
     }
 }
+
+#[test]
+fn the_format_version_is_required() {
+    let ws = Workspace::new();
+    let missing = ws.write("a.yaml", "target:\n  provider: piwik-pro\n  url: sandbox\n");
+    let loaded = load(&[missing]);
+    let text = render(&loaded, ws.dir.path());
+    assert_eq!(
+        messages(&problems(&loaded)),
+        ["the file does not say which format version it uses"]
+    );
+    assert!(text.contains("add `version: 1` at the top"), "{text}");
+    let (problems, _) = check(
+        "version: 2\ntarget:\n  provider: piwik-pro\n  url: sandbox\n",
+        "",
+    );
+    assert_eq!(problems, [(1, "unsupported format version".to_string())]);
+}
+
+#[test]
+fn contradictions_within_a_user() {
+    let (problems, text) = check(
+        PUBLICA_HEAD,
+        "plans:\n  - name: Basic\n  - name: Basic\nusers:\n  - external_id: a\n    state: absent\n    admin: true\n  - external_id: b\n    email: b@example.org\n    plan_valid_to: 2027-02-30\n  - external_id: c\n    email: c@example.org\n    plan_valid_to: 2027-02-28\n",
+    );
+    assert_eq!(
+        messages(&problems),
+        [
+            "plan `Basic` is declared twice",
+            "`admin` has no effect on a user with `state: absent`",
+            "`2027-02-30` is not a valid date",
+            "`plan_valid_to` without a `plan`"
+        ],
+        "{text}"
+    );
+}
+
+#[test]
+fn piwik_users_have_exactly_one_role() {
+    let (problems, _) = check(
+        PIWIK_HEAD,
+        "users:\n  - email: a@acme.org\n    roles: [owner, user]\n  - email: b@acme.org\n    roles: []\n",
+    );
+    assert_eq!(
+        messages(&problems),
+        [
+            "a Piwik PRO user has exactly one role",
+            "a Piwik PRO user has exactly one role"
+        ]
+    );
+}
+
+#[test]
+fn policy_values_are_checked() {
+    let (problems, text) = check(
+        PIWIK_HEAD,
+        "policy:\n  unmanaged: remove\n  protect: ['', '*@svc.acme.org']\n  max_removals: 150%\n",
+    );
+    assert_eq!(
+        messages(&problems),
+        [
+            "`remove` is not a valid `unmanaged` policy",
+            "an empty `protect` pattern",
+            "`max_removals` must be a count or a percentage"
+        ],
+        "{text}"
+    );
+    let ws = Workspace::new();
+    let path = ws.write("p.yaml", format!("{PIWIK_HEAD}policy:\n  unmanaged: delete\n  protect: ['Owner@Acme.org']\n  max_removals: 10%\n"));
+    let state = load(&[path]).result.expect("valid");
+    assert_eq!(state.policy.protect, ["owner@acme.org"]);
+    assert_eq!(
+        state.policy.max_removals,
+        Some(rollcall::desired::format::MaxRemovals::Percent(10))
+    );
+}

@@ -152,6 +152,10 @@ impl<T: Decode> Decode for Spanned<T> {
             span: node.span,
         })
     }
+
+    fn missing(key: &str, what: &str, span: Span, cx: &mut Cx) -> Option<Self> {
+        T::missing(key, what, span, cx).map(|value| Spanned { value, span })
+    }
 }
 
 impl<T: schemars::JsonSchema> schemars::JsonSchema for Spanned<T> {

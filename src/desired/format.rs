@@ -75,7 +75,7 @@ record! {
         /// What happens to live users in no file: `ignore` (the default), `deactivate` or `delete`.
         pub unmanaged: Option<Spanned<Unmanaged>>,
         /// Users never changed or removed: emails or usernames, with `*` and `?` wildcards.
-        pub protect: Option<Spanned<Vec<Spanned<String>>>>,
+        pub protect: Option<Spanned<Vec<Spanned<Pattern>>>>,
         /// The most removals one run may make: a count (`10`) or a share of live users (`"10%"`).
         pub max_removals: Option<Spanned<MaxRemovals>>,
     }
@@ -376,6 +376,34 @@ impl JsonSchema for SecretRef {
             "pattern": "^\\$\\{[A-Za-z_][A-Za-z0-9_]*\\}$",
             "description": "A `${ENV_VAR}` reference; literal secrets are refused.",
         })
+    }
+}
+
+/// A `protect` pattern: an email or username, with `*` for any run of characters and `?` for one.
+/// Matching ignores case.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Pattern(pub String);
+
+impl Decode for Pattern {
+    fn decode(node: &Node, cx: &mut Cx) -> Option<Self> {
+        let text = String::decode(node, cx)?;
+        let text = text.trim();
+        if text.is_empty() {
+            cx.error(node.span, "an empty `protect` pattern").hint =
+                Some("write an email or username, with `*` for any run of characters".into());
+            return None;
+        }
+        Some(Pattern(text.to_lowercase()))
+    }
+}
+
+impl JsonSchema for Pattern {
+    fn schema_name() -> Cow<'static, str> {
+        "Pattern".into()
+    }
+
+    fn json_schema(_: &mut SchemaGenerator) -> Schema {
+        json_schema!({ "type": "string", "pattern": "\\S", "examples": ["owner@acme.org", "*@svc.acme.org"] })
     }
 }
 

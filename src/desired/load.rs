@@ -32,11 +32,12 @@ pub fn load(paths: &[PathBuf], env: &dyn Fn(&str) -> Option<String>) -> Loaded {
     let mut read_count = 0;
     for path in expand(paths, &mut sources, &mut diagnostics) {
         read_count += 1;
-        let Some((id, text)) = read(&path, &mut sources, &mut diagnostics) else {
+        let Some(id) = read(&path, &mut sources, &mut diagnostics) else {
             continue;
         };
-        let mut cx = Cx::new(id, &text, env);
-        let doc = match yaml::parse(&text) {
+        let text = sources.text(id).unwrap_or_default();
+        let mut cx = Cx::new(id, text, env);
+        let doc = match yaml::parse(text) {
             Ok(Some(root)) => FileDoc::decode(&root, &mut cx),
             Ok(None) => {
                 cx.diagnostics.push(
@@ -50,10 +51,11 @@ pub fn load(paths: &[PathBuf], env: &dyn Fn(&str) -> Option<String>) -> Loaded {
                 None
             }
         };
-        for span in cx.sensitive.drain(..) {
+        let (mut found, sensitive) = (cx.diagnostics, cx.sensitive);
+        for span in sensitive {
             sources.mark_sensitive(id, span);
         }
-        diagnostics.append(&mut cx.diagnostics);
+        diagnostics.append(&mut found);
         if let Some(doc) = doc {
             files.push((id, doc));
         }
@@ -210,82 +212,55 @@ fn walk(
 }
 
 /// Reads one file as UTF-8 text, within the size limit. Problems are reported against the file.
-fn read(
-    path: &Path,
-    sources: &mut Sources,
-    diagnostics: &mut Vec<Diagnostic>,
-) -> Option<(SourceId, String)> {
-    let fail = |sources: &mut Sources, diagnostics: &mut Vec<Diagnostic>, d: Diagnostic| {
-        diagnostics.push(d);
-        let _ = sources;
-        None
-    };
-    let file = match fs::File::open(path) {
-        Ok(file) => file,
-        Err(err) => {
+fn read(path: &Path, sources: &mut Sources, diagnostics: &mut Vec<Diagnostic>) -> Option<SourceId> {
+    match read_text(path) {
+        Ok(text) => Some(sources.add(path.to_path_buf(), Some(text))),
+        Err((span, message, hint)) => {
             let id = sources.add(path.to_path_buf(), None);
-            return fail(
-                sources,
-                diagnostics,
-                Diagnostic::new(id, None, format!("cannot read the file: {err}")),
-            );
+            let mut diagnostic = Diagnostic::new(id, span, message);
+            diagnostic.hint = hint.map(str::to_string);
+            diagnostics.push(diagnostic);
+            None
         }
-    };
-    let mut bytes = Vec::new();
-    if let Err(err) = file.take(MAX_FILE_BYTES + 1).read_to_end(&mut bytes) {
-        let id = sources.add(path.to_path_buf(), None);
-        return fail(
-            sources,
-            diagnostics,
-            Diagnostic::new(id, None, format!("cannot read the file: {err}")),
-        );
     }
+}
+
+type ReadError = (Option<Span>, String, Option<&'static str>);
+
+fn read_text(path: &Path) -> Result<String, ReadError> {
+    let io = |err: std::io::Error| (None, format!("cannot read the file: {err}"), None);
+    let mut bytes = Vec::new();
+    fs::File::open(path)
+        .and_then(|file| file.take(MAX_FILE_BYTES + 1).read_to_end(&mut bytes))
+        .map_err(io)?;
     if bytes.len() as u64 > MAX_FILE_BYTES {
-        let id = sources.add(path.to_path_buf(), None);
-        return fail(
-            sources,
-            diagnostics,
-            Diagnostic::new(
-                id,
-                None,
-                format!("the file is larger than {} MiB", MAX_FILE_BYTES >> 20),
-            )
-            .hint("split the users over several files in a directory"),
-        );
+        return Err((
+            None,
+            format!("the file is larger than {} MiB", MAX_FILE_BYTES >> 20),
+            Some("split the users over several files in a directory"),
+        ));
     }
     if let Some(nul) = bytes.iter().position(|&b| b == 0) {
-        let id = sources.add(path.to_path_buf(), None);
-        let span = position_of(&bytes, nul);
-        return fail(
-            sources,
-            diagnostics,
-            Diagnostic::new(
-                id,
-                Some(span),
-                "the file is binary, not YAML text (it holds a NUL byte)",
-            )
-            .hint("point rollcall at desired-state YAML files only"),
-        );
+        return Err((
+            Some(position_of(&bytes, nul)),
+            "the file is binary, not YAML text (it holds a NUL byte)".into(),
+            Some("point rollcall at desired-state YAML files only"),
+        ));
     }
     match String::from_utf8(bytes) {
         Ok(mut text) => {
             if text.starts_with('\u{feff}') {
                 text.drain(..3);
             }
-            let id = sources.add(path.to_path_buf(), Some(text.clone()));
-            Some((id, text))
+            Ok(text)
         }
         Err(err) => {
-            let bytes = err.into_bytes();
-            let valid = std::str::from_utf8(&bytes).map_or_else(|e| e.valid_up_to(), |s| s.len());
-            let span = position_of(&bytes, valid);
-            let id = sources.add(path.to_path_buf(), None);
-            fail(
-                sources,
-                diagnostics,
-                Diagnostic::new(id, Some(span), "the file is not valid UTF-8")
-                    .hint("save the file as UTF-8 text"),
-            )
+            let valid = err.utf8_error().valid_up_to();
+            Err((
+                Some(position_of(err.as_bytes(), valid)),
+                "the file is not valid UTF-8".into(),
+                Some("save the file as UTF-8 text"),
+            ))
         }
     }
 }

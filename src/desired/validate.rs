@@ -307,18 +307,11 @@ fn check_policy(
             caps.removal
         ));
     }
-    let mut protect = Vec::new();
-    for pattern in policy.protect.iter().flat_map(|p| p.value.iter()) {
-        if pattern.value.trim().is_empty() {
-            ok = false;
-            checker
-                .error(at(source, pattern.span), "an empty `protect` pattern")
-                .hint =
-                Some("write an email or username, with `*` for any run of characters".into());
-        } else {
-            protect.push(pattern.value.trim().to_lowercase());
-        }
-    }
+    let protect = policy
+        .protect
+        .iter()
+        .flat_map(|p| p.value.iter().map(|p| p.value.0.clone()))
+        .collect();
     ok.then(|| Policy {
         unmanaged: policy
             .unmanaged
