@@ -81,14 +81,13 @@ impl Sources {
         let text = file.text.as_deref()?;
         let line_index = usize::try_from(span.line).ok()?.checked_sub(1)?;
         let line_start = if span.len > 0 || span.offset > 0 {
-            text[..span.offset.min(text.len())]
-                .rfind('\n')
-                .map_or(0, |i| i + 1)
+            // An offset that is not a character boundary of this text is not trusted.
+            text.get(..span.offset)?.rfind('\n').map_or(0, |i| i + 1)
         } else {
             // No byte offset: find the line by counting.
             let mut start = 0;
             for _ in 0..line_index {
-                start += text[start..].find('\n')? + 1;
+                start += text.get(start..)?.find('\n')? + 1;
             }
             start
         };

@@ -192,3 +192,45 @@ fn a_document_that_is_not_a_mapping() {
     let path = ws.write("two.yaml", "version: 1\n---\nversion: 1\n");
     assert_eq!(refused(&ws, path, "two.yaml").len(), 1);
 }
+
+/// Mangled copies of a valid file: whatever the damage, loading reports and never panics.
+#[test]
+fn mangled_files_never_panic() {
+    let ws = Workspace::new();
+    let original =
+        std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/examples/bedita.yaml")).unwrap();
+    let mut seed: u64 = 0x9e37_79b9_7f4a_7c15;
+    let mut next = move || {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        seed
+    };
+    let pieces: [&[u8]; 10] = [
+        b":", b"- ", b"\n", b"  ", b"\"", b"&a ", b"*a", b"{", b"[", b"~",
+    ];
+    for round in 0..300 {
+        let mut bytes = original.clone();
+        for _ in 0..(1 + next() % 4) {
+            let at = (next() as usize) % bytes.len();
+            match next() % 3 {
+                0 => {
+                    let end = (at + 1 + (next() as usize) % 20).min(bytes.len());
+                    bytes.drain(at..end);
+                }
+                1 => {
+                    let piece = pieces[(next() as usize) % pieces.len()];
+                    bytes.splice(at..at, piece.iter().copied());
+                }
+                _ => bytes[at] = (next() % 256) as u8,
+            }
+            if bytes.is_empty() {
+                bytes.push(b'x');
+            }
+        }
+        let path = ws.write(&format!("m{round}.yaml"), &bytes);
+        let loaded = load(&[path]);
+        // Rendering walks the snippets too.
+        let _ = render(&loaded, ws.dir.path());
+    }
+}
