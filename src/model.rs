@@ -73,8 +73,10 @@ pub struct DesiredUser {
     /// Where the user is declared.
     pub origin: Origin,
     pub state: State,
-    /// Where `state` was written, when it was (for "state: absent at file:line").
+    /// Where `state` was written, when it was.
     pub state_origin: Option<Origin>,
+    /// The same place as `path:line`, for plans ("`state: absent` in leavers.yaml:12").
+    pub state_at: Option<String>,
     pub email: Option<Email>,
     pub external_id: Option<String>,
     pub username: Option<String>,
@@ -98,4 +100,35 @@ pub struct DesiredRole {
     pub name: String,
     pub description: Option<String>,
     pub origin: Origin,
+}
+
+/// One user as the provider has them, normalised into the same vocabulary as [`DesiredUser`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LiveUser {
+    /// The provider's id, used in API paths.
+    pub id: String,
+    /// The natural key, normalised as in [`DesiredUser::key`].
+    pub key: String,
+    /// The email as stored.
+    pub email: Option<String>,
+    pub state: State,
+    pub language: Option<String>,
+    pub roles: BTreeSet<String>,
+}
+
+/// Everything fetched from an account.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct LiveState {
+    /// Sorted by key.
+    pub users: Vec<LiveUser>,
+    /// The key of the user the credentials belong to, when the provider tells.
+    pub own_key: Option<String>,
+}
+
+impl LiveState {
+    /// Sorts the users by key, as the planner expects.
+    pub fn new(mut users: Vec<LiveUser>, own_key: Option<String>) -> Self {
+        users.sort_by(|a, b| a.key.cmp(&b.key));
+        LiveState { users, own_key }
+    }
 }

@@ -69,7 +69,14 @@ pub fn load(paths: &[PathBuf], env: &dyn Fn(&str) -> Option<String>) -> Loaded {
         validate::resolve(&files, complete, &mut diagnostics)
     };
     let result = match result {
-        Some(state) if diagnostics.is_empty() => Ok(state),
+        Some(mut state) if diagnostics.is_empty() => {
+            for user in &mut state.users {
+                user.state_at = user
+                    .state_origin
+                    .map(|o| format!("{}:{}", sources.path(o.source).display(), o.span.line));
+            }
+            Ok(state)
+        }
         _ => {
             diagnostic::sort(&mut diagnostics);
             Err(diagnostics)

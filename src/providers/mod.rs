@@ -3,7 +3,59 @@
 //! [`Capabilities`] is the contract the validator checks files against, so a field or state a
 //! provider cannot express is a validation error rather than an apply-time failure.
 
+pub mod http;
+pub mod piwik;
+pub mod sandbox;
+
+use std::future::Future;
+
 use crate::desired::format::{Provider, State, Unmanaged};
+use crate::model::LiveState;
+use crate::plan::Action;
+
+/// A failed call to a provider.
+#[derive(Debug, thiserror::Error)]
+pub enum ProviderError {
+    /// The service answered with an error status and, usually, its own explanation.
+    #[error("HTTP {status}: {}", if errors.is_empty() { "no details given".to_string() } else { errors.join("; ") })]
+    Api {
+        status: u16,
+        /// The service's errors, each as `code: title: detail (at pointer)`.
+        errors: Vec<String>,
+        /// The machine-readable codes among them.
+        codes: Vec<String>,
+    },
+    /// The credentials were refused.
+    #[error("{0}")]
+    Auth(String),
+    /// No usable answer arrived.
+    #[error(transparent)]
+    Transport(http::TransportError),
+    /// The answer was not what the API documents.
+    #[error("{0}")]
+    Protocol(String),
+}
+
+impl ProviderError {
+    /// Whether the service reported this error code.
+    pub fn has_code(&self, code: &str) -> bool {
+        matches!(self, ProviderError::Api { codes, .. } if codes.iter().any(|c| c == code))
+    }
+}
+
+/// A live account rollcall can read and change, through its provider's API.
+pub trait Account: Send + Sync + 'static {
+    /// Every user, normalised, and which one the credentials belong to.
+    fn fetch(&self) -> impl Future<Output = Result<LiveState, ProviderError>> + Send;
+
+    /// Carries out one action. `id` is the user's id at the provider when known; a create
+    /// returns the new user's id.
+    fn execute(
+        &self,
+        action: &Action,
+        id: Option<&str>,
+    ) -> impl Future<Output = Result<Option<String>, ProviderError>> + Send;
+}
 
 /// How a provider models roles.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -40,6 +92,9 @@ pub struct Capabilities {
     pub password_len: Option<(usize, usize)>,
     /// How `state: absent` is carried out.
     pub removal: &'static str,
+    /// What creating a user is called: "invite", "create".
+    pub create_verb: &'static str,
+    pub create_verb_past: &'static str,
 }
 
 /// Piwik PRO's supported primary languages (Users API v2, from the 2023-11 revision on).
@@ -58,6 +113,8 @@ const PIWIK_PRO: Capabilities = Capabilities {
     credentials: &[&["client_id", "client_secret"]],
     password_len: None,
     removal: "deleted (Piwik PRO has no deactivation)",
+    create_verb: "invite",
+    create_verb_past: "invited",
 };
 
 const PUBLICA_LA: Capabilities = Capabilities {
@@ -82,6 +139,8 @@ const PUBLICA_LA: Capabilities = Capabilities {
     credentials: &[&["api_token"]],
     password_len: Some((8, 255)),
     removal: "deactivated (Publica.la's only removal)",
+    create_verb: "create",
+    create_verb_past: "created",
 };
 
 const BEDITA: Capabilities = Capabilities {
@@ -100,6 +159,8 @@ const BEDITA: Capabilities = Capabilities {
     ],
     password_len: Some((1, 1024)),
     removal: "soft-deleted to the trash (restorable)",
+    create_verb: "create",
+    create_verb_past: "created",
 };
 
 impl Provider {

@@ -1,0 +1,188 @@
+//! Apply: runs a plan's actions against a provider, in dependency order, in parallel where the
+//! order allows. A failed action skips only the actions that depend on it.
+
+pub mod journal;
+
+use std::collections::HashMap;
+
+use serde_json::json;
+use tokio::task::JoinSet;
+
+use crate::model::LiveState;
+use crate::plan::{ActionId, Plan};
+use crate::providers::{Account, ProviderError};
+use journal::Journal;
+
+/// How one action ended.
+#[derive(Debug)]
+pub enum Outcome {
+    Done,
+    Failed(ProviderError),
+    /// Not run because an action it depends on did not succeed.
+    Skipped(ActionId),
+}
+
+/// What an apply did, action by action.
+#[derive(Debug, Default)]
+pub struct Report {
+    pub outcomes: Vec<(ActionId, Outcome)>,
+}
+
+impl Report {
+    pub fn done(&self) -> usize {
+        self.outcomes
+            .iter()
+            .filter(|(_, o)| matches!(o, Outcome::Done))
+            .count()
+    }
+
+    pub fn failed(&self) -> usize {
+        self.outcomes
+            .iter()
+            .filter(|(_, o)| matches!(o, Outcome::Failed(_)))
+            .count()
+    }
+
+    pub fn skipped(&self) -> usize {
+        self.outcomes
+            .iter()
+            .filter(|(_, o)| matches!(o, Outcome::Skipped(_)))
+            .count()
+    }
+}
+
+/// Runs every action of `plan`, at most `parallelism` at a time. `on_outcome` hears of each
+/// action as it ends.
+pub async fn run<A: Account + Clone>(
+    account: A,
+    plan: &Plan,
+    live: &LiveState,
+    parallelism: usize,
+    journal: Option<&Journal>,
+    mut on_outcome: impl FnMut(ActionId, &Outcome),
+) -> Report {
+    let actions = &plan.actions;
+    let mut ids: HashMap<String, String> = live
+        .users
+        .iter()
+        .map(|u| (u.key.clone(), u.id.clone()))
+        .collect();
+    let mut waiting: Vec<usize> = actions.iter().map(|a| a.depends_on.len()).collect();
+    let mut dependents: Vec<Vec<ActionId>> = vec![Vec::new(); actions.len()];
+    for action in actions {
+        for &dependency in &action.depends_on {
+            dependents[dependency].push(action.id);
+        }
+    }
+    let mut ready: std::collections::VecDeque<ActionId> = actions
+        .iter()
+        .filter(|a| a.depends_on.is_empty())
+        .map(|a| a.id)
+        .collect();
+    let mut running = JoinSet::new();
+    let mut report = Report::default();
+    let mut finished = vec![false; actions.len()];
+
+    loop {
+        while running.len() < parallelism.max(1)
+            && let Some(id) = ready.pop_front()
+        {
+            let action = actions[id].clone();
+            let user_id = action
+                .live_id
+                .clone()
+                .or_else(|| ids.get(&action.user).cloned());
+            let account = account.clone();
+            running.spawn(async move {
+                let result = account.execute(&action, user_id.as_deref()).await;
+                (action.id, result)
+            });
+        }
+        let Some(joined) = running.join_next().await else {
+            break;
+        };
+        let (id, result) = match joined {
+            Ok(pair) => pair,
+            Err(err) => {
+                tracing::error!("an action's task ended abnormally: {err}");
+                continue;
+            }
+        };
+        let outcome = match result {
+            Ok(new_id) => {
+                if let Some(new_id) = new_id {
+                    ids.insert(actions[id].user.clone(), new_id);
+                }
+                for &next in &dependents[id] {
+                    waiting[next] -= 1;
+                    if waiting[next] == 0 {
+                        ready.push_back(next);
+                    }
+                }
+                Outcome::Done
+            }
+            Err(err) => Outcome::Failed(err),
+        };
+        let failed = !matches!(outcome, Outcome::Done);
+        finish(
+            journal,
+            &mut report,
+            &mut finished,
+            &mut on_outcome,
+            plan,
+            id,
+            outcome,
+        );
+        if failed {
+            // Everything that (transitively) waits on this action is skipped.
+            let mut stack = dependents[id].clone();
+            while let Some(next) = stack.pop() {
+                if !finished[next] {
+                    finish(
+                        journal,
+                        &mut report,
+                        &mut finished,
+                        &mut on_outcome,
+                        plan,
+                        next,
+                        Outcome::Skipped(id),
+                    );
+                    stack.extend(&dependents[next]);
+                }
+            }
+        }
+    }
+    report
+}
+
+fn finish(
+    journal: Option<&Journal>,
+    report: &mut Report,
+    finished: &mut [bool],
+    on_outcome: &mut impl FnMut(ActionId, &Outcome),
+    plan: &Plan,
+    id: ActionId,
+    outcome: Outcome,
+) {
+    finished[id] = true;
+    let action = &plan.actions[id];
+    if let Some(journal) = journal {
+        let (status, error) = match &outcome {
+            Outcome::Done => ("done", None),
+            Outcome::Failed(err) => ("failed", Some(err.to_string())),
+            Outcome::Skipped(because) => {
+                ("skipped", Some(format!("action {because} did not succeed")))
+            }
+        };
+        journal.write(json!({
+            "event": "action",
+            "action": id,
+            "op": action.op,
+            "user": action.user,
+            "status": status,
+            "error": error,
+        }));
+    }
+    on_outcome(id, &outcome);
+    report.outcomes.push((id, outcome));
+}

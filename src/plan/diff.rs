@@ -1,0 +1,319 @@
+//! The planner: a pure function from desired and live state to a [`Plan`].
+//!
+//! No I/O, no clock, no randomness: the same inputs always give the same plan, in the same order.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use super::{Action, ActionId, Change, Op, Plan, guards};
+use crate::desired::format::{State, Unmanaged};
+use crate::model::{DesiredState, DesiredUser, LiveState, LiveUser};
+use crate::providers::{Capabilities, Roles};
+
+/// Choices made on the command line that shape a plan.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct PlanOptions {
+    /// Removals the operator explicitly allows beyond `max_removals`.
+    pub allow_removals: Option<usize>,
+}
+
+/// Actions for one user, before ids are assigned.
+struct Draft {
+    op: Op,
+    user: String,
+    live_id: Option<String>,
+    changes: Vec<Change>,
+    reason: Option<String>,
+    unchanged: usize,
+}
+
+/// Computes what must change for `live` to match `desired`.
+pub fn plan(desired: &DesiredState, live: &LiveState, options: PlanOptions) -> Plan {
+    let caps = desired.target.provider.capabilities();
+    let live_by_key: BTreeMap<&str, &LiveUser> =
+        live.users.iter().map(|u| (u.key.as_str(), u)).collect();
+    let desired_keys: BTreeSet<&str> = desired.users.iter().map(|u| u.key.as_str()).collect();
+    let protected = |key: &str, email: Option<&str>| {
+        desired.policy.protect.iter().any(|pattern| {
+            glob(pattern, &key.to_lowercase())
+                || email.is_some_and(|e| glob(pattern, &e.to_lowercase()))
+        })
+    };
+
+    let mut drafts = Vec::new();
+    let mut protected_users = Vec::new();
+    let mut unchanged = 0;
+    for user in &desired.users {
+        let current = live_by_key.get(user.key.as_str()).copied();
+        let before = drafts.len();
+        diff_user(user, current, caps, &mut drafts);
+        let email = current
+            .and_then(|c| c.email.as_deref())
+            .or(user.email.as_ref().map(|e| e.as_str()));
+        if drafts.len() > before && protected(&user.key, email) {
+            drafts.truncate(before);
+            protected_users.push(user.key.clone());
+        } else if drafts.len() == before && current.is_some() {
+            unchanged += 1;
+        }
+    }
+
+    let mut unmanaged_ignored = 0;
+    for user in &live.users {
+        if desired_keys.contains(user.key.as_str()) {
+            continue;
+        }
+        match desired.policy.unmanaged {
+            Unmanaged::Ignore => unmanaged_ignored += 1,
+            _ if protected(&user.key, user.email.as_deref()) => {
+                protected_users.push(user.key.clone());
+            }
+            policy @ (Unmanaged::Delete | Unmanaged::Deactivate) => drafts.push(Draft {
+                op: if policy == Unmanaged::Delete {
+                    Op::Delete
+                } else {
+                    Op::Deactivate
+                },
+                user: user.key.clone(),
+                live_id: Some(user.id.clone()),
+                changes: removal_changes(user, caps),
+                reason: Some(format!(
+                    "in no file, and the policy is `unmanaged: {}`",
+                    desired.policy.unmanaged
+                )),
+                unchanged: 0,
+            }),
+        }
+    }
+
+    let actions = order(drafts);
+    let blocked = guards::check(desired, live, &actions, caps, options);
+    protected_users.sort();
+    Plan {
+        actions,
+        unmanaged_ignored,
+        protected: protected_users,
+        unchanged,
+        blocked,
+    }
+}
+
+/// The actions that bring one managed user from `live` to `desired`.
+fn diff_user(
+    desired: &DesiredUser,
+    live: Option<&LiveUser>,
+    caps: &Capabilities,
+    out: &mut Vec<Draft>,
+) {
+    let draft = |op, changes, reason| Draft {
+        op,
+        user: desired.key.clone(),
+        live_id: live.map(|l| l.id.clone()),
+        changes,
+        reason,
+        unchanged: 0,
+    };
+    match (desired.state, live) {
+        (State::Absent, Some(live)) => {
+            let reason = desired
+                .state_at
+                .as_ref()
+                .map(|at| format!("`state: absent` in {at}"));
+            out.push(draft(Op::Delete, removal_changes(live, caps), reason));
+        }
+        (State::Absent, None) => {}
+        (_, None) => {
+            let mut changes = vec![Change {
+                attribute: "email",
+                before: None,
+                after: desired.email.as_ref().map(|e| e.as_str().to_string()),
+            }];
+            if let Some(language) = &desired.language {
+                changes.push(Change {
+                    attribute: "language",
+                    before: None,
+                    after: Some(language.to_string()),
+                });
+            }
+            let role = desired_role(desired, caps);
+            if let Some(role) = &role {
+                changes.push(Change {
+                    attribute: "role",
+                    before: None,
+                    after: Some(role.clone()),
+                });
+            }
+            out.push(draft(Op::Create, changes, None));
+            // A new user gets the provider's default role; anything else is a follow-up.
+            if let (Some(role), Roles::OneOf(names)) = (role, caps.roles) {
+                let default = names.last().copied().unwrap_or_default();
+                if role != default {
+                    let op = role_op(names, default, &role);
+                    out.push(draft(op, vec![role_change(default, &role)], None));
+                }
+            }
+        }
+        (_, Some(live)) => {
+            let first = out.len();
+            // The email (identity), plus each managed attribute; changed ones are subtracted.
+            let mut managed = 1 + usize::from(desired.language.is_some());
+            if let Roles::OneOf(_) = caps.roles {
+                managed += usize::from(desired.roles.is_some());
+            }
+            if let Some(language) = &desired.language {
+                let current = live.language.as_deref();
+                if current != Some(language.as_str()) {
+                    out.push(draft(
+                        Op::Update,
+                        vec![Change {
+                            attribute: "language",
+                            before: current.map(str::to_string),
+                            after: Some(language.to_string()),
+                        }],
+                        None,
+                    ));
+                }
+            }
+            if let (Some(role), Roles::OneOf(names)) = (desired_role(desired, caps), caps.roles) {
+                let current = live.roles.iter().next().map_or("", String::as_str);
+                if current != role {
+                    let op = role_op(names, current, &role);
+                    out.push(draft(op, vec![role_change(current, &role)], None));
+                }
+            }
+            let changed = out.len() - first;
+            if let Some(head) = out.get_mut(first) {
+                head.unchanged = managed.saturating_sub(changed);
+            }
+        }
+    }
+}
+
+fn role_change(before: &str, after: &str) -> Change {
+    Change {
+        attribute: "role",
+        before: (!before.is_empty()).then(|| before.to_string()),
+        after: Some(after.to_string()),
+    }
+}
+
+/// The single role a user should have, for providers with a fixed set.
+fn desired_role(desired: &DesiredUser, caps: &Capabilities) -> Option<String> {
+    match caps.roles {
+        Roles::OneOf(_) => desired.roles.as_ref()?.iter().next().cloned(),
+        _ => None,
+    }
+}
+
+/// Promotion or demotion: roles are listed from most to least powerful.
+fn role_op(names: &[&str], from: &str, to: &str) -> Op {
+    let rank = |r: &str| names.iter().position(|n| *n == r).unwrap_or(names.len());
+    if rank(to) < rank(from) {
+        Op::Promote
+    } else {
+        Op::Demote
+    }
+}
+
+/// What a removal shows: the attributes the user had.
+fn removal_changes(live: &LiveUser, caps: &Capabilities) -> Vec<Change> {
+    let mut changes = vec![Change {
+        attribute: "email",
+        before: live.email.clone(),
+        after: None,
+    }];
+    if let Roles::OneOf(_) = caps.roles
+        && let Some(role) = live.roles.iter().next()
+    {
+        changes.push(Change {
+            attribute: "role",
+            before: Some(role.clone()),
+            after: None,
+        });
+    }
+    changes
+}
+
+/// Puts drafts in dependency order and links them: creates, in-place updates, promotions,
+/// demotions, removals. A user's role change waits for its creation; demotions and removals wait
+/// for every promotion, so an account never drops to zero owners along the way.
+fn order(drafts: Vec<Draft>) -> Vec<Action> {
+    let stage = |op: Op| match op {
+        Op::Create => 0,
+        Op::Update => 1,
+        Op::Promote => 2,
+        Op::Demote => 3,
+        Op::Deactivate | Op::Delete => 4,
+    };
+    let mut drafts = drafts;
+    drafts.sort_by(|a, b| (stage(a.op), &a.user).cmp(&(stage(b.op), &b.user)));
+    let mut actions: Vec<Action> = Vec::with_capacity(drafts.len());
+    let mut created: BTreeMap<String, ActionId> = BTreeMap::new();
+    let mut promotions: Vec<ActionId> = Vec::new();
+    for (id, d) in drafts.into_iter().enumerate() {
+        let mut depends_on = Vec::new();
+        if d.op != Op::Create
+            && let Some(&create) = created.get(&d.user)
+        {
+            depends_on.push(create);
+        }
+        if d.op == Op::Demote || d.op.is_removal() {
+            depends_on.extend(&promotions);
+        }
+        match d.op {
+            Op::Create => {
+                created.insert(d.user.clone(), id);
+            }
+            Op::Promote => promotions.push(id),
+            _ => {}
+        }
+        actions.push(Action {
+            id,
+            op: d.op,
+            user: d.user,
+            live_id: d.live_id,
+            changes: d.changes,
+            depends_on,
+            reason: d.reason,
+            unchanged: d.unchanged,
+        });
+    }
+    actions
+}
+
+/// Matches `text` against a pattern where `*` is any run of characters and `?` any one.
+pub fn glob(pattern: &str, text: &str) -> bool {
+    let (p, t): (Vec<char>, Vec<char>) = (pattern.chars().collect(), text.chars().collect());
+    let (mut pi, mut ti) = (0, 0);
+    let mut star: Option<(usize, usize)> = None;
+    while ti < t.len() {
+        if pi < p.len() && (p[pi] == '?' || p[pi] == t[ti]) {
+            pi += 1;
+            ti += 1;
+        } else if pi < p.len() && p[pi] == '*' {
+            star = Some((pi, ti));
+            pi += 1;
+        } else if let Some((sp, st)) = star {
+            pi = sp + 1;
+            ti = st + 1;
+            star = Some((sp, st + 1));
+        } else {
+            return false;
+        }
+    }
+    p[pi..].iter().all(|&c| c == '*')
+}
+
+#[cfg(test)]
+mod tests {
+    use super::glob;
+
+    #[test]
+    fn globs() {
+        assert!(glob("*@svc.acme.org", "bot@svc.acme.org"));
+        assert!(!glob("*@svc.acme.org", "bot@acme.org"));
+        assert!(glob("owner@acme.org", "owner@acme.org"));
+        assert!(glob("a?c*", "abcdef"));
+        assert!(glob("*", ""));
+        assert!(!glob("a*b", "acbx"));
+    }
+}

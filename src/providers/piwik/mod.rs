@@ -1,0 +1,372 @@
+//! Piwik PRO Users API v2: the client.
+//!
+//! Authentication is OAuth2 client credentials; the bearer token is cached, renewed before it
+//! expires and once more on a 401. Users are listed a thousand at a time, the remaining pages
+//! concurrently once the total is known. Invites are never blindly retried: after a lost answer
+//! the user is looked up by email first.
+
+pub mod sandbox;
+pub mod wire;
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use reqwest::{Method, StatusCode};
+use serde_json::json;
+use tokio::sync::Mutex;
+
+use super::http::{Answer, Http, TransportError};
+use super::{Account, ProviderError};
+use crate::desired::format::{SecretRef, State};
+use crate::model::{LiveState, LiveUser};
+use crate::plan::{Action, Op};
+use wire::{MEDIA_TYPE, USER_TYPE};
+
+/// How many list pages are fetched at once.
+const PAGE_CONCURRENCY: usize = 8;
+
+/// A Piwik PRO account.
+pub struct Piwik {
+    http: Http,
+    base: String,
+    client_id: SecretRef,
+    client_secret: SecretRef,
+    token: Mutex<Option<Token>>,
+}
+
+struct Token {
+    value: String,
+    renew_at: Instant,
+}
+
+impl Piwik {
+    pub fn new(base: &str, client_id: SecretRef, client_secret: SecretRef, http: Http) -> Self {
+        Piwik {
+            http,
+            base: base.trim_end_matches('/').to_string(),
+            client_id,
+            client_secret,
+            token: Mutex::new(None),
+        }
+    }
+
+    /// A valid access token, fetched when there is none or it is about to expire.
+    async fn token(&self, renew: bool) -> Result<String, ProviderError> {
+        let mut token = self.token.lock().await;
+        if let Some(t) = token
+            .as_ref()
+            .filter(|t| !renew && Instant::now() < t.renew_at)
+        {
+            return Ok(t.value.clone());
+        }
+        let url = format!("{}/auth/token", self.base);
+        let body = json!({
+            "grant_type": "client_credentials",
+            "client_id": self.client_id.value.expose(),
+            "client_secret": self.client_secret.value.expose(),
+        });
+        let answer = self
+            .http
+            .send(Method::POST, "/auth/token", true, |client, _| {
+                client.post(&url).json(&body)
+            })
+            .await?;
+        if !answer.status.is_success() {
+            let detail: serde_json::Value =
+                serde_json::from_slice(&answer.body).unwrap_or_default();
+            let reason = ["error_description", "error", "message"]
+                .iter()
+                .find_map(|k| detail.get(k).and_then(|v| v.as_str()))
+                .unwrap_or("no reason given");
+            return Err(ProviderError::Auth(format!(
+                "Piwik PRO refused the credentials in `{}` and `{}` (HTTP {}: {reason})",
+                self.client_id.var,
+                self.client_secret.var,
+                answer.status.as_u16()
+            )));
+        }
+        let parsed: wire::TokenResponse = serde_json::from_slice(&answer.body)
+            .map_err(|e| ProviderError::Protocol(format!("unexpected token response: {e}")))?;
+        let lifetime = Duration::from_secs(parsed.expires_in);
+        // Renew a minute early, or a tenth of the lifetime for short-lived tokens.
+        let margin = Duration::from_secs(60).min(lifetime / 10);
+        *token = Some(Token {
+            value: parsed.access_token.clone(),
+            renew_at: Instant::now() + lifetime - margin,
+        });
+        Ok(parsed.access_token)
+    }
+
+    /// One API call with the bearer token, renewed once on a 401.
+    async fn call(
+        &self,
+        method: Method,
+        path: &str,
+        query: &[(&str, String)],
+        body: Option<&serde_json::Value>,
+        idempotent: bool,
+    ) -> Result<Answer, ProviderError> {
+        let url = format!("{}{path}", self.base);
+        let mut renewed = false;
+        loop {
+            let token = self.token(renewed).await?;
+            let answer = self
+                .http
+                .send(method.clone(), path, idempotent, |client, _| {
+                    let mut request = client
+                        .request(method.clone(), &url)
+                        .bearer_auth(&token)
+                        .header("Accept", MEDIA_TYPE)
+                        .query(query);
+                    if let Some(body) = body {
+                        request = request
+                            .header("Content-Type", MEDIA_TYPE)
+                            .body(body.to_string());
+                    }
+                    request
+                })
+                .await?;
+            if answer.status == StatusCode::UNAUTHORIZED && !renewed {
+                renewed = true;
+                continue;
+            }
+            if answer.status == StatusCode::UNAUTHORIZED {
+                return Err(ProviderError::Auth(format!(
+                    "Piwik PRO rejected a fresh access token for `{}`",
+                    self.client_id.var
+                )));
+            }
+            return Ok(answer);
+        }
+    }
+
+    /// Fails with the service's own errors unless the answer has `expected` status.
+    fn expect(answer: Answer, expected: StatusCode) -> Result<Answer, ProviderError> {
+        if answer.status == expected {
+            return Ok(answer);
+        }
+        let body: wire::ErrorBody = serde_json::from_slice(&answer.body).unwrap_or_default();
+        Err(ProviderError::Api {
+            status: answer.status.as_u16(),
+            errors: body.errors.iter().map(ToString::to_string).collect(),
+            codes: body.errors.iter().filter_map(|e| e.code.clone()).collect(),
+        })
+    }
+
+    async fn page(&self, offset: usize, limit: usize) -> Result<wire::ListResponse, ProviderError> {
+        let query = [
+            ("offset", offset.to_string()),
+            ("limit", limit.to_string()),
+            ("sort", "addedAt".to_string()),
+        ];
+        let answer = self
+            .call(Method::GET, "/api/users/v2", &query, None, true)
+            .await?;
+        let answer = Self::expect(answer, StatusCode::OK)?;
+        serde_json::from_slice(&answer.body)
+            .map_err(|e| ProviderError::Protocol(format!("unexpected user list: {e}")))
+    }
+
+    /// Every user: the first page says how many there are, the rest come concurrently.
+    pub async fn list(self: &Arc<Self>) -> Result<Vec<wire::UserResource>, ProviderError> {
+        let first = self.page(0, wire::MAX_PAGE).await?;
+        let total = usize::try_from(first.meta.total).unwrap_or(usize::MAX);
+        let mut users = first.data;
+        let offsets: Vec<usize> = (wire::MAX_PAGE..total).step_by(wire::MAX_PAGE).collect();
+        let mut pages = Vec::with_capacity(offsets.len());
+        for chunk in offsets.chunks(PAGE_CONCURRENCY) {
+            let mut set = tokio::task::JoinSet::new();
+            for &offset in chunk {
+                let this = self.clone();
+                set.spawn(async move { (offset, this.page(offset, wire::MAX_PAGE).await) });
+            }
+            while let Some(joined) = set.join_next().await {
+                let (offset, page) = joined.map_err(|e| ProviderError::Protocol(e.to_string()))?;
+                pages.push((offset, page?.data));
+            }
+        }
+        pages.sort_by_key(|(offset, _)| *offset);
+        users.extend(pages.into_iter().flat_map(|(_, data)| data));
+        // A user added or removed during the fetch may shift a page; keep each id once.
+        let mut seen = std::collections::HashSet::with_capacity(users.len());
+        users.retain(|u| seen.insert(u.id.clone()));
+        Ok(users)
+    }
+
+    async fn me(&self) -> Result<wire::UserResource, ProviderError> {
+        let answer = self
+            .call(Method::GET, "/api/users/v2/me", &[], None, true)
+            .await?;
+        let answer = Self::expect(answer, StatusCode::OK)?;
+        let doc: wire::UserDocument = serde_json::from_slice(&answer.body)
+            .map_err(|e| ProviderError::Protocol(format!("unexpected user: {e}")))?;
+        Ok(doc.data)
+    }
+
+    /// The user with exactly this email (case-insensitive), if any.
+    async fn find_by_email(
+        &self,
+        email: &str,
+    ) -> Result<Option<wire::UserResource>, ProviderError> {
+        let query = [
+            ("search", email.to_string()),
+            ("limit", wire::MAX_PAGE.to_string()),
+        ];
+        let answer = self
+            .call(Method::GET, "/api/users/v2", &query, None, true)
+            .await?;
+        let answer = Self::expect(answer, StatusCode::OK)?;
+        let list: wire::ListResponse = serde_json::from_slice(&answer.body)
+            .map_err(|e| ProviderError::Protocol(format!("unexpected user list: {e}")))?;
+        Ok(list
+            .data
+            .into_iter()
+            .find(|u| u.attributes.email.trim().eq_ignore_ascii_case(email.trim())))
+    }
+
+    /// Invites a user. After a lost answer or a 5xx the email is looked up before trying again,
+    /// so the user is never invited twice.
+    async fn invite(&self, email: &str, language: Option<&str>) -> Result<String, ProviderError> {
+        let mut attributes = json!({ "email": email });
+        if let Some(language) = language {
+            attributes["language"] = language.into();
+        }
+        let body = json!({ "data": { "type": USER_TYPE, "attributes": attributes } });
+        let mut attempts = 0;
+        loop {
+            attempts += 1;
+            let outcome = self
+                .call(
+                    Method::POST,
+                    "/api/users/v2/invite",
+                    &[],
+                    Some(&body),
+                    false,
+                )
+                .await;
+            let unknown = match outcome {
+                Ok(answer) if answer.status == StatusCode::CREATED => {
+                    let doc: wire::UserDocument =
+                        serde_json::from_slice(&answer.body).map_err(|e| {
+                            ProviderError::Protocol(format!("unexpected invite answer: {e}"))
+                        })?;
+                    return Ok(doc.data.id);
+                }
+                Ok(answer) if answer.status.is_server_error() => {
+                    format!("HTTP {}", answer.status.as_u16())
+                }
+                Ok(answer) => {
+                    let err = Self::expect(answer, StatusCode::CREATED).unwrap_err();
+                    // Someone (perhaps an earlier, interrupted run) invited them already.
+                    if err.has_code("users.error.user-already-exists")
+                        && let Some(user) = self.find_by_email(email).await?
+                    {
+                        return Ok(user.id);
+                    }
+                    return Err(err);
+                }
+                Err(ProviderError::Transport(err)) => err.to_string(),
+                Err(err) => return Err(err),
+            };
+            tracing::info!("invite of {email} has an unknown outcome ({unknown}); looking it up");
+            if let Some(user) = self.find_by_email(email).await? {
+                return Ok(user.id);
+            }
+            if attempts >= 4 {
+                return Err(ProviderError::Protocol(format!(
+                    "the invite got no answer {attempts} times ({unknown})"
+                )));
+            }
+            tokio::time::sleep(Duration::from_millis(200) * attempts).await;
+        }
+    }
+
+    async fn patch(
+        &self,
+        id: &str,
+        suffix: &str,
+        attributes: serde_json::Value,
+    ) -> Result<(), ProviderError> {
+        let path = format!("/api/users/v2/{id}{suffix}");
+        let body = json!({ "data": { "type": USER_TYPE, "id": id, "attributes": attributes } });
+        let answer = self
+            .call(Method::PATCH, &path, &[], Some(&body), true)
+            .await?;
+        Self::expect(answer, StatusCode::NO_CONTENT).map(|_| ())
+    }
+
+    async fn delete(&self, id: &str) -> Result<(), ProviderError> {
+        let path = format!("/api/users/v2/{id}");
+        let answer = self.call(Method::DELETE, &path, &[], None, true).await?;
+        // Gone already (an earlier attempt whose answer was lost): the goal is reached.
+        if answer.status == StatusCode::NOT_FOUND {
+            return Ok(());
+        }
+        Self::expect(answer, StatusCode::NO_CONTENT).map(|_| ())
+    }
+}
+
+fn live_user(resource: wire::UserResource) -> LiveUser {
+    let attributes = resource.attributes;
+    LiveUser {
+        id: resource.id,
+        key: attributes.email.trim().to_lowercase(),
+        email: Some(attributes.email),
+        state: State::Active,
+        language: attributes.language,
+        roles: [attributes.role.to_lowercase()].into_iter().collect(),
+    }
+}
+
+impl Account for Arc<Piwik> {
+    async fn fetch(&self) -> Result<LiveState, ProviderError> {
+        let (users, me) = tokio::try_join!(self.list(), self.me())?;
+        let own = me.attributes.email.trim().to_lowercase();
+        Ok(LiveState::new(
+            users.into_iter().map(live_user).collect(),
+            Some(own),
+        ))
+    }
+
+    async fn execute(
+        &self,
+        action: &Action,
+        id: Option<&str>,
+    ) -> Result<Option<String>, ProviderError> {
+        let need_id =
+            || id.ok_or_else(|| ProviderError::Protocol("the user's id is not known".into()));
+        match action.op {
+            Op::Create => {
+                let email = action.after("email").unwrap_or(&action.user);
+                self.invite(email, action.after("language")).await.map(Some)
+            }
+            Op::Update => {
+                let mut attributes = serde_json::Map::new();
+                for change in &action.changes {
+                    if let Some(after) = &change.after {
+                        attributes.insert(change.attribute.to_string(), after.clone().into());
+                    }
+                }
+                self.patch(need_id()?, "", attributes.into())
+                    .await
+                    .map(|_| None)
+            }
+            Op::Promote | Op::Demote => {
+                let role = action.after("role").unwrap_or_default().to_uppercase();
+                self.patch(need_id()?, "/change-role", json!({ "role": role }))
+                    .await
+                    .map(|_| None)
+            }
+            Op::Delete => self.delete(need_id()?).await.map(|_| None),
+            Op::Deactivate => Err(ProviderError::Protocol(
+                "Piwik PRO cannot deactivate users".into(),
+            )),
+        }
+    }
+}
+
+impl From<TransportError> for ProviderError {
+    fn from(err: TransportError) -> Self {
+        ProviderError::Transport(err)
+    }
+}

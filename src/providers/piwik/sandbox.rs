@@ -1,0 +1,708 @@
+//! A strict local simulator of the Piwik PRO Users API v2 (`apis.md` §1.9).
+//!
+//! It enforces what the real service enforces: bearer tokens that expire, the JSON:API media type
+//! and envelope, resource types and ids, unique emails, the supported languages, the 1000-row page
+//! limit, and the rules protecting the last owner and the caller's own account. Its users can be
+//! kept in a JSON file between runs.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use hyper::{Method, StatusCode};
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+
+use super::wire::{self, MEDIA_TYPE, USER_TYPE};
+use crate::desired::format::LanguageTag;
+use crate::providers::sandbox::{Api, Reply, Request, timestamp};
+use crate::providers::{ISO_3166_ALPHA2, PIWIK_LANGUAGES};
+
+/// The sandbox's users and API clients: the seed and state file format.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Data {
+    #[serde(default = "default_organization")]
+    pub organization: String,
+    pub clients: Vec<Client>,
+    pub users: Vec<User>,
+}
+
+fn default_organization() -> String {
+    "sandbox".into()
+}
+
+/// API credentials and the user they act as.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Client {
+    pub client_id: String,
+    pub client_secret: String,
+    /// The email of the user the credentials belong to.
+    pub user: String,
+}
+
+/// A stored user.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct User {
+    pub id: String,
+    pub email: String,
+    pub role: String,
+    pub language: String,
+    pub added_at: String,
+}
+
+/// The client id and secret of the built-in seed, used when the target is `sandbox`.
+pub const SEED_CLIENT: (&str, &str) = ("sandbox-client", "sandbox-secret");
+
+impl Data {
+    /// A small account to try rollcall on: an API user and a few people.
+    pub fn seed() -> Data {
+        let user = |n: u128, email: &str, role: &str, language: &str| User {
+            id: uuid::Uuid::from_u128(0x5a4d_b0c5_0000_4000_8000_0000_0000_0000 + n).to_string(),
+            email: email.into(),
+            role: role.into(),
+            language: language.into(),
+            added_at: timestamp(1_704_067_200 + n as u64 * 86_400),
+        };
+        Data {
+            organization: default_organization(),
+            clients: vec![Client {
+                client_id: SEED_CLIENT.0.into(),
+                client_secret: SEED_CLIENT.1.into(),
+                user: "api@acme.org".into(),
+            }],
+            users: vec![
+                user(1, "api@acme.org", "OWNER", "en-US"),
+                user(2, "ada@acme.org", "USER", "en-US"),
+                user(3, "bob@acme.org", "USER", "en-US"),
+                user(4, "margaret@acme.org", "USER", "en-US"),
+                user(5, "carol@acme.org", "USER", "fr-FR"),
+            ],
+        }
+    }
+
+    /// Reads a seed or state file.
+    pub fn read(path: &Path) -> anyhow::Result<Data> {
+        use anyhow::Context as _;
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("cannot read the sandbox data `{}`", path.display()))?;
+        serde_json::from_str(&text)
+            .with_context(|| format!("`{}` is not sandbox data", path.display()))
+    }
+
+    /// Writes the data atomically: a temporary file renamed over the old one.
+    pub fn write(&self, path: &Path) -> std::io::Result<()> {
+        if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+            std::fs::create_dir_all(parent)?;
+        }
+        let temporary = path.with_extension("json.tmp");
+        let mut text = serde_json::to_vec_pretty(self).map_err(std::io::Error::other)?;
+        text.push(b'\n');
+        std::fs::write(&temporary, text)?;
+        std::fs::rename(&temporary, path)
+    }
+}
+
+/// Options of the simulator itself (faults are the server's business).
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// How long an access token lasts.
+    pub token_lifetime: Duration,
+    /// Where state is saved after every write.
+    pub state_file: Option<PathBuf>,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            token_lifetime: Duration::from_secs(1800),
+            state_file: None,
+        }
+    }
+}
+
+/// The simulator.
+pub struct Sandbox {
+    inner: Mutex<Inner>,
+    options: Options,
+}
+
+struct Inner {
+    data: Data,
+    /// Access token to (client user email, expiry).
+    tokens: HashMap<String, (String, Instant)>,
+    /// Seconds added to every new user's `addedAt`, so that order is stable.
+    clock: u64,
+}
+
+impl Sandbox {
+    pub fn new(data: Data, options: Options) -> Self {
+        Sandbox {
+            inner: Mutex::new(Inner {
+                data,
+                tokens: HashMap::new(),
+                clock: 0,
+            }),
+            options,
+        }
+    }
+
+    /// A copy of the current data.
+    pub fn data(&self) -> Data {
+        self.inner
+            .lock()
+            .map(|i| i.data.clone())
+            .unwrap_or_default()
+    }
+}
+
+/// A JSON:API error reply.
+fn error(
+    status: StatusCode,
+    code: &str,
+    title: &str,
+    detail: Option<&str>,
+    pointer: Option<&str>,
+) -> Reply {
+    let mut object = json!({ "status": status.as_u16().to_string(), "code": code, "title": title });
+    if let Some(detail) = detail {
+        object["detail"] = detail.into();
+    }
+    if let Some(pointer) = pointer {
+        object["source"] = json!({ "pointer": pointer });
+    }
+    Reply::json(status, MEDIA_TYPE, &json!({ "errors": [object] }))
+}
+
+fn bad_request(code: &str, title: &str) -> Reply {
+    error(StatusCode::BAD_REQUEST, code, title, None, None)
+}
+
+fn unauthorized() -> Reply {
+    Reply::json(
+        StatusCode::UNAUTHORIZED,
+        "application/json",
+        &json!({ "message": "Unauthorized" }),
+    )
+}
+
+fn resource(user: &User, organization: &str) -> wire::UserResource {
+    wire::UserResource {
+        id: user.id.clone(),
+        kind: USER_TYPE.into(),
+        attributes: wire::UserAttributes {
+            email: user.email.clone(),
+            role: user.role.clone(),
+            organization: Some(organization.to_string()),
+            added_at: Some(user.added_at.clone()),
+            language: Some(user.language.clone()),
+        },
+    }
+}
+
+/// Checks a language the way the service does; `Err` is the error reply.
+fn check_language(language: &str) -> Result<(), Reply> {
+    let invalid = |code: &str, detail: String| {
+        Err(error(
+            StatusCode::BAD_REQUEST,
+            code,
+            "Invalid form",
+            Some(&detail),
+            Some("/language"),
+        ))
+    };
+    let Some(tag) = LanguageTag::parse(language).filter(|_| !language.contains('_')) else {
+        return invalid(
+            "users.error.unsupported-language-tag",
+            "Invalid language - use IETF language tag format - for example: 'en-US'".into(),
+        );
+    };
+    if !PIWIK_LANGUAGES.contains(&tag.primary()) {
+        return invalid(
+            "users.error.unsupported-language",
+            format!(
+                "Language \"{}\" is not supported (supported are {})",
+                tag.primary(),
+                PIWIK_LANGUAGES.join(", ")
+            ),
+        );
+    }
+    if let Some(region) = tag.region()
+        && ISO_3166_ALPHA2.binary_search(&region).is_err()
+    {
+        return invalid(
+            "users.error.unsupported-language",
+            format!("Region code '{region}' is not supported - use valid ISO 3166-1 alpha-2 code"),
+        );
+    }
+    Ok(())
+}
+
+/// Reads a JSON:API body: media type, envelope and resource type. Returns `data`.
+fn json_api_body(request: &Request) -> Result<serde_json::Map<String, Value>, Reply> {
+    let content_type = request.header("content-type").unwrap_or("");
+    if content_type != MEDIA_TYPE {
+        return Err(bad_request(
+            "error.json-api-content-type",
+            &format!(
+                "\"{content_type}\" is not a valid JsonApi Content-Type header, use \"{MEDIA_TYPE}\" instead"
+            ),
+        ));
+    }
+    let invalid = || bad_request("error.default", "Invalid jsonapi message received");
+    let body: Value = serde_json::from_slice(&request.body).map_err(|_| invalid())?;
+    let Some(Value::Object(data)) = body.get("data") else {
+        return Err(invalid());
+    };
+    match data.get("type") {
+        Some(Value::String(t)) if t == USER_TYPE => {}
+        _ => {
+            return Err(error(
+                StatusCode::CONFLICT,
+                "error.json-api-resource-type",
+                &format!("Invalid resource type, expected \"{USER_TYPE}\""),
+                None,
+                Some("/data/type"),
+            ));
+        }
+    }
+    match data.get("attributes") {
+        None | Some(Value::Object(_)) => {}
+        Some(other) => {
+            let kind = match other {
+                Value::Number(n) if n.is_i64() || n.is_u64() => "int",
+                Value::Number(_) => "float",
+                Value::String(_) => "string",
+                Value::Array(_) => "array",
+                Value::Bool(_) => "bool",
+                _ => "null",
+            };
+            return Err(bad_request(
+                "error.default",
+                &format!("Invalid field 'attributes' - value should be an object - got '{kind}'"),
+            ));
+        }
+    }
+    Ok(data.clone())
+}
+
+fn attribute<'a>(data: &'a serde_json::Map<String, Value>, name: &str) -> Option<&'a Value> {
+    data.get("attributes").and_then(|a| a.get(name))
+}
+
+fn now_unix() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
+impl Api for Sandbox {
+    fn fault(&self, status: StatusCode, title: &str) -> Reply {
+        error(status, "error.default", title, None, None)
+    }
+
+    fn handle(&self, request: &Request) -> Reply {
+        let Ok(mut inner) = self.inner.lock() else {
+            return self.fault(StatusCode::INTERNAL_SERVER_ERROR, "Internal Server Error");
+        };
+        if request.path == "/auth/token" {
+            return if request.method == Method::POST {
+                inner.token(request, self.options.token_lifetime)
+            } else {
+                Reply::empty(StatusCode::METHOD_NOT_ALLOWED)
+            };
+        }
+        let Some(rest) = request.path.strip_prefix("/api/users/v2") else {
+            return error(
+                StatusCode::NOT_FOUND,
+                "error.default",
+                "Not Found",
+                None,
+                None,
+            );
+        };
+        let caller = match inner.authenticate(request) {
+            Some(caller) => caller,
+            None => return unauthorized(),
+        };
+        let segments: Vec<&str> = rest.split('/').filter(|s| !s.is_empty()).collect();
+        let reply = match (&request.method, segments.as_slice()) {
+            (&Method::GET, []) => inner.list(request),
+            (&Method::POST, ["invite"]) => inner.invite(request),
+            (&Method::GET, ["me"]) => inner.get(&inner.id_of(&caller).unwrap_or_default()),
+            (&Method::GET, [id]) => inner.get(id),
+            (&Method::PATCH, [id]) => inner.edit(request, id, &caller, false),
+            (&Method::PATCH, [id, "change-role"]) => inner.edit(request, id, &caller, true),
+            (&Method::DELETE, [id]) => inner.delete(id, &caller),
+            (_, [] | ["invite"] | [_] | [_, "change-role"]) => {
+                Reply::empty(StatusCode::METHOD_NOT_ALLOWED)
+            }
+            _ => error(
+                StatusCode::NOT_FOUND,
+                "error.default",
+                "Not Found",
+                None,
+                None,
+            ),
+        };
+        if reply.committed
+            && let Some(path) = &self.options.state_file
+            && let Err(err) = inner.data.write(path)
+        {
+            tracing::error!("sandbox: cannot save state to `{}`: {err}", path.display());
+        }
+        reply
+    }
+}
+
+impl Inner {
+    fn token(&mut self, request: &Request, lifetime: Duration) -> Reply {
+        let content_type = request.header("content-type").unwrap_or("");
+        let fields: HashMap<String, String> =
+            if content_type.starts_with("application/x-www-form-urlencoded") {
+                serde_urlencoded::from_bytes(&request.body).unwrap_or_default()
+            } else if content_type.starts_with("application/json") {
+                serde_json::from_slice(&request.body).unwrap_or_default()
+            } else {
+                HashMap::new()
+            };
+        if fields.get("grant_type").map(String::as_str) != Some("client_credentials") {
+            return Reply::json(
+                StatusCode::BAD_REQUEST,
+                "application/json",
+                &json!({ "error": "unsupported_grant_type", "error_description": "grant_type must be client_credentials" }),
+            );
+        }
+        let client = self.data.clients.iter().find(|c| {
+            Some(&c.client_id) == fields.get("client_id")
+                && Some(&c.client_secret) == fields.get("client_secret")
+        });
+        let Some(client) = client else {
+            return Reply::json(
+                StatusCode::UNAUTHORIZED,
+                "application/json",
+                &json!({ "error": "invalid_client", "error_description": "Client authentication failed" }),
+            );
+        };
+        let token = uuid::Uuid::new_v4().simple().to_string();
+        let user = client.user.clone();
+        let now = Instant::now();
+        self.tokens.retain(|_, (_, expiry)| *expiry > now);
+        self.tokens.insert(token.clone(), (user, now + lifetime));
+        Reply::json(
+            StatusCode::OK,
+            "application/json",
+            &wire::TokenResponse {
+                token_type: "Bearer".into(),
+                expires_in: lifetime.as_secs(),
+                access_token: token,
+            },
+        )
+    }
+
+    /// The caller's email, when the bearer token is valid.
+    fn authenticate(&self, request: &Request) -> Option<String> {
+        let token = request.header("authorization")?.strip_prefix("Bearer ")?;
+        let (user, expiry) = self.tokens.get(token)?;
+        (*expiry > Instant::now()).then(|| user.clone())
+    }
+
+    fn id_of(&self, email: &str) -> Option<String> {
+        self.data
+            .users
+            .iter()
+            .find(|u| u.email.eq_ignore_ascii_case(email))
+            .map(|u| u.id.clone())
+    }
+
+    fn list(&self, request: &Request) -> Reply {
+        let number = |name: &str, default: usize| -> Result<usize, Reply> {
+            match request.query(name) {
+                None => Ok(default),
+                Some(text) => text.parse::<usize>().map_err(|_| {
+                    bad_request(
+                        "error.default",
+                        &format!("Invalid query parameter '{name}' - value should be a positive integer - got '{text}'"),
+                    )
+                }),
+            }
+        };
+        let offset = match number("offset", 0) {
+            Ok(n) => n,
+            Err(reply) => return reply,
+        };
+        let limit = match number("limit", 10) {
+            Ok(n) => n,
+            Err(reply) => return reply,
+        };
+        if limit > wire::MAX_PAGE {
+            return bad_request(
+                "error.default",
+                &format!(
+                    "Limit parameter exceeded maximum \"{}\" value, \"{limit}\" given",
+                    wire::MAX_PAGE
+                ),
+            );
+        }
+        let sort = request.query("sort").unwrap_or("-addedAt");
+        let (descending, field) = sort.strip_prefix('-').map_or((false, sort), |f| (true, f));
+        if !matches!(field, "email" | "addedAt" | "role") {
+            return bad_request(
+                "error.default",
+                &format!(
+                    "Invalid query parameter 'sort' - available options are [email,addedAt,role] - got '{sort}'"
+                ),
+            );
+        }
+        let search = request
+            .query("search")
+            .or_else(|| request.query("search_query"))
+            .map(str::to_lowercase);
+        let mut users: Vec<&User> = self
+            .data
+            .users
+            .iter()
+            .filter(|u| {
+                search
+                    .as_ref()
+                    .is_none_or(|s| u.email.to_lowercase().contains(s) || u.id.contains(s.as_str()))
+            })
+            .collect();
+        // Stored in the order added; other orders are sorted on demand, ties by id.
+        match field {
+            "email" => users.sort_by(|a, b| {
+                (a.email.to_lowercase(), &a.id).cmp(&(b.email.to_lowercase(), &b.id))
+            }),
+            "role" => users.sort_by(|a, b| (&a.role, &a.id).cmp(&(&b.role, &b.id))),
+            _ => {}
+        }
+        if descending {
+            users.reverse();
+        }
+        let total = users.len() as u64;
+        let data = users
+            .into_iter()
+            .skip(offset)
+            .take(limit)
+            .map(|u| resource(u, &self.data.organization))
+            .collect();
+        Reply::json(
+            StatusCode::OK,
+            MEDIA_TYPE,
+            &wire::ListResponse {
+                meta: wire::ListMeta { total },
+                data,
+            },
+        )
+    }
+
+    fn find(&self, id: &str) -> Result<usize, Reply> {
+        if uuid::Uuid::parse_str(id).is_err() {
+            return Err(bad_request(
+                "error.default",
+                &format!("\"{id}\" is not a valid UUID."),
+            ));
+        }
+        self.data
+            .users
+            .iter()
+            .position(|u| u.id == id)
+            .ok_or_else(|| {
+                error(
+                    StatusCode::NOT_FOUND,
+                    "users.error.user-does-not-exist",
+                    &format!("User with id: {id} does not exist"),
+                    None,
+                    None,
+                )
+            })
+    }
+
+    fn get(&self, id: &str) -> Reply {
+        match self.find(id) {
+            Ok(i) => Reply::json(
+                StatusCode::OK,
+                MEDIA_TYPE,
+                &wire::UserDocument {
+                    data: resource(&self.data.users[i], &self.data.organization),
+                },
+            ),
+            Err(reply) => reply,
+        }
+    }
+
+    fn invite(&mut self, request: &Request) -> Reply {
+        let data = match json_api_body(request) {
+            Ok(data) => data,
+            Err(reply) => return reply,
+        };
+        let email = match attribute(&data, "email") {
+            Some(Value::String(email)) if crate::desired::format::Email::parse(email).is_ok() => {
+                email.trim().to_string()
+            }
+            _ => {
+                return error(
+                    StatusCode::BAD_REQUEST,
+                    "error.default",
+                    "Invalid form",
+                    Some("This value is not a valid email address."),
+                    Some("/email"),
+                );
+            }
+        };
+        let language = match attribute(&data, "language") {
+            None => "en-US".to_string(),
+            Some(Value::String(language)) => {
+                if let Err(reply) = check_language(language) {
+                    return reply;
+                }
+                language.clone()
+            }
+            Some(_) => return check_language("").unwrap_err(),
+        };
+        if self.id_of(&email).is_some() {
+            return error(
+                StatusCode::BAD_REQUEST,
+                "users.error.user-already-exists",
+                "Invalid form",
+                Some(&format!("User with email: '{email}' already exists.")),
+                Some("/email"),
+            );
+        }
+        self.clock += 1;
+        let user = User {
+            id: uuid::Uuid::new_v4().to_string(),
+            email,
+            role: "USER".into(),
+            language,
+            added_at: timestamp(now_unix().max(self.clock)),
+        };
+        let body = wire::UserDocument {
+            data: resource(&user, &self.data.organization),
+        };
+        self.data.users.push(user);
+        Reply::json(StatusCode::CREATED, MEDIA_TYPE, &body).committed()
+    }
+
+    fn edit(&mut self, request: &Request, id: &str, caller: &str, role_only: bool) -> Reply {
+        let index = match self.find(id) {
+            Ok(i) => i,
+            Err(reply) => return reply,
+        };
+        let data = match json_api_body(request) {
+            Ok(data) => data,
+            Err(reply) => return reply,
+        };
+        match data.get("id") {
+            None => {
+                return bad_request(
+                    "error.json-api-resource-id-not-provided",
+                    "Resource id not provided",
+                );
+            }
+            Some(Value::String(body_id)) if body_id == id => {}
+            Some(other) => {
+                let body_id = other
+                    .as_str()
+                    .map_or_else(|| other.to_string(), str::to_string);
+                return error(
+                    StatusCode::CONFLICT,
+                    "error.default",
+                    "Conflict",
+                    Some(&format!(
+                        "The resource object's id ({body_id}) does not match url's lookup id ({id})"
+                    )),
+                    Some("/data"),
+                );
+            }
+        }
+        let role = attribute(&data, "role");
+        let language = if role_only {
+            None
+        } else {
+            attribute(&data, "language")
+        };
+        if role_only && role.is_none() {
+            return error(
+                StatusCode::BAD_REQUEST,
+                "error.default",
+                "Invalid form",
+                Some("This value should not be blank."),
+                Some("/role"),
+            );
+        }
+        let role = match role {
+            None => None,
+            Some(Value::String(r)) if r == "OWNER" || r == "USER" => Some(r.clone()),
+            Some(other) => {
+                let shown = other
+                    .as_str()
+                    .map_or_else(|| other.to_string(), str::to_string);
+                return error(
+                    StatusCode::BAD_REQUEST,
+                    "users.error.invalid-role",
+                    "Invalid form",
+                    Some(&format!(
+                        "Role \"{shown}\" is not supported (supported are OWNER, USER)"
+                    )),
+                    Some("/role"),
+                );
+            }
+        };
+        let language = match language {
+            None => None,
+            Some(Value::String(l)) => match check_language(l) {
+                Ok(()) => Some(l.clone()),
+                Err(reply) => return reply,
+            },
+            Some(_) => return check_language("").unwrap_err(),
+        };
+        let user = &self.data.users[index];
+        if let Some(role) = &role
+            && *role != user.role
+            && user.email.eq_ignore_ascii_case(caller)
+        {
+            return error(
+                StatusCode::BAD_REQUEST,
+                "users.error.cannot-change-own-role",
+                "Invalid form",
+                Some("You cannot change your own role."),
+                Some("/role"),
+            );
+        }
+        let user = &mut self.data.users[index];
+        if let Some(role) = role {
+            user.role = role;
+        }
+        if let Some(language) = language {
+            user.language = language;
+        }
+        Reply::empty(StatusCode::NO_CONTENT).committed()
+    }
+
+    fn delete(&mut self, id: &str, caller: &str) -> Reply {
+        let index = match self.find(id) {
+            Ok(i) => i,
+            Err(reply) => return reply,
+        };
+        let user = &self.data.users[index];
+        if user.email.eq_ignore_ascii_case(caller) {
+            return bad_request(
+                "users.error.cannot-delete-own-account",
+                "You cannot delete your own account.",
+            );
+        }
+        let owners = self.data.users.iter().filter(|u| u.role == "OWNER").count();
+        if user.role == "OWNER" && owners <= 1 {
+            return bad_request(
+                "users.error.cannot-delete-last-owner",
+                "You cannot delete the last owner.",
+            );
+        }
+        self.data.users.remove(index);
+        Reply::empty(StatusCode::NO_CONTENT).committed()
+    }
+}

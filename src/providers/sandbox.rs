@@ -1,0 +1,306 @@
+//! The HTTP side of every sandbox: a real server on loopback, with injectable faults.
+//!
+//! A provider's simulator implements [`Api`]: a synchronous function from a [`Request`] to a
+//! [`Reply`]. This module serves it over HTTP/1.1 and, when asked, gets in the way the way real
+//! services do: a rate limit answering 429 with `Retry-After`, a share of 5xx answers, connections
+//! dropped after a write was committed (so the client never learns it succeeded), and latency.
+
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use http_body_util::{BodyExt, Full, Limited};
+use hyper::body::{Bytes, Incoming};
+use hyper::header::{CONTENT_TYPE, HeaderMap, HeaderValue, RETRY_AFTER};
+use hyper::{Method, StatusCode};
+use hyper_util::rt::TokioIo;
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+
+/// The largest request body a sandbox reads.
+const MAX_BODY: usize = 1 << 20;
+
+/// A request as a simulator sees it.
+#[derive(Debug)]
+pub struct Request {
+    pub method: Method,
+    pub path: String,
+    pub query: Vec<(String, String)>,
+    pub headers: HeaderMap,
+    pub body: Bytes,
+}
+
+impl Request {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+
+    pub fn query(&self, name: &str) -> Option<&str> {
+        self.query
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+/// A simulator's answer.
+#[derive(Debug)]
+pub struct Reply {
+    pub status: StatusCode,
+    pub content_type: &'static str,
+    pub body: Vec<u8>,
+    pub headers: Vec<(&'static str, String)>,
+    /// The request changed state; a drop-after-write fault may now cut the connection.
+    pub committed: bool,
+}
+
+impl Reply {
+    pub fn json(
+        status: StatusCode,
+        content_type: &'static str,
+        body: &impl serde::Serialize,
+    ) -> Self {
+        Reply {
+            status,
+            content_type,
+            body: serde_json::to_vec(body).unwrap_or_default(),
+            headers: Vec::new(),
+            committed: false,
+        }
+    }
+
+    pub fn empty(status: StatusCode) -> Self {
+        Reply {
+            status,
+            content_type: "",
+            body: Vec::new(),
+            headers: Vec::new(),
+            committed: false,
+        }
+    }
+
+    /// Marks the reply as the result of a committed write.
+    pub fn committed(mut self) -> Self {
+        self.committed = true;
+        self
+    }
+}
+
+/// A simulated API.
+pub trait Api: Send + Sync + 'static {
+    fn handle(&self, request: &Request) -> Reply;
+    /// The reply for an injected fault, in the API's own error format.
+    fn fault(&self, status: StatusCode, title: &str) -> Reply;
+}
+
+/// Faults to inject. The default injects none.
+#[derive(Debug, Clone, Default)]
+pub struct Faults {
+    /// At most this many requests per window; the rest get 429 with `Retry-After`.
+    pub rate_limit: Option<(u32, Duration)>,
+    /// The share of requests (0 to 1) answered 503 without being processed.
+    pub error_share: f64,
+    /// The share of committed writes whose connection is dropped before the answer.
+    pub drop_share: f64,
+    /// Delay before every answer.
+    pub latency: Duration,
+    /// Seed for the fault dice, so a run can be repeated.
+    pub seed: u64,
+}
+
+struct Shared {
+    api: Arc<dyn Api>,
+    faults: Faults,
+    dice: Mutex<fastrand::Rng>,
+    window: Mutex<(Instant, u32)>,
+}
+
+/// A running sandbox server. Dropping it stops the server.
+pub struct Server {
+    pub addr: SocketAddr,
+    stop: watch::Sender<bool>,
+}
+
+impl Server {
+    /// The base URL, such as `http://127.0.0.1:41234`.
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// Stops accepting connections.
+    pub fn stop(&self) {
+        let _ = self.stop.send(true);
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+/// Serves `api` on `listener` until the returned [`Server`] is dropped.
+pub fn spawn(listener: TcpListener, api: Arc<dyn Api>, faults: Faults) -> std::io::Result<Server> {
+    let addr = listener.local_addr()?;
+    let (stop, mut stopped) = watch::channel(false);
+    let shared = Arc::new(Shared {
+        api,
+        dice: Mutex::new(fastrand::Rng::with_seed(faults.seed)),
+        window: Mutex::new((Instant::now(), 0)),
+        faults,
+    });
+    tokio::spawn(async move {
+        loop {
+            let accepted = tokio::select! {
+                accepted = listener.accept() => accepted,
+                _ = stopped.changed() => break,
+            };
+            let Ok((stream, _)) = accepted else { continue };
+            let shared = shared.clone();
+            let mut stopped = stopped.clone();
+            tokio::spawn(async move {
+                let service = hyper::service::service_fn(move |request| {
+                    let shared = shared.clone();
+                    async move { respond(&shared, request).await }
+                });
+                let connection = hyper::server::conn::http1::Builder::new()
+                    .serve_connection(TokioIo::new(stream), service);
+                tokio::select! {
+                    _ = connection => {}
+                    _ = stopped.changed() => {}
+                }
+            });
+        }
+    });
+    Ok(Server { addr, stop })
+}
+
+/// The error that makes hyper close a connection without answering.
+#[derive(Debug)]
+struct Dropped;
+
+impl std::fmt::Display for Dropped {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("connection dropped by fault injection")
+    }
+}
+
+impl std::error::Error for Dropped {}
+
+async fn respond(
+    shared: &Shared,
+    request: hyper::Request<Incoming>,
+) -> Result<hyper::Response<Full<Bytes>>, Dropped> {
+    if !shared.faults.latency.is_zero() {
+        tokio::time::sleep(shared.faults.latency).await;
+    }
+    let reply = match read(request).await {
+        Ok(request) => fault_or_handle(shared, &request),
+        Err(reply) => reply,
+    };
+    if reply.committed && shared.faults.drop_share > 0.0 {
+        let roll = shared.dice.lock().map_or(1.0, |mut d| d.f64());
+        if roll < shared.faults.drop_share {
+            tracing::debug!("sandbox: dropping the connection after a committed write");
+            return Err(Dropped);
+        }
+    }
+    let mut response = hyper::Response::new(Full::new(Bytes::from(reply.body)));
+    *response.status_mut() = reply.status;
+    if !reply.content_type.is_empty() {
+        response
+            .headers_mut()
+            .insert(CONTENT_TYPE, HeaderValue::from_static(reply.content_type));
+    }
+    for (name, value) in reply.headers {
+        if let Ok(value) = HeaderValue::from_str(&value) {
+            response.headers_mut().insert(name, value);
+        }
+    }
+    Ok(response)
+}
+
+fn fault_or_handle(shared: &Shared, request: &Request) -> Reply {
+    if let Some((limit, window)) = shared.faults.rate_limit
+        && let Ok(mut state) = shared.window.lock()
+    {
+        let now = Instant::now();
+        if now.duration_since(state.0) >= window {
+            *state = (now, 0);
+        }
+        if state.1 >= limit {
+            let wait = window.saturating_sub(now.duration_since(state.0));
+            let mut reply = shared
+                .api
+                .fault(StatusCode::TOO_MANY_REQUESTS, "Too Many Requests");
+            reply.headers.push((
+                RETRY_AFTER.as_str(),
+                wait.as_secs_f64().ceil().max(1.0).to_string(),
+            ));
+            return reply;
+        }
+        state.1 += 1;
+    }
+    if shared.faults.error_share > 0.0 {
+        let roll = shared.dice.lock().map_or(1.0, |mut d| d.f64());
+        if roll < shared.faults.error_share {
+            return shared
+                .api
+                .fault(StatusCode::SERVICE_UNAVAILABLE, "Service Unavailable");
+        }
+    }
+    shared.api.handle(request)
+}
+
+async fn read(request: hyper::Request<Incoming>) -> Result<Request, Reply> {
+    let (parts, body) = request.into_parts();
+    let body = match Limited::new(body, MAX_BODY).collect().await {
+        Ok(collected) => collected.to_bytes(),
+        Err(_) => return Err(Reply::empty(StatusCode::PAYLOAD_TOO_LARGE)),
+    };
+    let query = parts
+        .uri
+        .query()
+        .map(|q| serde_urlencoded::from_str::<Vec<(String, String)>>(q).unwrap_or_default())
+        .unwrap_or_default();
+    Ok(Request {
+        method: parts.method,
+        path: parts.uri.path().to_string(),
+        query,
+        headers: parts.headers,
+        body,
+    })
+}
+
+/// Seconds since the Unix epoch as an ISO-8601 UTC timestamp with offset, `2024-05-01T10:00:00+00:00`.
+pub fn timestamp(unix: u64) -> String {
+    let days = (unix / 86_400) as i64;
+    let secs = unix % 86_400;
+    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!(
+        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}+00:00",
+        secs / 3600,
+        secs / 60 % 60,
+        secs % 60
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::timestamp;
+
+    #[test]
+    fn timestamps() {
+        assert_eq!(timestamp(0), "1970-01-01T00:00:00+00:00");
+        assert_eq!(timestamp(1_709_210_096), "2024-02-29T12:34:56+00:00");
+    }
+}

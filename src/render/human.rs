@@ -1,0 +1,187 @@
+//! The plan as people read it, in the spirit of `terraform plan`.
+
+use std::fmt::Write as _;
+
+use anstyle::{AnsiColor, Style};
+
+use super::TargetInfo;
+use crate::plan::{Action, Op, Plan};
+
+/// Renders `plan`; `color` adds ANSI styles.
+pub fn render(plan: &Plan, target: &TargetInfo, color: bool) -> String {
+    let caps = target.provider.capabilities();
+    let paint = |style: Style, text: &str| {
+        if color {
+            format!("{style}{text}{style:#}")
+        } else {
+            text.to_string()
+        }
+    };
+    let green = Style::new().fg_color(Some(AnsiColor::Green.into()));
+    let yellow = Style::new().fg_color(Some(AnsiColor::Yellow.into()));
+    let red = Style::new().fg_color(Some(AnsiColor::Red.into()));
+    let bold = Style::new().bold();
+
+    let mut out = String::new();
+    if plan.is_empty() {
+        out.push_str(&paint(bold, "No changes."));
+        out.push_str(" The account matches the files.\n");
+    } else {
+        let _ = writeln!(
+            out,
+            "rollcall will perform the following actions on {} {}:\n",
+            target.provider, target.url
+        );
+        for group in by_user(&plan.actions) {
+            let first = group[0];
+            let (symbol, style, what) = if group.iter().any(|a| a.op == Op::Create) {
+                ("+", green, format!("will be {}", caps.create_verb_past))
+            } else if group.iter().any(|a| a.op == Op::Delete) {
+                ("-", red, "will be deleted".to_string())
+            } else if group.iter().any(|a| a.op == Op::Deactivate) {
+                ("-", red, "will be deactivated".to_string())
+            } else {
+                ("~", yellow, "will be updated in-place".to_string())
+            };
+            let reason = first
+                .reason
+                .as_ref()
+                .map(|r| format!(" ({r})"))
+                .unwrap_or_default();
+            let _ = writeln!(
+                out,
+                "  {}",
+                paint(bold, &format!("# user \"{}\" {what}{reason}", first.user))
+            );
+            let _ = writeln!(out, "  {} user \"{}\" {{", paint(style, symbol), first.user);
+            let mut rows: Vec<(String, &str, String)> = Vec::new();
+            if symbol == "~"
+                && let Some(id) = &first.live_id
+            {
+                rows.push((" ".into(), "id", quote(Some(id))));
+            }
+            for action in &group {
+                for change in &action.changes {
+                    let (sign, value) = match (&change.before, &change.after, symbol) {
+                        (_, after, "+") => ("+", quote(after.as_deref())),
+                        (before, _, "-") => ("-", quote(before.as_deref())),
+                        (before, after, _) => (
+                            "~",
+                            format!(
+                                "{} -> {}",
+                                quote(before.as_deref()),
+                                quote(after.as_deref())
+                            ),
+                        ),
+                    };
+                    rows.push((sign.into(), change.attribute, value));
+                }
+            }
+            let width = rows
+                .iter()
+                .map(|(_, name, _)| name.len())
+                .max()
+                .unwrap_or(0);
+            for (sign, name, value) in rows {
+                let sign_style = match sign.as_str() {
+                    "+" => green,
+                    "-" => red,
+                    "~" => yellow,
+                    _ => Style::new(),
+                };
+                let _ = writeln!(
+                    out,
+                    "      {} {name:<width$} = {value}",
+                    paint(sign_style, &sign)
+                );
+            }
+            let hidden: usize = group.iter().map(|a| a.unchanged).sum();
+            if hidden > 0 {
+                let noun = if hidden == 1 {
+                    "attribute"
+                } else {
+                    "attributes"
+                };
+                let _ = writeln!(out, "        # ({hidden} unchanged {noun} hidden)");
+            }
+            out.push_str("    }\n\n");
+        }
+        let create = plan.users_with(&[Op::Create]);
+        let removed = plan.users_with(&[Op::Delete]);
+        let deactivated = plan.users_with(&[Op::Deactivate]);
+        let changed = by_user(&plan.actions)
+            .iter()
+            .filter(|g| {
+                g.iter()
+                    .all(|a| matches!(a.op, Op::Update | Op::Promote | Op::Demote))
+            })
+            .count();
+        let mut summary = format!(
+            "Plan: {create} to {}, {changed} to change",
+            caps.create_verb
+        );
+        if deactivated > 0 {
+            let _ = write!(summary, ", {deactivated} to deactivate");
+        }
+        let _ = write!(summary, ", {removed} to delete.");
+        out.push_str(&paint(bold, &summary));
+        out.push('\n');
+    }
+    if plan.unmanaged_ignored > 0 {
+        let n = plan.unmanaged_ignored;
+        let users = if n == 1 {
+            "live user is"
+        } else {
+            "live users are"
+        };
+        let _ = writeln!(
+            out,
+            "{n} {users} in no file and left alone (`policy.unmanaged: ignore`)."
+        );
+    }
+    if !plan.protected.is_empty() {
+        let _ = writeln!(
+            out,
+            "Protected by `policy.protect`, left as they are: {}.",
+            plan.protected.join(", ")
+        );
+    }
+    for blocked in &plan.blocked {
+        let _ = writeln!(
+            out,
+            "\n{}: {}",
+            paint(
+                red.bold(),
+                &format!("Blocked by the {} guard", blocked.guard)
+            ),
+            blocked.message
+        );
+        if let Some(hint) = &blocked.hint {
+            let _ = writeln!(out, "  hint: {hint}");
+        }
+    }
+    out
+}
+
+fn quote(value: Option<&str>) -> String {
+    match value {
+        Some(v) => format!("{v:?}"),
+        None => "null".into(),
+    }
+}
+
+/// Actions grouped by user, in the order each user first appears.
+fn by_user(actions: &[Action]) -> Vec<Vec<&Action>> {
+    let mut groups: Vec<Vec<&Action>> = Vec::new();
+    let mut index: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
+    for action in actions {
+        match index.get(action.user.as_str()) {
+            Some(&i) => groups[i].push(action),
+            None => {
+                index.insert(action.user.as_str(), groups.len());
+                groups.push(vec![action]);
+            }
+        }
+    }
+    groups
+}

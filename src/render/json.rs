@@ -1,0 +1,64 @@
+//! The plan as JSON, for machines. `format_version` changes only when a field changes meaning.
+
+use serde::Serialize;
+
+use super::TargetInfo;
+use crate::plan::{Action, Blocked, Op, Plan};
+
+/// The version of the JSON plan format.
+pub const FORMAT_VERSION: &str = "1";
+
+#[derive(Serialize)]
+struct Document<'a> {
+    format_version: &'static str,
+    target: Target<'a>,
+    summary: Summary,
+    actions: &'a [Action],
+    unmanaged_ignored: usize,
+    protected: &'a [String],
+    blocked: &'a [Blocked],
+}
+
+#[derive(Serialize)]
+struct Target<'a> {
+    provider: &'static str,
+    url: &'a str,
+}
+
+#[derive(Serialize)]
+struct Summary {
+    create: usize,
+    update: usize,
+    promote: usize,
+    demote: usize,
+    deactivate: usize,
+    delete: usize,
+    unchanged: usize,
+}
+
+/// Renders `plan` as pretty JSON with a trailing newline.
+pub fn render(plan: &Plan, target: &TargetInfo) -> String {
+    let document = Document {
+        format_version: FORMAT_VERSION,
+        target: Target {
+            provider: target.provider.as_str(),
+            url: &target.url,
+        },
+        summary: Summary {
+            create: plan.count(Op::Create),
+            update: plan.count(Op::Update),
+            promote: plan.count(Op::Promote),
+            demote: plan.count(Op::Demote),
+            deactivate: plan.count(Op::Deactivate),
+            delete: plan.count(Op::Delete),
+            unchanged: plan.unchanged,
+        },
+        actions: &plan.actions,
+        unmanaged_ignored: plan.unmanaged_ignored,
+        protected: &plan.protected,
+        blocked: &plan.blocked,
+    };
+    let mut text = serde_json::to_string_pretty(&document).unwrap_or_default();
+    text.push('\n');
+    text
+}
