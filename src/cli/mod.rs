@@ -1,7 +1,11 @@
 //! The command line: argument types, global options, and dispatch to one file per command.
 
+mod apply;
 mod completions;
+mod plan;
+mod sandbox;
 mod schema;
+pub mod session;
 mod validate;
 
 use std::io::IsTerminal;
@@ -16,6 +20,12 @@ pub mod exit {
     pub const OK: u8 = 0;
     /// An error: bad input, a failed call, a usage mistake.
     pub const ERROR: u8 = 1;
+    /// `plan --detailed-exitcode` found changes.
+    pub const CHANGES: u8 = 2;
+    /// A guard blocked the plan.
+    pub const BLOCKED: u8 = 3;
+    /// Apply finished with some actions failed.
+    pub const PARTIAL: u8 = 4;
 }
 
 const ABOUT: &str = "Declarative user provisioning: keep the people in your SaaS accounts in Git.";
@@ -28,6 +38,8 @@ which language, plan and roles. rollcall checks them and reconciles the live acc
 
 const EXAMPLES: &str = "\
 Examples:
+  rollcall plan examples/quickstart.yaml         What would change, against the built-in sandbox
+  rollcall apply examples/quickstart.yaml        Make those changes (asks first)
   rollcall validate examples/piwik-pro.yaml      Check one file
   rollcall validate accounts/acme/               Check every *.yaml under a directory
   rollcall schema > schema.json                  Print the JSON Schema of the file format
@@ -69,6 +81,15 @@ pub enum Command {
     /// Check desired-state files and report every problem, with its file, line and column.
     #[command(after_help = validate::EXAMPLES)]
     Validate(ValidateArgs),
+    /// Show what apply would change: fetch the live users, compare, print the plan.
+    #[command(after_help = plan::EXAMPLES)]
+    Plan(PlanArgs),
+    /// Show the plan, ask for confirmation, and make the changes in dependency order.
+    #[command(after_help = apply::EXAMPLES)]
+    Apply(ApplyArgs),
+    /// Run a provider's local simulator over HTTP on 127.0.0.1.
+    #[command(after_help = sandbox::EXAMPLES)]
+    Sandbox(SandboxArgs),
     /// Print the JSON Schema of the desired-state file format.
     #[command(after_help = schema::EXAMPLES)]
     Schema,
@@ -82,6 +103,102 @@ pub struct ValidateArgs {
     /// Files or directories (searched for *.yaml and *.yml) that together describe one account.
     #[arg(required = true, value_name = "PATH")]
     pub paths: Vec<PathBuf>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum PlanFormat {
+    /// Terraform-style text.
+    Human,
+    /// Versioned JSON for scripts.
+    Json,
+}
+
+#[derive(Debug, Args)]
+pub struct PlanArgs {
+    /// Files or directories that together describe one account.
+    #[arg(required = true, value_name = "PATH")]
+    pub paths: Vec<PathBuf>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = PlanFormat::Human)]
+    pub format: PlanFormat,
+    /// Exit 2 when the plan has changes (0 when it has none).
+    #[arg(long)]
+    pub detailed_exitcode: bool,
+    /// Allow up to this many removals, beyond `policy.max_removals`.
+    #[arg(long, value_name = "N")]
+    pub allow_removals: Option<usize>,
+}
+
+#[derive(Debug, Args)]
+pub struct ApplyArgs {
+    /// Files or directories that together describe one account.
+    #[arg(required = true, value_name = "PATH")]
+    pub paths: Vec<PathBuf>,
+    /// Apply without asking. Required when there is no terminal to ask on.
+    #[arg(long)]
+    pub auto_approve: bool,
+    /// How many API calls may run at once.
+    #[arg(long, value_name = "N", default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=64))]
+    pub parallelism: u16,
+    /// Allow up to this many removals, beyond `policy.max_removals`.
+    #[arg(long, value_name = "N")]
+    pub allow_removals: Option<usize>,
+    /// Where to append the journal of writes.
+    #[arg(long, value_name = "FILE", default_value = ".rollcall/journal.jsonl")]
+    pub journal: PathBuf,
+}
+
+#[derive(Debug, Args)]
+pub struct SandboxArgs {
+    /// Which API to simulate.
+    #[arg(long, value_parser = parse_provider)]
+    pub provider: crate::desired::format::Provider,
+    /// Port on 127.0.0.1; 0 picks a free one.
+    #[arg(long, default_value_t = 0)]
+    pub port: u16,
+    /// JSON file with the users and API clients to start from.
+    #[arg(long, value_name = "FILE")]
+    pub seed: Option<PathBuf>,
+    /// JSON file that keeps the users between runs (read at start when it exists, written after
+    /// every change).
+    #[arg(long, value_name = "FILE")]
+    pub state: Option<PathBuf>,
+    /// Lifetime of access tokens, in seconds.
+    #[arg(long, value_name = "SECONDS", default_value_t = 1800)]
+    pub token_lifetime: u64,
+    /// Answer 429 with `Retry-After` beyond this many requests per window.
+    #[arg(long, value_name = "N")]
+    pub rate_limit: Option<u32>,
+    /// The rate limit's window, in seconds.
+    #[arg(long, value_name = "SECONDS", default_value_t = 1)]
+    pub rate_window: u64,
+    /// Share of requests (0 to 1) answered 503 without being processed.
+    #[arg(long, value_name = "SHARE", default_value_t = 0.0, value_parser = parse_share)]
+    pub error_share: f64,
+    /// Share of committed writes (0 to 1) whose connection is dropped before the answer.
+    #[arg(long, value_name = "SHARE", default_value_t = 0.0, value_parser = parse_share)]
+    pub drop_share: f64,
+    /// Delay before every answer, in milliseconds.
+    #[arg(long, value_name = "MS", default_value_t = 0)]
+    pub latency_ms: u64,
+    /// Seed for the fault dice, to repeat a run.
+    #[arg(long, value_name = "N", default_value_t = 1)]
+    pub fault_seed: u64,
+}
+
+fn parse_provider(text: &str) -> Result<crate::desired::format::Provider, String> {
+    use crate::desired::format::Provider;
+    Provider::parse(text).ok_or_else(|| {
+        let names: Vec<&str> = Provider::ALL.iter().map(|p| p.as_str()).collect();
+        format!("use one of {}", names.join(", "))
+    })
+}
+
+fn parse_share(text: &str) -> Result<f64, String> {
+    match text.parse::<f64>() {
+        Ok(share) if (0.0..=1.0).contains(&share) => Ok(share),
+        _ => Err("use a number from 0 to 1".into()),
+    }
 }
 
 #[derive(Debug, Args)]
@@ -133,6 +250,9 @@ pub fn main() -> ExitCode {
     init_logging(&cli.global, output.color_stderr);
     let result = match &cli.command {
         Command::Validate(args) => validate::run(args, output),
+        Command::Plan(args) => plan::run(args, output),
+        Command::Apply(args) => apply::run(args, output),
+        Command::Sandbox(args) => sandbox::run(args),
         Command::Schema => schema::run(),
         Command::Completions(args) => completions::run(args),
     };

@@ -305,6 +305,11 @@ impl JsonSchema for TargetUrl {
 pub struct Secret(String);
 
 impl Secret {
+    /// Wraps a secret that did not come from a file (such as the sandbox's own credentials).
+    pub fn new(value: impl Into<String>) -> Self {
+        Secret(value.into())
+    }
+
     /// The value, for the one place that needs it: the request that authenticates.
     pub fn expose(&self) -> &str {
         &self.0

@@ -37,6 +37,18 @@ impl Default for RetryPolicy {
     }
 }
 
+/// What a request is, which decides how it is retried and whether it is journaled.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// Reads nothing but state: retried freely, not journaled.
+    Read,
+    /// Signs in: retried freely, not journaled (its body holds credentials).
+    Auth,
+    /// Changes state. `idempotent` writes are retried; others are handed back when the outcome
+    /// is unknown.
+    Write { idempotent: bool },
+}
+
 /// An answer that arrived, whatever its status.
 #[derive(Debug)]
 pub struct Answer {
@@ -102,15 +114,16 @@ impl Http {
         &self.client
     }
 
-    /// Sends the request `build` makes, retrying as the policy allows. `idempotent` says whether
-    /// it is safe to send again after a 5xx or a lost answer.
+    /// Sends the request `build` makes, retrying as the policy and the request's `kind` allow.
     pub async fn send(
         &self,
         method: Method,
         path: &str,
-        idempotent: bool,
+        kind: Kind,
         build: impl Fn(&reqwest::Client, &str) -> RequestBuilder,
     ) -> Result<Answer, TransportError> {
+        let idempotent = !matches!(kind, Kind::Write { idempotent: false });
+        let write = matches!(kind, Kind::Write { .. });
         let mut failures = 0;
         let mut waits = 0;
         loop {
@@ -134,7 +147,6 @@ impl Http {
                 }
                 Err(err) => Err(describe(&err)),
             };
-            let write = method != Method::GET;
             match outcome {
                 Ok((status, body, retry_after)) => {
                     if write {

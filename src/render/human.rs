@@ -62,6 +62,15 @@ pub fn render(plan: &Plan, target: &TargetInfo, color: bool) -> String {
             }
             for action in &group {
                 for change in &action.changes {
+                    // A new user's follow-up (say, its role) is part of what it is created with.
+                    if symbol == "+"
+                        && let Some(row) = rows
+                            .iter_mut()
+                            .find(|(_, name, _)| *name == change.attribute)
+                    {
+                        row.2 = quote(change.after.as_deref());
+                        continue;
+                    }
                     let (sign, value) = match (&change.before, &change.after, symbol) {
                         (_, after, "+") => ("+", quote(after.as_deref())),
                         (before, _, "-") => ("-", quote(before.as_deref())),

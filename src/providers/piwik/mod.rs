@@ -15,7 +15,7 @@ use reqwest::{Method, StatusCode};
 use serde_json::json;
 use tokio::sync::Mutex;
 
-use super::http::{Answer, Http, TransportError};
+use super::http::{Answer, Http, Kind, TransportError};
 use super::{Account, ProviderError};
 use crate::desired::format::{SecretRef, State};
 use crate::model::{LiveState, LiveUser};
@@ -67,7 +67,7 @@ impl Piwik {
         });
         let answer = self
             .http
-            .send(Method::POST, "/auth/token", true, |client, _| {
+            .send(Method::POST, "/auth/token", Kind::Auth, |client, _| {
                 client.post(&url).json(&body)
             })
             .await?;
@@ -104,7 +104,7 @@ impl Piwik {
         path: &str,
         query: &[(&str, String)],
         body: Option<&serde_json::Value>,
-        idempotent: bool,
+        kind: Kind,
     ) -> Result<Answer, ProviderError> {
         let url = format!("{}{path}", self.base);
         let mut renewed = false;
@@ -112,7 +112,7 @@ impl Piwik {
             let token = self.token(renewed).await?;
             let answer = self
                 .http
-                .send(method.clone(), path, idempotent, |client, _| {
+                .send(method.clone(), path, kind, |client, _| {
                     let mut request = client
                         .request(method.clone(), &url)
                         .bearer_auth(&token)
@@ -160,7 +160,7 @@ impl Piwik {
             ("sort", "addedAt".to_string()),
         ];
         let answer = self
-            .call(Method::GET, "/api/users/v2", &query, None, true)
+            .call(Method::GET, "/api/users/v2", &query, None, Kind::Read)
             .await?;
         let answer = Self::expect(answer, StatusCode::OK)?;
         serde_json::from_slice(&answer.body)
@@ -195,7 +195,7 @@ impl Piwik {
 
     async fn me(&self) -> Result<wire::UserResource, ProviderError> {
         let answer = self
-            .call(Method::GET, "/api/users/v2/me", &[], None, true)
+            .call(Method::GET, "/api/users/v2/me", &[], None, Kind::Read)
             .await?;
         let answer = Self::expect(answer, StatusCode::OK)?;
         let doc: wire::UserDocument = serde_json::from_slice(&answer.body)
@@ -213,7 +213,7 @@ impl Piwik {
             ("limit", wire::MAX_PAGE.to_string()),
         ];
         let answer = self
-            .call(Method::GET, "/api/users/v2", &query, None, true)
+            .call(Method::GET, "/api/users/v2", &query, None, Kind::Read)
             .await?;
         let answer = Self::expect(answer, StatusCode::OK)?;
         let list: wire::ListResponse = serde_json::from_slice(&answer.body)
@@ -241,7 +241,7 @@ impl Piwik {
                     "/api/users/v2/invite",
                     &[],
                     Some(&body),
-                    false,
+                    Kind::Write { idempotent: false },
                 )
                 .await;
             let unknown = match outcome {
@@ -290,14 +290,28 @@ impl Piwik {
         let path = format!("/api/users/v2/{id}{suffix}");
         let body = json!({ "data": { "type": USER_TYPE, "id": id, "attributes": attributes } });
         let answer = self
-            .call(Method::PATCH, &path, &[], Some(&body), true)
+            .call(
+                Method::PATCH,
+                &path,
+                &[],
+                Some(&body),
+                Kind::Write { idempotent: true },
+            )
             .await?;
         Self::expect(answer, StatusCode::NO_CONTENT).map(|_| ())
     }
 
     async fn delete(&self, id: &str) -> Result<(), ProviderError> {
         let path = format!("/api/users/v2/{id}");
-        let answer = self.call(Method::DELETE, &path, &[], None, true).await?;
+        let answer = self
+            .call(
+                Method::DELETE,
+                &path,
+                &[],
+                None,
+                Kind::Write { idempotent: true },
+            )
+            .await?;
         // Gone already (an earlier attempt whose answer was lost): the goal is reached.
         if answer.status == StatusCode::NOT_FOUND {
             return Ok(());

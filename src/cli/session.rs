@@ -1,0 +1,142 @@
+//! What `plan` and `apply` share: loading the files, reaching the account, planning.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use anyhow::Context as _;
+
+use super::Output;
+use crate::apply::journal::Journal;
+use crate::desired::format::{Provider, Secret, SecretRef, TargetUrl};
+use crate::diagnostic::Renderer;
+use crate::model::{DesiredState, LiveState};
+use crate::plan::{Plan, PlanOptions};
+use crate::providers::http::{Http, RetryPolicy};
+use crate::providers::piwik::{self, Piwik};
+use crate::providers::sandbox::{Faults, Server};
+use crate::render::TargetInfo;
+
+/// Where the built-in sandbox keeps each provider's users between runs.
+pub const SANDBOX_DIR: &str = ".rollcall/sandbox";
+
+/// A connected account, with the in-process sandbox behind it when the target is `sandbox`.
+pub struct Session {
+    pub desired: DesiredState,
+    pub account: Arc<Piwik>,
+    pub target: TargetInfo,
+    _sandbox: Option<Server>,
+}
+
+/// Loads `paths`; on problems prints them and returns `None`.
+pub fn load(paths: &[PathBuf], output: Output) -> anyhow::Result<Option<DesiredState>> {
+    let loaded = crate::desired::load(paths, &|name| std::env::var(name).ok());
+    match loaded.result {
+        Ok(state) => Ok(Some(state)),
+        Err(diagnostics) => {
+            let renderer = Renderer::new(&loaded.sources, output.color_stderr);
+            for diagnostic in &diagnostics {
+                eprintln!("{}", renderer.render(diagnostic));
+            }
+            let n = diagnostics.len();
+            eprintln!(
+                "{n} problem{} found; fix the files and run again (`rollcall validate` checks them).",
+                if n == 1 { "" } else { "s" }
+            );
+            Ok(None)
+        }
+    }
+}
+
+fn secret(var: &str, value: &str) -> SecretRef {
+    SecretRef {
+        var: var.to_string(),
+        value: Secret::new(value),
+    }
+}
+
+impl Session {
+    /// Connects to the target of `desired`, starting the built-in sandbox when the URL is `sandbox`.
+    pub async fn connect(
+        desired: DesiredState,
+        journal: Option<Journal>,
+    ) -> anyhow::Result<Session> {
+        let http = Http::new(RetryPolicy::default(), journal)?;
+        let provider = desired.target.provider;
+        if provider != Provider::PiwikPro {
+            anyhow::bail!(
+                "planning against {} is not available yet; `rollcall validate` checks its files",
+                provider.capabilities().name
+            );
+        }
+        let (base, client_id, client_secret, sandbox, url) = match &desired.target.url {
+            TargetUrl::Http(url) => {
+                let creds = &desired.target.credentials;
+                let (Some(id), Some(secret)) =
+                    (creds.client_id.clone(), creds.client_secret.clone())
+                else {
+                    anyhow::bail!("the target has no Piwik PRO credentials");
+                };
+                (url.clone(), id, secret, None, url.clone())
+            }
+            TargetUrl::Sandbox => {
+                let state_file = Path::new(SANDBOX_DIR).join(format!("{provider}.json"));
+                let data = if state_file.exists() {
+                    piwik::sandbox::Data::read(&state_file)?
+                } else {
+                    piwik::sandbox::Data::seed()
+                };
+                let options = piwik::sandbox::Options {
+                    state_file: Some(state_file.clone()),
+                    ..Default::default()
+                };
+                let api = Arc::new(piwik::sandbox::Sandbox::new(data, options));
+                let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+                    .await
+                    .context("cannot start the built-in sandbox")?;
+                let server = crate::providers::sandbox::spawn(listener, api, Faults::default())?;
+                let (id, key) = piwik::sandbox::SEED_CLIENT;
+                (
+                    server.url(),
+                    secret("the sandbox client id", id),
+                    secret("the sandbox client secret", key),
+                    Some(server),
+                    format!("sandbox ({})", state_file.display()),
+                )
+            }
+        };
+        let account = Arc::new(Piwik::new(&base, client_id, client_secret, http));
+        Ok(Session {
+            desired,
+            account,
+            target: TargetInfo { provider, url },
+            _sandbox: sandbox,
+        })
+    }
+
+    /// Fetches the live users and plans.
+    pub async fn plan(&self, options: PlanOptions) -> anyhow::Result<(LiveState, Plan)> {
+        use crate::providers::Account as _;
+        let started = std::time::Instant::now();
+        let live = self.account.fetch().await.with_context(|| {
+            format!(
+                "cannot read the users of {} {}",
+                self.target.provider, self.target.url
+            )
+        })?;
+        tracing::info!(
+            users = live.users.len(),
+            seconds = started.elapsed().as_secs_f64(),
+            "fetched live users"
+        );
+        let plan = crate::plan::plan(&self.desired, &live, options);
+        Ok((live, plan))
+    }
+}
+
+/// A runtime for the commands that talk to an account.
+pub fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")
+}
