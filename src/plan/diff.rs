@@ -85,7 +85,11 @@ pub fn plan(desired: &DesiredState, live: &LiveState, options: PlanOptions) -> P
         }
     }
 
-    let actions = order(drafts);
+    let top_role = match caps.roles {
+        Roles::OneOf(names) => names.first().copied(),
+        _ => None,
+    };
+    let actions = order(drafts, top_role);
     let blocked = guards::check(desired, live, &actions, caps, options);
     protected_users.sort();
     Plan {
@@ -234,9 +238,10 @@ fn removal_changes(live: &LiveUser, caps: &Capabilities) -> Vec<Change> {
 }
 
 /// Puts drafts in dependency order and links them: creates, in-place updates, promotions,
-/// demotions, removals. A user's role change waits for its creation; demotions and removals wait
-/// for every promotion, so an account never drops to zero owners along the way.
-fn order(drafts: Vec<Draft>) -> Vec<Action> {
+/// demotions, removals. A user's role change waits for its creation; demotions, and removals of
+/// users holding `top_role`, wait for every promotion, so an account never drops to zero owners
+/// along the way.
+fn order(drafts: Vec<Draft>, top_role: Option<&str>) -> Vec<Action> {
     let stage = |op: Op| match op {
         Op::Create => 0,
         Op::Update => 1,
@@ -256,7 +261,11 @@ fn order(drafts: Vec<Draft>) -> Vec<Action> {
         {
             depends_on.push(create);
         }
-        if d.op == Op::Demote || d.op.is_removal() {
+        let removes_top = d.op.is_removal()
+            && d.changes.iter().any(|c| {
+                c.attribute == "role" && c.before.as_deref() == top_role && top_role.is_some()
+            });
+        if d.op == Op::Demote || removes_top {
             depends_on.extend(&promotions);
         }
         match d.op {

@@ -4,7 +4,8 @@
 //! Reads and idempotent writes are retried on 5xx answers, timeouts and dropped connections. A
 //! create is never retried here: the caller is told the outcome is unknown and decides (re-reading
 //! by natural key first), so a lost response never makes a duplicate user. A 429 means the request
-//! was not processed, so any request is retried after the time the server asks for.
+//! was not processed, so any request may be sent again after the time the server asks for; the
+//! caller does that with [`Http::wait_out`], after renewing its credentials if they went stale.
 
 use std::time::Duration;
 
@@ -55,6 +56,8 @@ pub struct Answer {
     pub status: StatusCode,
     pub body: Vec<u8>,
     pub request_id: String,
+    /// The wait a 429 asked for.
+    pub retry_after: Option<Duration>,
 }
 
 /// Why a request has no answer.
@@ -125,7 +128,6 @@ impl Http {
         let idempotent = !matches!(kind, Kind::Write { idempotent: false });
         let write = matches!(kind, Kind::Write { .. });
         let mut failures = 0;
-        let mut waits = 0;
         loop {
             let request_id = uuid::Uuid::new_v4().to_string();
             let sent = build(&self.client, &request_id)
@@ -152,21 +154,6 @@ impl Http {
                     if write {
                         self.record(&method, path, Some(status), None, &request_id);
                     }
-                    if status == StatusCode::TOO_MANY_REQUESTS
-                        && waits < self.policy.rate_limit_waits
-                    {
-                        waits += 1;
-                        let wait = retry_after
-                            .map(Duration::from_secs_f64)
-                            .unwrap_or(Duration::from_secs(1))
-                            .min(self.policy.max_wait);
-                        tracing::info!(
-                            "{method} {path}: rate limited, waiting {:.1}s",
-                            wait.as_secs_f64()
-                        );
-                        tokio::time::sleep(wait + jitter(Duration::from_millis(100))).await;
-                        continue;
-                    }
                     if status.is_server_error() && idempotent && failures + 1 < self.policy.attempts
                     {
                         failures += 1;
@@ -174,14 +161,12 @@ impl Http {
                             .await;
                         continue;
                     }
-                    if status == StatusCode::TOO_MANY_REQUESTS
-                        || (status.is_server_error() && idempotent)
-                    {
+                    if status.is_server_error() && idempotent {
                         return Err(TransportError::GaveUp {
                             method,
                             path: path.to_string(),
                             status,
-                            attempts: failures + waits + 1,
+                            attempts: failures + 1,
                             body,
                         });
                     }
@@ -189,6 +174,7 @@ impl Http {
                         status,
                         body,
                         request_id,
+                        retry_after: retry_after.map(|s| Duration::from_secs_f64(s.max(0.0))),
                     });
                 }
                 Err(cause) => {
@@ -208,6 +194,23 @@ impl Http {
                 }
             }
         }
+    }
+
+    /// After a 429: waits as long as the server asked (within the policy) and returns true, or
+    /// returns false when this request has waited often enough. `waits` counts the waits so far.
+    pub async fn wait_out(&self, answer: &Answer, path: &str, waits: &mut u32) -> bool {
+        if answer.status != StatusCode::TOO_MANY_REQUESTS || *waits >= self.policy.rate_limit_waits
+        {
+            return false;
+        }
+        *waits += 1;
+        let wait = answer
+            .retry_after
+            .unwrap_or(Duration::from_secs(1))
+            .min(self.policy.max_wait);
+        tracing::info!("{path}: rate limited, waiting {:.1}s", wait.as_secs_f64());
+        tokio::time::sleep(wait + jitter(Duration::from_millis(100))).await;
+        true
     }
 
     async fn backoff(&self, method: &Method, path: &str, failures: u32, why: &str) {

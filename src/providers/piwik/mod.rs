@@ -65,12 +65,18 @@ impl Piwik {
             "client_id": self.client_id.value.expose(),
             "client_secret": self.client_secret.value.expose(),
         });
-        let answer = self
-            .http
-            .send(Method::POST, "/auth/token", Kind::Auth, |client, _| {
-                client.post(&url).json(&body)
-            })
-            .await?;
+        let mut waits = 0;
+        let answer = loop {
+            let answer = self
+                .http
+                .send(Method::POST, "/auth/token", Kind::Auth, |client, _| {
+                    client.post(&url).json(&body)
+                })
+                .await?;
+            if !self.http.wait_out(&answer, "/auth/token", &mut waits).await {
+                break answer;
+            }
+        };
         if !answer.status.is_success() {
             let detail: serde_json::Value =
                 serde_json::from_slice(&answer.body).unwrap_or_default();
@@ -97,7 +103,8 @@ impl Piwik {
         Ok(parsed.access_token)
     }
 
-    /// One API call with the bearer token, renewed once on a 401.
+    /// One API call with the bearer token. A 401 renews the token and tries again; a few times,
+    /// since a token can also expire while a request waits out a rate limit.
     async fn call(
         &self,
         method: Method,
@@ -107,9 +114,10 @@ impl Piwik {
         kind: Kind,
     ) -> Result<Answer, ProviderError> {
         let url = format!("{}{path}", self.base);
-        let mut renewed = false;
+        let mut renewals = 0;
+        let mut waits = 0;
         loop {
-            let token = self.token(renewed).await?;
+            let token = self.token(renewals > 0).await?;
             let answer = self
                 .http
                 .send(method.clone(), path, kind, |client, _| {
@@ -126,8 +134,11 @@ impl Piwik {
                     request
                 })
                 .await?;
-            if answer.status == StatusCode::UNAUTHORIZED && !renewed {
-                renewed = true;
+            if self.http.wait_out(&answer, path, &mut waits).await {
+                continue;
+            }
+            if answer.status == StatusCode::UNAUTHORIZED && renewals < 3 {
+                renewals += 1;
                 continue;
             }
             if answer.status == StatusCode::UNAUTHORIZED {

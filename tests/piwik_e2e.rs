@@ -1,0 +1,365 @@
+//! End to end over real HTTP: the Piwik PRO client against the strict sandbox.
+
+mod common;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use common::Workspace;
+use rollcall::apply::{self, Outcome};
+use rollcall::cli::session::Session;
+use rollcall::desired;
+use rollcall::model::DesiredState;
+use rollcall::plan::{Op, Plan, PlanOptions};
+use rollcall::providers::Account;
+use rollcall::providers::piwik::sandbox::{Client, Data, Options, Sandbox, User};
+use rollcall::providers::sandbox::{Faults, Server, spawn};
+
+const CLIENT: (&str, &str) = ("e2e-client", "e2e-secret");
+
+fn user(n: u128, email: &str, role: &str, language: &str) -> User {
+    User {
+        id: uuid::Uuid::from_u128(0xe2e0_0000_0000_4000_8000_0000_0000_0000 + n).to_string(),
+        email: email.into(),
+        role: role.into(),
+        language: language.into(),
+        added_at: format!("2024-01-{:02}T00:00:00+00:00", n % 28 + 1),
+    }
+}
+
+fn seed() -> Data {
+    Data {
+        organization: "e2e".into(),
+        clients: vec![Client {
+            client_id: CLIENT.0.into(),
+            client_secret: CLIENT.1.into(),
+            user: "api@acme.org".into(),
+        }],
+        users: vec![
+            user(1, "api@acme.org", "OWNER", "en-US"),
+            user(2, "ada@acme.org", "USER", "en-US"),
+            user(3, "bob@acme.org", "USER", "en-US"),
+            user(4, "Margaret@acme.org", "USER", "en-US"),
+        ],
+    }
+}
+
+/// The desired file used by most tests: two invites (one an owner), a language change, a
+/// promotion and a deletion.
+const TEAM: &str = "
+defaults:
+  language: en-US
+users:
+  - email: ada@acme.org
+    language: de-DE
+    roles: [owner]
+  - email: grace@acme.org
+    roles: [owner]
+  - email: linus@acme.org
+    language: fi-FI
+  - email: margaret@acme.org
+  - email: bob@acme.org
+    state: absent
+";
+
+struct Harness {
+    _server: Server,
+    sandbox: Arc<Sandbox>,
+    url: String,
+    ws: Workspace,
+}
+
+async fn harness(data: Data, options: Options, faults: Faults) -> Harness {
+    let sandbox = Arc::new(Sandbox::new(data, options));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let server = spawn(listener, sandbox.clone(), faults).unwrap();
+    let url = server.url();
+    Harness {
+        _server: server,
+        sandbox,
+        url,
+        ws: Workspace::new(),
+    }
+}
+
+impl Harness {
+    fn desired(&self, body: &str, secret: &str) -> DesiredState {
+        let text = format!(
+            "version: 1\ntarget:\n  provider: piwik-pro\n  url: {}\n  credentials:\n    client_id: ${{PIWIK_CLIENT_ID}}\n    client_secret: ${{PIWIK_CLIENT_SECRET}}\n{body}",
+            self.url
+        );
+        let path = self.ws.write("team.yaml", text);
+        let secret = secret.to_string();
+        let env = move |name: &str| match name {
+            "PIWIK_CLIENT_ID" => Some(CLIENT.0.to_string()),
+            "PIWIK_CLIENT_SECRET" => Some(secret.clone()),
+            _ => None,
+        };
+        match desired::load(&[path], &env).result {
+            Ok(state) => state,
+            Err(d) => panic!("invalid test file: {d:?}"),
+        }
+    }
+
+    async fn session(&self, body: &str) -> Session {
+        Session::connect(self.desired(body, CLIENT.1), None)
+            .await
+            .unwrap()
+    }
+
+    /// Plans and applies once; returns the plan and how many actions failed.
+    async fn apply(&self, body: &str) -> (Plan, usize) {
+        let session = self.session(body).await;
+        let (live, plan) = session.plan(PlanOptions::default()).await.unwrap();
+        assert!(plan.blocked.is_empty(), "{:?}", plan.blocked);
+        let report = apply::run(session.account.clone(), &plan, &live, 4, None, |_, _| {}).await;
+        for (id, outcome) in &report.outcomes {
+            if let Outcome::Failed(err) = outcome {
+                eprintln!("action {id} ({:?}) failed: {err}", plan.actions[*id].op);
+            }
+        }
+        (plan, report.failed() + report.skipped())
+    }
+
+    async fn plan(&self, body: &str) -> Plan {
+        self.session(body)
+            .await
+            .plan(PlanOptions::default())
+            .await
+            .unwrap()
+            .1
+    }
+
+    /// The sandbox's users as (email, role, language), sorted.
+    fn users(&self) -> Vec<(String, String, String)> {
+        let mut users: Vec<_> = self
+            .sandbox
+            .data()
+            .users
+            .into_iter()
+            .map(|u| (u.email.to_lowercase(), u.role, u.language))
+            .collect();
+        users.sort();
+        users
+    }
+}
+
+fn expected_users() -> Vec<(String, String, String)> {
+    let row = |e: &str, r: &str, l: &str| (e.to_string(), r.to_string(), l.to_string());
+    vec![
+        row("ada@acme.org", "OWNER", "de-DE"),
+        row("api@acme.org", "OWNER", "en-US"),
+        row("grace@acme.org", "OWNER", "en-US"),
+        row("linus@acme.org", "USER", "fi-FI"),
+        row("margaret@acme.org", "USER", "en-US"),
+    ]
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn plan_apply_plan_converges() {
+    let h = harness(seed(), Options::default(), Faults::default()).await;
+    let (plan, failed) = h.apply(TEAM).await;
+    assert_eq!(failed, 0);
+    assert_eq!(
+        (
+            plan.count(Op::Create),
+            plan.count(Op::Update),
+            plan.count(Op::Promote),
+            plan.count(Op::Delete)
+        ),
+        (2, 1, 2, 1)
+    );
+    assert_eq!(
+        plan.unmanaged_ignored, 1,
+        "the API user is in no file and left alone"
+    );
+    assert_eq!(h.users(), expected_users());
+    let again = h.plan(TEAM).await;
+    assert!(again.is_empty(), "{again:?}");
+    assert_eq!(again.unchanged, 4);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_second_apply_makes_no_writes() {
+    let h = harness(seed(), Options::default(), Faults::default()).await;
+    h.apply(TEAM).await;
+    let before = h.sandbox.data();
+    let journal_path = h.ws.path("journal.jsonl");
+    let journal = rollcall::apply::journal::Journal::open(&journal_path).unwrap();
+    let session = Session::connect(h.desired(TEAM, CLIENT.1), Some(journal.clone()))
+        .await
+        .unwrap();
+    let (live, plan) = session.plan(PlanOptions::default()).await.unwrap();
+    let report = apply::run(
+        session.account.clone(),
+        &plan,
+        &live,
+        4,
+        Some(&journal),
+        |_, _| {},
+    )
+    .await;
+    assert_eq!(report.outcomes.len(), 0);
+    assert_eq!(h.sandbox.data(), before);
+    let written = std::fs::read_to_string(&journal_path).unwrap_or_default();
+    assert_eq!(written, "", "the journal records no write");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn wrong_credentials_give_one_clear_line() {
+    let h = harness(seed(), Options::default(), Faults::default()).await;
+    let session = Session::connect(h.desired(TEAM, "not-the-secret"), None)
+        .await
+        .unwrap();
+    let err = session.plan(PlanOptions::default()).await.unwrap_err();
+    let text = format!("{err:#}");
+    assert!(
+        text.ends_with(
+            "Piwik PRO refused the credentials in `PIWIK_CLIENT_ID` and `PIWIK_CLIENT_SECRET` (HTTP 401: Client authentication failed)"
+        ),
+        "{text}"
+    );
+    assert!(
+        !text.contains('\n') && !text.contains("not-the-secret"),
+        "{text}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn server_errors_are_shown_with_code_and_detail() {
+    let h = harness(seed(), Options::default(), Faults::default()).await;
+    let session = h.session(TEAM).await;
+    let mut plan = session.plan(PlanOptions::default()).await.unwrap().1;
+    // The service rejects a language the plan did not foresee.
+    let create = plan
+        .actions
+        .iter_mut()
+        .find(|a| a.op == Op::Create)
+        .unwrap();
+    create
+        .changes
+        .iter_mut()
+        .find(|c| c.attribute == "language")
+        .unwrap()
+        .after = Some("pl-PL".into());
+    let err = session.account.execute(create, None).await.unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "HTTP 400: users.error.unsupported-language: Invalid form: Language \"pl\" is not supported (supported are ca, de, en, es, fi, fr, nl, sv) (at /language)"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failed_action_skips_only_its_dependents() {
+    let h = harness(seed(), Options::default(), Faults::default()).await;
+    let session = h.session(TEAM).await;
+    let (live, mut plan) = session.plan(PlanOptions::default()).await.unwrap();
+    // Make grace's invite fail: the promotion that follows it must be skipped, nothing else.
+    let create = plan
+        .actions
+        .iter_mut()
+        .find(|a| a.user == "grace@acme.org" && a.op == Op::Create)
+        .unwrap();
+    create.changes[0].after = Some("not-an-email".into());
+    let grace_create = create.id;
+    let report = apply::run(session.account.clone(), &plan, &live, 4, None, |_, _| {}).await;
+    assert_eq!(
+        (report.done(), report.failed(), report.skipped()),
+        (plan.actions.len() - 2, 1, 1)
+    );
+    let skipped: Vec<_> = report
+        .outcomes
+        .iter()
+        .filter_map(|(id, o)| matches!(o, Outcome::Skipped(b) if *b == grace_create).then_some(*id))
+        .collect();
+    assert_eq!(skipped.len(), 1);
+    assert_eq!(plan.actions[skipped[0]].user, "grace@acme.org");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn faults_still_converge_without_duplicates() {
+    let faults = Faults {
+        rate_limit: Some((6, Duration::from_secs(1))),
+        error_share: 0.25,
+        drop_share: 0.5,
+        latency: Duration::from_millis(20),
+        seed: 7,
+    };
+    let options = Options {
+        token_lifetime: Duration::from_secs(1),
+        state_file: None,
+    };
+    let h = harness(seed(), options, faults).await;
+    let (_, failed) = h.apply(TEAM).await;
+    assert_eq!(failed, 0, "every action succeeds despite the faults");
+    assert_eq!(h.users(), expected_users(), "no duplicate, nothing missing");
+    assert!(h.plan(TEAM).await.is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_token_expiring_mid_apply_is_renewed() {
+    let options = Options {
+        token_lifetime: Duration::from_secs(1),
+        state_file: None,
+    };
+    let faults = Faults {
+        latency: Duration::from_millis(300),
+        ..Faults::default()
+    };
+    let h = harness(seed(), options, faults).await;
+    let session = h.session(TEAM).await;
+    let (live, plan) = session.plan(PlanOptions::default()).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    let report = apply::run(session.account.clone(), &plan, &live, 1, None, |_, _| {}).await;
+    assert_eq!(report.failed(), 0);
+    assert_eq!(h.users(), expected_users());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_own_user_and_the_last_owner_are_guarded() {
+    let h = harness(seed(), Options::default(), Faults::default()).await;
+    let plan = h
+        .plan("policy:\n  unmanaged: delete\nusers:\n  - email: ada@acme.org\n")
+        .await;
+    let guards: Vec<_> = plan.blocked.iter().map(|b| b.guard).collect();
+    assert_eq!(
+        guards,
+        ["own-user", "last-owner"],
+        "the API user is the only owner too"
+    );
+
+    let mut data = seed();
+    data.users[0].role = "USER".into();
+    data.users[1].role = "OWNER".into();
+    let h = harness(data, Options::default(), Faults::default()).await;
+    let plan = h
+        .plan("users:\n  - email: ada@acme.org\n    state: absent\n")
+        .await;
+    let guards: Vec<_> = plan.blocked.iter().map(|b| b.guard).collect();
+    assert_eq!(guards, ["last-owner"]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn listing_pages_through_thousands_of_users() {
+    let mut data = seed();
+    for n in 0..2_345u128 {
+        data.users.push(user(
+            100 + n,
+            &format!("user{n:05}@acme.org"),
+            "USER",
+            "en-US",
+        ));
+    }
+    let h = harness(data, Options::default(), Faults::default()).await;
+    let session = h.session("users: []\n").await;
+    let live = session.account.fetch().await.unwrap();
+    assert_eq!(live.users.len(), 2_349);
+    assert_eq!(live.own_key.as_deref(), Some("api@acme.org"));
+    assert_eq!(
+        live.users
+            .iter()
+            .filter(|u| u.key == "margaret@acme.org")
+            .count(),
+        1
+    );
+}
