@@ -1,0 +1,331 @@
+//! The planner's properties over generated states, and the rendered plan.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use proptest::prelude::*;
+use rollcall::desired::format::{Email, LanguageTag, Provider, State, TargetUrl, Unmanaged};
+use rollcall::diagnostic::{Origin, SourceId};
+use rollcall::model::{
+    Credentials, DesiredState, DesiredUser, LiveState, LiveUser, Policy, Target,
+};
+use rollcall::plan::{Op, Plan, PlanOptions, plan};
+use rollcall::render::{self, TargetInfo};
+
+const EMAILS: [&str; 8] = [
+    "ada@acme.org",
+    "bob@acme.org",
+    "carol@acme.org",
+    "dave@acme.org",
+    "erin@acme.org",
+    "frank@acme.org",
+    "grace@acme.org",
+    "heidi@acme.org",
+];
+const LANGUAGES: [&str; 3] = ["en-US", "de-DE", "fr-FR"];
+const ROLES: [&str; 2] = ["owner", "user"];
+
+fn origin() -> Origin {
+    Origin {
+        source: SourceId(0),
+        span: Default::default(),
+    }
+}
+
+fn desired_user(
+    email: &str,
+    state: State,
+    language: Option<&str>,
+    role: Option<&str>,
+) -> DesiredUser {
+    DesiredUser {
+        key: email.to_lowercase(),
+        origin: origin(),
+        state,
+        state_origin: None,
+        state_at: (state == State::Absent).then(|| "team.yaml:7".to_string()),
+        email: Some(Email::parse(email).unwrap()),
+        external_id: None,
+        username: None,
+        name: None,
+        surname: None,
+        language: language.map(|l| LanguageTag::parse(l).unwrap()),
+        roles: role.map(|r| BTreeSet::from([r.to_string()])),
+        password: None,
+        plan: None,
+        plan_valid_to: None,
+        admin: None,
+        plan_admin: None,
+        only_sees_readable: None,
+        sessions_limit: None,
+    }
+}
+
+fn desired(users: Vec<DesiredUser>, unmanaged: Unmanaged) -> DesiredState {
+    let mut users = users;
+    users.sort_by(|a, b| a.key.cmp(&b.key));
+    DesiredState {
+        target: Target {
+            provider: Provider::PiwikPro,
+            url: TargetUrl::Sandbox,
+            credentials: Credentials::default(),
+            origin: origin(),
+        },
+        policy: Policy {
+            unmanaged,
+            ..Policy::default()
+        },
+        users,
+        roles: Vec::new(),
+        plans: Vec::new(),
+        files: 1,
+    }
+}
+
+fn live_user(n: usize, email: &str, role: &str, language: &str) -> LiveUser {
+    LiveUser {
+        id: format!("id-{n}"),
+        key: email.to_lowercase(),
+        email: Some(email.to_string()),
+        state: State::Active,
+        language: Some(language.to_string()),
+        roles: BTreeSet::from([role.to_string()]),
+    }
+}
+
+/// What the account looks like after every action of `plan` succeeded, as Piwik PRO behaves:
+/// an invite gives the `user` role and `en-US` unless a language is sent.
+fn simulate(live: &LiveState, plan: &Plan) -> LiveState {
+    let mut users: BTreeMap<String, LiveUser> = live
+        .users
+        .iter()
+        .map(|u| (u.key.clone(), u.clone()))
+        .collect();
+    for action in &plan.actions {
+        match action.op {
+            Op::Create => {
+                let user = LiveUser {
+                    id: format!("new-{}", action.user),
+                    key: action.user.clone(),
+                    email: action.after("email").map(str::to_string),
+                    state: State::Active,
+                    language: Some(action.after("language").unwrap_or("en-US").to_string()),
+                    roles: BTreeSet::from(["user".to_string()]),
+                };
+                assert!(
+                    users.insert(action.user.clone(), user).is_none(),
+                    "created twice"
+                );
+            }
+            Op::Update => {
+                let user = users
+                    .get_mut(&action.user)
+                    .expect("updating a user that exists");
+                user.language = action.after("language").map(str::to_string);
+            }
+            Op::Promote | Op::Demote => {
+                let user = users
+                    .get_mut(&action.user)
+                    .expect("a role for a user that exists");
+                user.roles = BTreeSet::from([action.after("role").unwrap().to_string()]);
+            }
+            Op::Delete | Op::Deactivate => {
+                assert!(
+                    users.remove(&action.user).is_some(),
+                    "removing a user that is not there"
+                );
+            }
+        }
+    }
+    LiveState::new(users.into_values().collect(), live.own_key.clone())
+}
+
+prop_compose! {
+    fn live_state()(picks in proptest::collection::vec((any::<bool>(), 0..2usize, 0..3usize), EMAILS.len())) -> LiveState {
+        let users = picks
+            .iter()
+            .enumerate()
+            .filter(|(_, (present, _, _))| *present)
+            .map(|(n, (_, role, language))| live_user(n, EMAILS[n], ROLES[*role], LANGUAGES[*language]))
+            .collect();
+        LiveState::new(users, None)
+    }
+}
+
+prop_compose! {
+    fn desired_state()(
+        picks in proptest::collection::vec((0..4u8, proptest::option::of(0..3usize), proptest::option::of(0..2usize)), EMAILS.len()),
+        delete_unmanaged in any::<bool>(),
+    ) -> DesiredState {
+        let users = picks
+            .iter()
+            .enumerate()
+            .filter_map(|(n, (mode, language, role))| {
+                // 0: not in the files; 1: absent; otherwise active.
+                let state = match mode {
+                    0 => return None,
+                    1 => State::Absent,
+                    _ => State::Active,
+                };
+                let (language, role) = if state == State::Absent {
+                    (None, None)
+                } else {
+                    (language.map(|l| LANGUAGES[l]), role.map(|r| ROLES[r]))
+                };
+                Some(desired_user(EMAILS[n], state, language, role))
+            })
+            .collect();
+        desired(users, if delete_unmanaged { Unmanaged::Delete } else { Unmanaged::Ignore })
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(512))]
+
+    #[test]
+    fn applying_the_plan_reaches_the_desired_state(live in live_state(), want in desired_state()) {
+        let plan1 = plan(&want, &live, PlanOptions::default());
+        prop_assert_eq!(&plan1, &plan(&want, &live, PlanOptions::default()), "deterministic");
+        prop_assume!(plan1.blocked.is_empty());
+        let after = simulate(&live, &plan1);
+        let replan = plan(&want, &after, PlanOptions::default());
+        prop_assert!(replan.is_empty(), "re-planning after apply is empty: {:?}", replan.actions);
+
+        let by_key: BTreeMap<&str, &LiveUser> = after.users.iter().map(|u| (u.key.as_str(), u)).collect();
+        for user in &want.users {
+            let live = by_key.get(user.key.as_str());
+            match user.state {
+                State::Absent => prop_assert!(live.is_none()),
+                _ => {
+                    let live = live.expect("an active user exists");
+                    if let Some(language) = &user.language {
+                        prop_assert_eq!(live.language.as_deref(), Some(language.as_str()));
+                    }
+                    if let Some(roles) = &user.roles {
+                        prop_assert_eq!(&live.roles, roles);
+                    }
+                }
+            }
+        }
+        let wanted: BTreeSet<&str> = want.users.iter().map(|u| u.key.as_str()).collect();
+        for user in &live.users {
+            if !wanted.contains(user.key.as_str()) {
+                let kept = by_key.contains_key(user.key.as_str());
+                prop_assert_eq!(kept, want.policy.unmanaged == Unmanaged::Ignore);
+            }
+        }
+    }
+
+    #[test]
+    fn the_order_respects_every_dependency(live in live_state(), want in desired_state()) {
+        let plan = plan(&want, &live, PlanOptions::default());
+        let mut created = BTreeMap::new();
+        for action in &plan.actions {
+            prop_assert_eq!(action.id, plan.actions.iter().position(|a| std::ptr::eq(a, action)).unwrap());
+            prop_assert!(action.depends_on.iter().all(|&d| d < action.id), "dependencies come first");
+            if action.op == Op::Create {
+                created.insert(action.user.clone(), action.id);
+            } else if let Some(&create) = created.get(&action.user) {
+                prop_assert!(action.depends_on.contains(&create), "a new user exists before its role");
+            }
+        }
+        let last_promotion = plan.actions.iter().filter(|a| a.op == Op::Promote).map(|a| a.id).max();
+        for action in &plan.actions {
+            let demotes_owner = action.op == Op::Demote
+                || (action.op.is_removal() && action.changes.iter().any(|c| c.attribute == "role" && c.before.as_deref() == Some("owner")));
+            if let (true, Some(last)) = (demotes_owner, last_promotion) {
+                prop_assert!(action.id > last, "promotions before demotions and owner removals");
+                let promotions: Vec<_> = plan.actions.iter().filter(|a| a.op == Op::Promote).map(|a| a.id).collect();
+                prop_assert!(promotions.iter().all(|p| action.depends_on.contains(p)));
+            }
+        }
+    }
+
+    #[test]
+    fn an_account_never_loses_its_last_owner(live in live_state(), want in desired_state()) {
+        let plan = plan(&want, &live, PlanOptions::default());
+        let had_owner = live.users.iter().any(|u| u.roles.contains("owner"));
+        if had_owner && plan.blocked.is_empty() {
+            let after = simulate(&live, &plan);
+            prop_assert!(after.users.iter().any(|u| u.roles.contains("owner")));
+        }
+    }
+}
+
+#[test]
+fn the_human_plan_reads_like_terraform() {
+    let live = LiveState::new(
+        vec![
+            live_user(1, "bob@acme.org", "user", "en-US"),
+            live_user(2, "eve@acme.org", "user", "en-US"),
+            live_user(3, "api@acme.org", "owner", "en-US"),
+        ],
+        Some("api@acme.org".into()),
+    );
+    let want = desired(
+        vec![
+            desired_user("ada@acme.org", State::Active, Some("de-DE"), Some("owner")),
+            desired_user("bob@acme.org", State::Active, Some("fr-FR"), Some("user")),
+            desired_user("eve@acme.org", State::Absent, None, None),
+        ],
+        Unmanaged::Ignore,
+    );
+    let plan = plan(&want, &live, PlanOptions::default());
+    let target = TargetInfo {
+        provider: Provider::PiwikPro,
+        url: "https://acme.piwik.pro".into(),
+    };
+    assert_eq!(
+        render::human::render(&plan, &target, false),
+        r#"rollcall will perform the following actions on piwik-pro https://acme.piwik.pro:
+
+  # user "ada@acme.org" will be invited
+  + user "ada@acme.org" {
+      + email    = "ada@acme.org"
+      + language = "de-DE"
+      + role     = "owner"
+    }
+
+  # user "bob@acme.org" will be updated in-place
+  ~ user "bob@acme.org" {
+        id       = "id-1"
+      ~ language = "en-US" -> "fr-FR"
+        # (2 unchanged attributes hidden)
+    }
+
+  # user "eve@acme.org" will be deleted (`state: absent` in team.yaml:7)
+  - user "eve@acme.org" {
+      - email = "eve@acme.org"
+      - role  = "user"
+    }
+
+Plan: 1 to invite, 1 to change, 1 to delete.
+1 live user is in no file and left alone (`policy.unmanaged: ignore`).
+"#
+    );
+    let no_changes = plan_for_matching_state();
+    assert_eq!(
+        render::human::render(&no_changes, &target, false),
+        "No changes. The account matches the files.\n"
+    );
+    let json: serde_json::Value =
+        serde_json::from_str(&render::json::render(&plan, &target)).unwrap();
+    assert_eq!(json["format_version"], "1");
+    assert_eq!(json["summary"]["create"], 1);
+    assert_eq!(json["actions"][2]["op"], "promote");
+    assert_eq!(json["actions"][2]["user"], "ada@acme.org");
+    assert_eq!(json["actions"][2]["depends_on"], serde_json::json!([0]));
+}
+
+fn plan_for_matching_state() -> Plan {
+    let live = LiveState::new(vec![live_user(1, "bob@acme.org", "user", "en-US")], None);
+    let want = desired(
+        vec![desired_user(
+            "bob@acme.org",
+            State::Active,
+            Some("en-US"),
+            None,
+        )],
+        Unmanaged::Ignore,
+    );
+    plan(&want, &live, PlanOptions::default())
+}
