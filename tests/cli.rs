@@ -155,3 +155,145 @@ fn completions_for_each_shell() {
         );
     }
 }
+
+/// Runs rollcall in `dir` with no environment but `extra`, as a fresh shell would.
+fn rollcall_in(dir: &std::path::Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_rollcall"))
+        .args(args)
+        .current_dir(dir)
+        .env_clear()
+        .output()
+        .expect("run rollcall")
+}
+
+#[test]
+fn the_readme_flow_converges_against_the_built_in_sandbox() {
+    let ws = Workspace::new();
+    let quickstart = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/quickstart.yaml");
+    let out = rollcall_in(ws.dir.path(), &["plan", quickstart]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let plan = stdout(&out);
+    assert!(
+        plan.contains("Plan: 2 to invite, 1 to change, 1 to delete."),
+        "{plan}"
+    );
+
+    let out = rollcall_in(ws.dir.path(), &["plan", "--detailed-exitcode", quickstart]);
+    assert_eq!(out.status.code(), Some(2), "changes present");
+
+    let out = rollcall_in(ws.dir.path(), &["apply", quickstart]);
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "no terminal and no --auto-approve"
+    );
+    assert!(stderr(&out).contains("--auto-approve"), "{}", stderr(&out));
+
+    let out = rollcall_in(ws.dir.path(), &["apply", "--auto-approve", quickstart]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(
+        stdout(&out).contains("Apply complete: 6 done, 0 failed, 0 skipped."),
+        "{}",
+        stdout(&out)
+    );
+    assert!(
+        ws.path(".rollcall/sandbox/piwik-pro.json").exists(),
+        "the sandbox keeps its state"
+    );
+
+    let journal = std::fs::read_to_string(ws.path(".rollcall/journal.jsonl")).unwrap();
+    assert_eq!(
+        journal
+            .lines()
+            .filter(|l| l.contains("\"event\":\"action\""))
+            .count(),
+        6
+    );
+    assert!(
+        !journal.contains("sandbox-secret"),
+        "no secret in the journal"
+    );
+
+    let out = rollcall_in(ws.dir.path(), &["plan", "--detailed-exitcode", quickstart]);
+    assert_eq!(out.status.code(), Some(0));
+    assert!(stdout(&out).starts_with("No changes."), "{}", stdout(&out));
+
+    let out = rollcall_in(ws.dir.path(), &["apply", "--auto-approve", quickstart]);
+    assert_eq!(out.status.code(), Some(0));
+    assert!(
+        !stdout(&out).contains("Apply complete"),
+        "a second apply does nothing"
+    );
+}
+
+#[test]
+fn plan_json_is_versioned() {
+    let ws = Workspace::new();
+    let quickstart = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/quickstart.yaml");
+    let out = rollcall_in(ws.dir.path(), &["plan", "--format", "json", quickstart]);
+    assert_eq!(out.status.code(), Some(0));
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON on stdout");
+    assert_eq!(json["format_version"], "1");
+    assert_eq!(json["summary"]["delete"], 1);
+}
+
+#[test]
+fn a_blocked_plan_exits_three() {
+    let ws = Workspace::new();
+    let path = ws.write(
+        "team.yaml",
+        "version: 1\ntarget:\n  provider: piwik-pro\n  url: sandbox\npolicy:\n  max_removals: 1\nusers:\n  - email: bob@acme.org\n    state: absent\n  - email: carol@acme.org\n    state: absent\n",
+    );
+    let out = rollcall_in(ws.dir.path(), &["plan", path.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(3), "{}", stdout(&out));
+    assert!(
+        stdout(&out).contains("Blocked by the max-removals guard"),
+        "{}",
+        stdout(&out)
+    );
+    assert!(stdout(&out).contains("--allow-removals 2"));
+    let out = rollcall_in(
+        ws.dir.path(),
+        &["apply", "--auto-approve", path.to_str().unwrap()],
+    );
+    assert_eq!(out.status.code(), Some(3));
+    let out = rollcall_in(
+        ws.dir.path(),
+        &[
+            "apply",
+            "--auto-approve",
+            "--allow-removals",
+            "2",
+            path.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(
+        stdout(&out).contains("Apply complete: 2 done"),
+        "{}",
+        stdout(&out)
+    );
+}
+
+#[test]
+fn unreachable_accounts_fail_with_one_line() {
+    let ws = Workspace::new();
+    let path = ws.write(
+        "team.yaml",
+        "version: 1\ntarget:\n  provider: piwik-pro\n  url: http://127.0.0.1:9\n  credentials:\n    client_id: ${ID}\n    client_secret: ${SECRET}\nusers: []\n",
+    );
+    let out = Command::new(env!("CARGO_BIN_EXE_rollcall"))
+        .args(["plan", path.to_str().unwrap()])
+        .env_clear()
+        .env("ID", "x")
+        .env("SECRET", "y")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let err = stderr(&out);
+    assert!(
+        err.starts_with("error: cannot read the users of piwik-pro http://127.0.0.1:9"),
+        "{err}"
+    );
+    assert_eq!(err.lines().count(), 1, "{err}");
+}
