@@ -241,6 +241,58 @@ fn check_language(language: &str) -> Result<(), Reply> {
     Ok(())
 }
 
+/// The methods a path answers, for `Allow` on a 405.
+fn allowed(segments: &[&str]) -> &'static str {
+    match segments {
+        [] => "GET, POST",
+        ["invite"] => "POST",
+        ["me"] => "GET, PATCH",
+        ["me", "details"] => "GET",
+        ["me", "change-password"] | [_, "change-role"] => "PATCH",
+        _ => "GET, PATCH, DELETE",
+    }
+}
+
+fn invalid_role(value: &Value) -> Reply {
+    let shown = value
+        .as_str()
+        .map_or_else(|| value.to_string(), str::to_string);
+    error(
+        StatusCode::BAD_REQUEST,
+        "users.error.invalid-role",
+        "Invalid form",
+        Some(&format!(
+            "Role \"{shown}\" is not supported (supported are OWNER, USER)"
+        )),
+        Some("/role"),
+    )
+}
+
+/// The password policy: 12 to 128 characters with a digit, an upper- and a lower-case letter.
+fn check_password(value: Option<&Value>, pointer: &str) -> Result<(), Reply> {
+    let ok = match value {
+        Some(Value::String(p)) => {
+            (12..=128).contains(&p.chars().count())
+                && p.chars().any(|c| c.is_ascii_digit())
+                && p.chars().any(char::is_uppercase)
+                && p.chars().any(char::is_lowercase)
+        }
+        _ => false,
+    };
+    if ok {
+        return Ok(());
+    }
+    Err(error(
+        StatusCode::BAD_REQUEST,
+        "error.default",
+        "Invalid form",
+        Some(
+            "Password must be 12 to 128 characters long and contain a digit, an upper-case and a lower-case letter.",
+        ),
+        Some(pointer),
+    ))
+}
+
 /// Reads a JSON:API body: media type, envelope and resource type. Returns `data`.
 fn json_api_body(request: &Request) -> Result<serde_json::Map<String, Value>, Reply> {
     let content_type = request.header("content-type").unwrap_or("");
@@ -261,7 +313,7 @@ fn json_api_body(request: &Request) -> Result<serde_json::Map<String, Value>, Re
         Some(Value::String(t)) if t == USER_TYPE => {}
         _ => {
             return Err(error(
-                StatusCode::CONFLICT,
+                StatusCode::BAD_REQUEST,
                 "error.json-api-resource-type",
                 &format!("Invalid resource type, expected \"{USER_TYPE}\""),
                 None,
@@ -312,7 +364,9 @@ impl Api for Sandbox {
             return if request.method == Method::POST {
                 inner.token(request, self.options.token_lifetime)
             } else {
-                Reply::empty(StatusCode::METHOD_NOT_ALLOWED)
+                let mut reply = Reply::empty(StatusCode::METHOD_NOT_ALLOWED);
+                reply.headers.push(("allow", "POST".into()));
+                reply
             };
         }
         let Some(rest) = request.path.strip_prefix("/api/users/v2") else {
@@ -331,14 +385,29 @@ impl Api for Sandbox {
         let segments: Vec<&str> = rest.split('/').filter(|s| !s.is_empty()).collect();
         let reply = match (&request.method, segments.as_slice()) {
             (&Method::GET, []) => inner.list(request),
-            (&Method::POST, ["invite"]) => inner.invite(request),
-            (&Method::GET, ["me"]) => inner.get(&inner.id_of(&caller).unwrap_or_default()),
+            (&Method::POST, []) => inner.add(request, true),
+            (&Method::POST, ["invite"]) => inner.add(request, false),
+            (&Method::GET, ["me"] | ["me", "details"]) => {
+                inner.get(&inner.id_of(&caller).unwrap_or_default())
+            }
+            (&Method::PATCH, ["me"]) => {
+                let own = inner.id_of(&caller).unwrap_or_default();
+                inner.edit(request, &own, &caller, false)
+            }
+            (&Method::PATCH, ["me", "change-password"]) => inner.change_password(request, &caller),
+            (_, ["me" | "invite"] | ["me", "details" | "change-password"]) => {
+                let mut reply = Reply::empty(StatusCode::METHOD_NOT_ALLOWED);
+                reply.headers.push(("allow", allowed(&segments).into()));
+                reply
+            }
             (&Method::GET, [id]) => inner.get(id),
             (&Method::PATCH, [id]) => inner.edit(request, id, &caller, false),
             (&Method::PATCH, [id, "change-role"]) => inner.edit(request, id, &caller, true),
             (&Method::DELETE, [id]) => inner.delete(id, &caller),
-            (_, [] | ["invite"] | [_] | [_, "change-role"]) => {
-                Reply::empty(StatusCode::METHOD_NOT_ALLOWED)
+            (_, [] | [_] | [_, "change-role"]) => {
+                let mut reply = Reply::empty(StatusCode::METHOD_NOT_ALLOWED);
+                reply.headers.push(("allow", allowed(&segments).into()));
+                reply
             }
             _ => error(
                 StatusCode::NOT_FOUND,
@@ -534,10 +603,23 @@ impl Inner {
         }
     }
 
-    fn invite(&mut self, request: &Request) -> Reply {
+    /// Invites a user, or with `with_password` creates one the deprecated way (password and role).
+    fn add(&mut self, request: &Request, with_password: bool) -> Reply {
         let data = match json_api_body(request) {
             Ok(data) => data,
             Err(reply) => return reply,
+        };
+        let role = if with_password {
+            if let Err(reply) = check_password(attribute(&data, "password"), "/password") {
+                return reply;
+            }
+            match attribute(&data, "role") {
+                None => "USER".to_string(),
+                Some(Value::String(r)) if r == "OWNER" || r == "USER" => r.clone(),
+                Some(other) => return invalid_role(other),
+            }
+        } else {
+            "USER".to_string()
         };
         let email = match attribute(&data, "email") {
             Some(Value::String(email)) if crate::desired::format::Email::parse(email).is_ok() => {
@@ -576,7 +658,7 @@ impl Inner {
         let user = User {
             id: uuid::Uuid::new_v4().to_string(),
             email,
-            role: "USER".into(),
+            role,
             language,
             added_at: timestamp(now_unix().max(self.clock)),
         };
@@ -681,6 +763,49 @@ impl Inner {
             user.language = language;
         }
         Reply::empty(StatusCode::NO_CONTENT).committed()
+    }
+
+    fn change_password(&mut self, request: &Request, caller: &str) -> Reply {
+        let data = match json_api_body(request) {
+            Ok(data) => data,
+            Err(reply) => return reply,
+        };
+        if let Some(Value::String(id)) = data.get("id")
+            && Some(id) != self.id_of(caller).as_ref()
+        {
+            return error(
+                StatusCode::CONFLICT,
+                "error.default",
+                "Conflict",
+                Some("The resource object's id does not match url's lookup id"),
+                Some("/data"),
+            );
+        }
+        match attribute(&data, "currentPassword") {
+            Some(Value::String(current)) if !current.is_empty() => {}
+            Some(Value::String(_)) | None => {
+                return error(
+                    StatusCode::BAD_REQUEST,
+                    "error.default",
+                    "Invalid form",
+                    Some("Invalid current password."),
+                    Some("/currentPassword"),
+                );
+            }
+            Some(_) => {
+                return error(
+                    StatusCode::BAD_REQUEST,
+                    "error.default",
+                    "Invalid form",
+                    Some("This value should be of type string."),
+                    Some("/currentPassword"),
+                );
+            }
+        }
+        match check_password(attribute(&data, "newPassword"), "/newPassword") {
+            Ok(()) => Reply::empty(StatusCode::NO_CONTENT).committed(),
+            Err(reply) => reply,
+        }
     }
 
     fn delete(&mut self, id: &str, caller: &str) -> Reply {
