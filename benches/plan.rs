@@ -1,8 +1,9 @@
 //! Fetch and plan large accounts against the Piwik PRO sandbox, and print the figures.
 //!
 //! `cargo bench --bench plan` runs 10,000 and 100,000 users; `cargo bench --bench plan -- 50000`
-//! runs the sizes given. The sandbox runs as a separate `rollcall sandbox` process, so the memory
-//! figure is rollcall's own: loading the files, fetching, planning and rendering.
+//! runs the sizes given (run one size per invocation for a clean memory figure: the peak is the
+//! process's). The sandbox runs as a separate `rollcall sandbox` process, so the memory figures are
+//! rollcall's own: after loading the files, and after fetching, planning and rendering.
 
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
@@ -100,6 +101,7 @@ async fn bench(n: usize) {
         .result
         .expect("valid files");
     let load = started.elapsed();
+    let load_peak = peak_rss_mb();
     let session = Session::connect(desired, None).await.expect("connect");
     let started = Instant::now();
     let live = session.account.fetch().await.expect("fetch");
@@ -114,12 +116,13 @@ async fn bench(n: usize) {
     let _ = sandbox.kill();
     let _ = sandbox.wait();
     println!(
-        "{n:>9} {:>9.3} {:>9.3} {:>9.3} {:>9.3} {:>8} {:>11.1}",
+        "{n:>9} {:>8.3} {:>8.3} {:>8.3} {:>9.3} {:>8} {:>13.1} {:>13.1}",
         load.as_secs_f64(),
         fetch.as_secs_f64(),
         planning.as_secs_f64(),
         render.as_secs_f64(),
         plan.actions.len(),
+        load_peak,
         peak_rss_mb()
     );
 }

@@ -174,7 +174,9 @@ impl Http {
                         status,
                         body,
                         request_id,
-                        retry_after: retry_after.map(|s| Duration::from_secs_f64(s.max(0.0))),
+                        // Whatever the server sent, the wait is a finite, non-negative duration.
+                        retry_after: retry_after
+                            .and_then(|s| Duration::try_from_secs_f64(s.clamp(0.0, 86_400.0)).ok()),
                     });
                 }
                 Err(cause) => {

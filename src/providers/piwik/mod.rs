@@ -93,7 +93,8 @@ impl Piwik {
         }
         let parsed: wire::TokenResponse = serde_json::from_slice(&answer.body)
             .map_err(|e| ProviderError::Protocol(format!("unexpected token response: {e}")))?;
-        let lifetime = Duration::from_secs(parsed.expires_in);
+        // A lifetime beyond a day is taken as a day: the token is renewed sooner, never later.
+        let lifetime = Duration::from_secs(parsed.expires_in.min(86_400));
         // Renew a minute early, or a tenth of the lifetime for short-lived tokens.
         let margin = Duration::from_secs(60).min(lifetime / 10);
         *token = Some(Token {
@@ -154,14 +155,20 @@ impl Piwik {
     /// Fails with the service's own errors unless the answer has `expected` status.
     fn expect(answer: Answer, expected: StatusCode) -> Result<Answer, ProviderError> {
         if answer.status == expected {
-            return Ok(answer);
+            Ok(answer)
+        } else {
+            Err(Self::api_error(&answer))
         }
+    }
+
+    /// The service's own errors from an answer.
+    fn api_error(answer: &Answer) -> ProviderError {
         let body: wire::ErrorBody = serde_json::from_slice(&answer.body).unwrap_or_default();
-        Err(ProviderError::Api {
+        ProviderError::Api {
             status: answer.status.as_u16(),
             errors: body.errors.iter().map(ToString::to_string).collect(),
             codes: body.errors.iter().filter_map(|e| e.code.clone()).collect(),
-        })
+        }
     }
 
     async fn page(&self, offset: usize, limit: usize) -> Result<wire::ListResponse, ProviderError> {
@@ -267,7 +274,7 @@ impl Piwik {
                     format!("HTTP {}", answer.status.as_u16())
                 }
                 Ok(answer) => {
-                    let err = Self::expect(answer, StatusCode::CREATED).unwrap_err();
+                    let err = Self::api_error(&answer);
                     // Someone (perhaps an earlier, interrupted run) invited them already.
                     if err.has_code("users.error.user-already-exists")
                         && let Some(user) = self.find_by_email(email).await?

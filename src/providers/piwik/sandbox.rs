@@ -203,6 +203,16 @@ fn resource(user: &User, organization: &str) -> wire::UserResource {
     }
 }
 
+fn malformed_language() -> Reply {
+    error(
+        StatusCode::BAD_REQUEST,
+        "users.error.unsupported-language-tag",
+        "Invalid form",
+        Some("Invalid language - use IETF language tag format - for example: 'en-US'"),
+        Some("/language"),
+    )
+}
+
 /// Checks a language the way the service does; `Err` is the error reply.
 fn check_language(language: &str) -> Result<(), Reply> {
     let invalid = |code: &str, detail: String| {
@@ -215,10 +225,7 @@ fn check_language(language: &str) -> Result<(), Reply> {
         ))
     };
     let Some(tag) = LanguageTag::parse(language).filter(|_| !language.contains('_')) else {
-        return invalid(
-            "users.error.unsupported-language-tag",
-            "Invalid language - use IETF language tag format - for example: 'en-US'".into(),
-        );
+        return Err(malformed_language());
     };
     if !PIWIK_LANGUAGES.contains(&tag.primary()) {
         return invalid(
@@ -643,7 +650,7 @@ impl Inner {
                 }
                 language.clone()
             }
-            Some(_) => return check_language("").unwrap_err(),
+            Some(_) => return malformed_language(),
         };
         if self.id_of(&email).is_some() {
             return error(
@@ -740,7 +747,7 @@ impl Inner {
                 Ok(()) => Some(l.clone()),
                 Err(reply) => return reply,
             },
-            Some(_) => return check_language("").unwrap_err(),
+            Some(_) => return malformed_language(),
         };
         let user = &self.data.users[index];
         if let Some(role) = &role
