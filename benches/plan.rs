@@ -26,8 +26,15 @@ fn main() {
     };
     let runtime = tokio::runtime::Runtime::new().expect("a runtime");
     println!(
-        "{:>9} {:>9} {:>9} {:>9} {:>9} {:>8} {:>11}",
-        "users", "load s", "fetch s", "plan s", "render s", "actions", "peak RSS MB"
+        "{:>9} {:>8} {:>8} {:>8} {:>9} {:>8} {:>13} {:>13}",
+        "users",
+        "load s",
+        "fetch s",
+        "plan s",
+        "render s",
+        "actions",
+        "peak MB load",
+        "peak MB total"
     );
     for n in sizes {
         runtime.block_on(bench(n));

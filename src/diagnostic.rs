@@ -68,9 +68,8 @@ impl Sources {
     /// Masks the text under `span` in every snippet shown from this file.
     pub fn mark_sensitive(&mut self, id: SourceId, span: Span) {
         if span.len > 0 {
-            self.files[id.0]
-                .sensitive
-                .push((span.offset, span.offset + span.len));
+            let range = span.range();
+            self.files[id.0].sensitive.push((range.start, range.end));
         }
     }
 
@@ -82,7 +81,9 @@ impl Sources {
         let line_index = usize::try_from(span.line).ok()?.checked_sub(1)?;
         let line_start = if span.len > 0 || span.offset > 0 {
             // An offset that is not a character boundary of this text is not trusted.
-            text.get(..span.offset)?.rfind('\n').map_or(0, |i| i + 1)
+            text.get(..span.range().start)?
+                .rfind('\n')
+                .map_or(0, |i| i + 1)
         } else {
             // No byte offset: find the line by counting.
             let mut start = 0;
@@ -99,7 +100,7 @@ impl Sources {
         let mut caret_col = None;
         let mut caret_width = 0;
         let span_start = if span.len > 0 || span.offset > 0 {
-            span.offset
+            span.range().start
         } else {
             line_start
                 + raw
@@ -107,7 +108,7 @@ impl Sources {
                     .nth(usize::try_from(span.column).unwrap_or(1).saturating_sub(1))
                     .map_or(raw.len(), |(i, _)| i)
         };
-        let span_end = span_start + span.len.max(1);
+        let span_end = span_start + span.range().len().max(1);
         let mut chars = raw.char_indices().peekable();
         let mut col = 0;
         while let Some((i, c)) = chars.next() {
@@ -354,12 +355,12 @@ mod tests {
     fn sensitive_text_is_masked_in_snippets() {
         let text = "credentials:\n  client_secret: hunter2-very-secret\n";
         let (mut sources, id) = sources(text);
-        let offset = text.find("hunter2").unwrap();
+        let offset = text.find("hunter2").unwrap() as u32;
         let span = Span {
             line: 2,
             column: 18,
             offset,
-            len: "hunter2-very-secret".len(),
+            len: "hunter2-very-secret".len() as u32,
         };
         sources.mark_sensitive(id, span);
         let d = Diagnostic::new(id, Some(span), "a literal secret");

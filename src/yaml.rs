@@ -23,18 +23,25 @@ pub const MAX_ALIASES: usize = 1_000;
 /// The most events alias expansion may replay across a document (the alias-bomb fuse).
 pub const MAX_REPLAYED_EVENTS: usize = 100_000;
 
-/// Where a node sits in its source text: 1-based line and column, plus the byte range.
+/// Where a node sits in its source text: 1-based line and column, plus the byte range. Files are
+/// far smaller than 4 GiB, so 32 bits each keep the many spans of a large file compact.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 pub struct Span {
     pub line: u32,
     pub column: u32,
     /// Byte offset of the first character, when known.
-    pub offset: usize,
+    pub offset: u32,
     /// Length in bytes; zero when unknown.
-    pub len: usize,
+    pub len: u32,
 }
 
 impl Span {
+    /// The byte range in the source text.
+    pub fn range(&self) -> std::ops::Range<usize> {
+        let start = self.offset as usize;
+        start..start + self.len as usize
+    }
+
     fn from_location(location: serde_saphyr::Location) -> Self {
         let span = location.span();
         Span {
@@ -42,11 +49,11 @@ impl Span {
             column: u32::try_from(location.column()).unwrap_or(u32::MAX),
             offset: span
                 .byte_offset()
-                .and_then(|o| usize::try_from(o).ok())
+                .and_then(|o| u32::try_from(o).ok())
                 .unwrap_or(0),
             len: span
                 .byte_len()
-                .and_then(|l| usize::try_from(l).ok())
+                .and_then(|l| u32::try_from(l).ok())
                 .unwrap_or(0),
         }
     }
@@ -252,6 +259,7 @@ impl<'de> Visitor<'de> for ValueVisitor {
         while let Some(item) = seq.next_element::<Spanned<Value>>()? {
             items.push(node(item));
         }
+        items.shrink_to_fit();
         Ok(Value::Seq(items))
     }
 
@@ -261,6 +269,7 @@ impl<'de> Visitor<'de> for ValueVisitor {
             let value = map.next_value::<Spanned<Value>>()?;
             entries.push((node(key), node(value)));
         }
+        entries.shrink_to_fit();
         Ok(Value::Map(entries))
     }
 }
@@ -291,9 +300,9 @@ mod tests {
         let (key, value) = &user[0];
         assert_eq!((key.span.line, key.span.column), (3, 5));
         assert_eq!((value.span.line, value.span.column), (3, 12));
-        assert_eq!(value.span.len, "ada@acme.org".len());
+        assert_eq!(value.span.len as usize, "ada@acme.org".len());
         let text = "version: 1\nusers:\n  - email: ada@acme.org\n";
-        assert_eq!(&text[value.span.offset..][..value.span.len], "ada@acme.org");
+        assert_eq!(&text[value.span.range()], "ada@acme.org");
     }
 
     #[test]

@@ -48,9 +48,7 @@ impl<'a> Cx<'a> {
 
     /// The source text under `span`, for quoting in hints.
     pub fn text_of(&self, span: Span) -> &str {
-        self.text
-            .get(span.offset..span.offset + span.len)
-            .unwrap_or("")
+        self.text.get(span.range()).unwrap_or("")
     }
 
     /// Resolves `${VAR}` references in `text`, reporting unknown or malformed ones at `span`.

@@ -66,7 +66,7 @@ pub fn load(paths: &[PathBuf], env: &dyn Fn(&str) -> Option<String>) -> Loaded {
     let result = if files.is_empty() {
         None
     } else {
-        validate::resolve(&files, complete, &mut diagnostics)
+        validate::resolve(&mut files, complete, &mut diagnostics)
     };
     let result = match result {
         Some(mut state) if diagnostics.is_empty() => {

@@ -37,11 +37,24 @@ fn at(source: SourceId, span: Span) -> Origin {
 ///
 /// `complete` says every file of the set decoded; when one did not, a section it may have held
 /// (such as `target`) is not reported missing.
+///
+/// The users are taken out of `files` and each is dropped once converted, so a large set never
+/// holds both forms of every user at once.
 pub fn resolve(
-    files: &[(SourceId, FileDoc)],
+    files: &mut [(SourceId, FileDoc)],
     complete: bool,
     diagnostics: &mut Vec<Diagnostic>,
 ) -> Option<DesiredState> {
+    let user_lists: Vec<(SourceId, Vec<Spanned<UserDoc>>)> = files
+        .iter_mut()
+        .map(|(source, file)| {
+            (
+                *source,
+                file.users.take().map(|u| u.value).unwrap_or_default(),
+            )
+        })
+        .collect();
+    let files = &*files;
     let mut checker = Checker {
         diagnostics: Vec::new(),
     };
@@ -95,12 +108,13 @@ pub fn resolve(
         plans: &plans,
     };
 
-    let mut users = Vec::new();
+    let mut users = Vec::with_capacity(user_lists.iter().map(|(_, list)| list.len()).sum());
     let mut seen: HashMap<String, Origin> = HashMap::new();
     let mut seen_emails: HashMap<String, Origin> = HashMap::new();
-    for (source, file) in files {
-        let Some(list) = &file.users else { continue };
-        for user in &list.value {
+    for (source, list) in user_lists {
+        let source = &source;
+        for user in list {
+            let user = &user;
             let origin = at(*source, user.span);
             let key = user_key(user, provider);
             if let (Some(key), Some(span)) = (&key, identity_span(user, caps)) {

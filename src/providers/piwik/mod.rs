@@ -185,26 +185,34 @@ impl Piwik {
             .map_err(|e| ProviderError::Protocol(format!("unexpected user list: {e}")))
     }
 
-    /// Every user: the first page says how many there are, the rest come concurrently.
-    pub async fn list(self: &Arc<Self>) -> Result<Vec<wire::UserResource>, ProviderError> {
+    /// Every user: the first page says how many there are, the rest come concurrently. Each page
+    /// is normalised as it arrives, so the wire form of every user is never held at once.
+    pub async fn list(self: &Arc<Self>) -> Result<Vec<LiveUser>, ProviderError> {
         let first = self.page(0, wire::MAX_PAGE).await?;
         let total = usize::try_from(first.meta.total).unwrap_or(usize::MAX);
-        let mut users = first.data;
+        let mut users: Vec<LiveUser> = Vec::with_capacity(total.min(1 << 20));
+        users.extend(first.data.into_iter().map(live_user));
         let offsets: Vec<usize> = (wire::MAX_PAGE..total).step_by(wire::MAX_PAGE).collect();
         let mut pages = Vec::with_capacity(offsets.len());
         for chunk in offsets.chunks(PAGE_CONCURRENCY) {
             let mut set = tokio::task::JoinSet::new();
             for &offset in chunk {
                 let this = self.clone();
-                set.spawn(async move { (offset, this.page(offset, wire::MAX_PAGE).await) });
+                set.spawn(async move {
+                    let page = this.page(offset, wire::MAX_PAGE).await;
+                    (
+                        offset,
+                        page.map(|p| p.data.into_iter().map(live_user).collect::<Vec<_>>()),
+                    )
+                });
             }
             while let Some(joined) = set.join_next().await {
                 let (offset, page) = joined.map_err(|e| ProviderError::Protocol(e.to_string()))?;
-                pages.push((offset, page?.data));
+                pages.push((offset, page?));
             }
         }
         pages.sort_by_key(|(offset, _)| *offset);
-        users.extend(pages.into_iter().flat_map(|(_, data)| data));
+        users.extend(pages.into_iter().flat_map(|(_, page)| page));
         // A user added or removed during the fetch may shift a page; keep each id once.
         let mut seen = std::collections::HashSet::with_capacity(users.len());
         users.retain(|u| seen.insert(u.id.clone()));
@@ -354,10 +362,7 @@ impl Account for Arc<Piwik> {
     async fn fetch(&self) -> Result<LiveState, ProviderError> {
         let (users, me) = tokio::try_join!(self.list(), self.me())?;
         let own = me.attributes.email.trim().to_lowercase();
-        Ok(LiveState::new(
-            users.into_iter().map(live_user).collect(),
-            Some(own),
-        ))
+        Ok(LiveState::new(users, Some(own)))
     }
 
     async fn execute(
