@@ -80,8 +80,13 @@ pub async fn run<A: Account + Clone>(
         .map(|a| a.id)
         .collect();
     let mut running = JoinSet::new();
-    let mut report = Report::default();
-    let mut finished = vec![false; actions.len()];
+    let mut ledger = Ledger {
+        plan,
+        journal,
+        on_outcome: &mut on_outcome,
+        report: Report::default(),
+        finished: vec![false; actions.len()],
+    };
 
     loop {
         while running.len() < parallelism.max(1)
@@ -108,7 +113,7 @@ pub async fn run<A: Account + Clone>(
                 continue;
             }
         };
-        let outcome = match result {
+        match result {
             Ok(new_id) => {
                 if let Some(new_id) = new_id {
                     ids.insert(actions[id].user.clone(), new_id);
@@ -119,70 +124,55 @@ pub async fn run<A: Account + Clone>(
                         ready.push_back(next);
                     }
                 }
-                Outcome::Done
+                ledger.finish(id, Outcome::Done);
             }
-            Err(err) => Outcome::Failed(err),
-        };
-        let failed = !matches!(outcome, Outcome::Done);
-        finish(
-            journal,
-            &mut report,
-            &mut finished,
-            &mut on_outcome,
-            plan,
-            id,
-            outcome,
-        );
-        if failed {
-            // Everything that (transitively) waits on this action is skipped.
-            let mut stack = dependents[id].clone();
-            while let Some(next) = stack.pop() {
-                if !finished[next] {
-                    finish(
-                        journal,
-                        &mut report,
-                        &mut finished,
-                        &mut on_outcome,
-                        plan,
-                        next,
-                        Outcome::Skipped(id),
-                    );
-                    stack.extend(&dependents[next]);
+            Err(err) => {
+                ledger.finish(id, Outcome::Failed(err));
+                // Everything that (transitively) waits on this action is skipped.
+                let mut stack = dependents[id].clone();
+                while let Some(next) = stack.pop() {
+                    if !ledger.finished[next] {
+                        ledger.finish(next, Outcome::Skipped(id));
+                        stack.extend(&dependents[next]);
+                    }
                 }
             }
         }
     }
-    report
+    ledger.report
 }
 
-fn finish(
-    journal: Option<&Journal>,
-    report: &mut Report,
-    finished: &mut [bool],
-    on_outcome: &mut impl FnMut(ActionId, &Outcome),
-    plan: &Plan,
-    id: ActionId,
-    outcome: Outcome,
-) {
-    finished[id] = true;
-    let action = &plan.actions[id];
-    if let Some(journal) = journal {
-        let (status, error) = match &outcome {
-            Outcome::Done => ("done", None),
-            Outcome::Failed(err) => ("failed", Some(err.to_string())),
-            Outcome::Skipped(because) => {
-                ("skipped", Some(format!("action {because} did not succeed")))
-            }
-        };
-        journal.write(json!({
-            "event": "action",
-            "action": id,
-            "op": action.op,
-            "user": action.user,
-            "status": status,
-            "error": error,
-        }));
+/// Records how actions ended: in the report, the journal, and for the caller.
+struct Ledger<'a, F> {
+    plan: &'a Plan,
+    journal: Option<&'a Journal>,
+    on_outcome: &'a mut F,
+    report: Report,
+    finished: Vec<bool>,
+}
+
+impl<F: FnMut(ActionId, &Outcome)> Ledger<'_, F> {
+    fn finish(&mut self, id: ActionId, outcome: Outcome) {
+        self.finished[id] = true;
+        let action = &self.plan.actions[id];
+        if let Some(journal) = self.journal {
+            let (status, error) = match &outcome {
+                Outcome::Done => ("done", None),
+                Outcome::Failed(err) => ("failed", Some(err.to_string())),
+                Outcome::Skipped(because) => {
+                    ("skipped", Some(format!("action {because} did not succeed")))
+                }
+            };
+            journal.write(json!({
+                "event": "action",
+                "action": id,
+                "op": action.op,
+                "user": action.user,
+                "status": status,
+                "error": error,
+            }));
+        }
+        (self.on_outcome)(id, &outcome);
+        self.report.outcomes.push((id, outcome));
     }
-    on_outcome(id, &outcome);
-    report.outcomes.push((id, outcome));
 }

@@ -726,20 +726,7 @@ impl Inner {
         let role = match role {
             None => None,
             Some(Value::String(r)) if r == "OWNER" || r == "USER" => Some(r.clone()),
-            Some(other) => {
-                let shown = other
-                    .as_str()
-                    .map_or_else(|| other.to_string(), str::to_string);
-                return error(
-                    StatusCode::BAD_REQUEST,
-                    "users.error.invalid-role",
-                    "Invalid form",
-                    Some(&format!(
-                        "Role \"{shown}\" is not supported (supported are OWNER, USER)"
-                    )),
-                    Some("/role"),
-                );
-            }
+            Some(other) => return invalid_role(other),
         };
         let language = match language {
             None => None,
