@@ -67,7 +67,7 @@ pub fn run(args: &ApplyArgs, output: Output) -> anyhow::Result<u8> {
                 match outcome {
                     Outcome::Done => println!("{}: {verb}", action.user),
                     Outcome::Failed(err) => {
-                        eprintln!("error: {}: {:?} failed: {err}", action.user, action.op)
+                        eprintln!("error: {}: {} failed: {err}", action.user, action.op.name())
                     }
                     Outcome::Skipped(because) => eprintln!(
                         "{}: skipped, because it depends on the failed action for {}",

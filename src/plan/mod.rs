@@ -33,6 +33,18 @@ pub enum Op {
 }
 
 impl Op {
+    /// The operation's name, as in JSON plans: `create`, `promote`, ...
+    pub fn name(self) -> &'static str {
+        match self {
+            Op::Create => "create",
+            Op::Update => "update",
+            Op::Promote => "promote",
+            Op::Demote => "demote",
+            Op::Deactivate => "deactivate",
+            Op::Delete => "delete",
+        }
+    }
+
     /// Whether the action removes a user.
     pub fn is_removal(self) -> bool {
         matches!(self, Op::Deactivate | Op::Delete)
