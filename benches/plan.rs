@@ -114,7 +114,7 @@ async fn bench(n: usize) {
     let live = session.account.fetch().await.expect("fetch");
     let fetch = started.elapsed();
     let started = Instant::now();
-    let plan = rollcall::plan::plan(&session.desired, &live, PlanOptions::default());
+    let plan = rollcall::plan::plan(&session.desired, &live, &PlanOptions::default());
     let planning = started.elapsed();
     let started = Instant::now();
     let text = rollcall::render::human::render(&plan, &session.target, false);

@@ -110,7 +110,7 @@ impl Harness {
     /// Plans and applies once; returns the plan and how many actions failed.
     async fn apply(&self, body: &str) -> (Plan, usize) {
         let session = self.session(body).await;
-        let (live, plan) = session.plan(PlanOptions::default()).await.unwrap();
+        let (live, plan) = session.plan(&PlanOptions::default()).await.unwrap();
         assert!(plan.blocked.is_empty(), "{:?}", plan.blocked);
         let report = apply::run(session.account.clone(), &plan, &live, 4, None, |_, _| {}).await;
         for (id, outcome) in &report.outcomes {
@@ -124,7 +124,7 @@ impl Harness {
     async fn plan(&self, body: &str) -> Plan {
         self.session(body)
             .await
-            .plan(PlanOptions::default())
+            .plan(&PlanOptions::default())
             .await
             .unwrap()
             .1
@@ -189,7 +189,7 @@ async fn a_second_apply_makes_no_writes() {
     let session = Session::connect(h.desired(TEAM, CLIENT.1), Some(journal.clone()))
         .await
         .unwrap();
-    let (live, plan) = session.plan(PlanOptions::default()).await.unwrap();
+    let (live, plan) = session.plan(&PlanOptions::default()).await.unwrap();
     let report = apply::run(
         session.account.clone(),
         &plan,
@@ -211,7 +211,7 @@ async fn wrong_credentials_give_one_clear_line() {
     let session = Session::connect(h.desired(TEAM, "not-the-secret"), None)
         .await
         .unwrap();
-    let err = session.plan(PlanOptions::default()).await.unwrap_err();
+    let err = session.plan(&PlanOptions::default()).await.unwrap_err();
     let text = format!("{err:#}");
     assert!(
         text.ends_with(
@@ -229,7 +229,7 @@ async fn wrong_credentials_give_one_clear_line() {
 async fn server_errors_are_shown_with_code_and_detail() {
     let h = harness(seed(), Options::default(), Faults::default()).await;
     let session = h.session(TEAM).await;
-    let mut plan = session.plan(PlanOptions::default()).await.unwrap().1;
+    let mut plan = session.plan(&PlanOptions::default()).await.unwrap().1;
     // The service rejects a language the plan did not foresee.
     let create = plan
         .actions
@@ -253,7 +253,7 @@ async fn server_errors_are_shown_with_code_and_detail() {
 async fn a_failed_action_skips_only_its_dependents() {
     let h = harness(seed(), Options::default(), Faults::default()).await;
     let session = h.session(TEAM).await;
-    let (live, mut plan) = session.plan(PlanOptions::default()).await.unwrap();
+    let (live, mut plan) = session.plan(&PlanOptions::default()).await.unwrap();
     // Make grace's invite fail: the promotion that follows it must be skipped, nothing else.
     let create = plan
         .actions
@@ -321,7 +321,7 @@ async fn a_token_expiring_mid_apply_is_renewed() {
     };
     let h = harness(seed(), options, faults).await;
     let session = h.session(TEAM).await;
-    let (live, plan) = session.plan(PlanOptions::default()).await.unwrap();
+    let (live, plan) = session.plan(&PlanOptions::default()).await.unwrap();
     tokio::time::sleep(Duration::from_millis(1100)).await;
     let report = apply::run(session.account.clone(), &plan, &live, 1, None, |_, _| {}).await;
     assert_eq!(report.failed(), 0);

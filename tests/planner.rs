@@ -183,11 +183,11 @@ proptest! {
 
     #[test]
     fn applying_the_plan_reaches_the_desired_state(live in live_state(), want in desired_state()) {
-        let plan1 = plan(&want, &live, PlanOptions::default());
-        prop_assert_eq!(&plan1, &plan(&want, &live, PlanOptions::default()), "deterministic");
+        let plan1 = plan(&want, &live, &PlanOptions::default());
+        prop_assert_eq!(&plan1, &plan(&want, &live, &PlanOptions::default()), "deterministic");
         prop_assume!(plan1.blocked.is_empty());
         let after = simulate(&live, &plan1);
-        let replan = plan(&want, &after, PlanOptions::default());
+        let replan = plan(&want, &after, &PlanOptions::default());
         prop_assert!(replan.is_empty(), "re-planning after apply is empty: {:?}", replan.actions);
 
         let by_key: BTreeMap<&str, &LiveUser> = after.users.iter().map(|u| (u.key.as_str(), u)).collect();
@@ -217,7 +217,7 @@ proptest! {
 
     #[test]
     fn the_order_respects_every_dependency(live in live_state(), want in desired_state()) {
-        let plan = plan(&want, &live, PlanOptions::default());
+        let plan = plan(&want, &live, &PlanOptions::default());
         let mut created = BTreeMap::new();
         for action in &plan.actions {
             prop_assert_eq!(action.id, plan.actions.iter().position(|a| std::ptr::eq(a, action)).unwrap());
@@ -242,7 +242,7 @@ proptest! {
 
     #[test]
     fn an_account_never_loses_its_last_owner(live in live_state(), want in desired_state()) {
-        let plan = plan(&want, &live, PlanOptions::default());
+        let plan = plan(&want, &live, &PlanOptions::default());
         let had_owner = live.users.iter().any(|u| u.roles.contains("owner"));
         if had_owner && plan.blocked.is_empty() {
             let after = simulate(&live, &plan);
@@ -269,7 +269,7 @@ fn the_human_plan_reads_like_terraform() {
         ],
         Unmanaged::Ignore,
     );
-    let plan = plan(&want, &live, PlanOptions::default());
+    let plan = plan(&want, &live, &PlanOptions::default());
     let target = TargetInfo {
         provider: Provider::PiwikPro,
         url: "https://acme.piwik.pro".into(),
@@ -327,5 +327,5 @@ fn plan_for_matching_state() -> Plan {
         )],
         Unmanaged::Ignore,
     );
-    plan(&want, &live, PlanOptions::default())
+    plan(&want, &live, &PlanOptions::default())
 }

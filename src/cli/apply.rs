@@ -7,7 +7,7 @@ use anyhow::Context as _;
 use super::session::{self, Session};
 use super::{ApplyArgs, Output, exit};
 use crate::apply::{self, Outcome, journal::Journal};
-use crate::plan::{Op, PlanOptions};
+use crate::plan::Op;
 use crate::render;
 
 pub const EXAMPLES: &str = "\
@@ -28,10 +28,8 @@ pub fn run(args: &ApplyArgs, output: Output) -> anyhow::Result<u8> {
         .with_context(|| format!("cannot open the journal `{}`", args.journal.display()))?;
     session::runtime()?.block_on(async {
         let session = Session::connect(desired, Some(journal.clone())).await?;
-        let options = PlanOptions {
-            allow_removals: args.allow_removals,
-        };
-        let (live, plan) = session.plan(options).await?;
+        let options = args.planning.options();
+        let (live, plan) = session.plan(&options).await?;
         let mut stdout = std::io::stdout();
         stdout.write_all(
             render::human::render(&plan, &session.target, output.color_stdout).as_bytes(),

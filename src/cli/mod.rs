@@ -122,11 +122,37 @@ pub struct PlanArgs {
     #[arg(long, value_enum, default_value_t = PlanFormat::Human)]
     pub format: PlanFormat,
     /// Exit 2 when the plan has changes (0 when it has none).
-    #[arg(long)]
+    #[arg(long, conflicts_with = "expect_no_changes")]
     pub detailed_exitcode: bool,
+    /// Treat any change as an error (exit 1): for drift checks that must stay quiet.
+    #[arg(long)]
+    pub expect_no_changes: bool,
+    #[command(flatten)]
+    pub planning: PlanningArgs,
+}
+
+/// Options that shape a plan, shared by `plan` and `apply`.
+#[derive(Debug, Args)]
+pub struct PlanningArgs {
     /// Allow up to this many removals, beyond `policy.max_removals`.
     #[arg(long, value_name = "N")]
     pub allow_removals: Option<usize>,
+    /// Plan only users matching this pattern (`*` and `?` wildcards); repeatable.
+    #[arg(long, value_name = "GLOB")]
+    pub target_user: Vec<String>,
+    /// Leave out users matching this pattern; repeatable.
+    #[arg(long, value_name = "GLOB")]
+    pub exclude_user: Vec<String>,
+}
+
+impl PlanningArgs {
+    pub fn options(&self) -> crate::plan::PlanOptions {
+        crate::plan::PlanOptions {
+            allow_removals: self.allow_removals,
+            target_users: self.target_user.clone(),
+            exclude_users: self.exclude_user.clone(),
+        }
+    }
 }
 
 #[derive(Debug, Args)]
@@ -140,9 +166,8 @@ pub struct ApplyArgs {
     /// How many API calls may run at once.
     #[arg(long, value_name = "N", default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=64))]
     pub parallelism: u16,
-    /// Allow up to this many removals, beyond `policy.max_removals`.
-    #[arg(long, value_name = "N")]
-    pub allow_removals: Option<usize>,
+    #[command(flatten)]
+    pub planning: PlanningArgs,
     /// Where to append the journal of writes.
     #[arg(long, value_name = "FILE", default_value = ".rollcall/journal.jsonl")]
     pub journal: PathBuf,

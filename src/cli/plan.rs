@@ -4,7 +4,6 @@ use std::io::Write;
 
 use super::session::{self, Session};
 use super::{Output, PlanArgs, PlanFormat, exit};
-use crate::plan::PlanOptions;
 use crate::render;
 
 pub const EXAMPLES: &str = "\
@@ -13,6 +12,8 @@ Examples:
   rollcall plan accounts/acme/                      every *.yaml below, as one account
   rollcall plan team.yaml --format json             for scripts
   rollcall plan team.yaml --detailed-exitcode       nightly drift check: exit 2 when anything differs
+  rollcall plan team.yaml --expect-no-changes       any difference is an error (exit 1)
+  rollcall plan team.yaml --target-user '*@sales.acme.org'   only part of the account
 
 Exit status: 0 no changes (or changes, without --detailed-exitcode), 1 error,
 2 changes present (with --detailed-exitcode), 3 blocked by a guard.";
@@ -23,10 +24,8 @@ pub fn run(args: &PlanArgs, output: Output) -> anyhow::Result<u8> {
     };
     session::runtime()?.block_on(async {
         let session = Session::connect(desired, None).await?;
-        let options = PlanOptions {
-            allow_removals: args.allow_removals,
-        };
-        let (_, plan) = session.plan(options).await?;
+        let options = args.planning.options();
+        let (_, plan) = session.plan(&options).await?;
         let text = match args.format {
             PlanFormat::Human => render::human::render(&plan, &session.target, output.color_stdout),
             PlanFormat::Json => render::json::render(&plan, &session.target),
@@ -34,6 +33,12 @@ pub fn run(args: &PlanArgs, output: Output) -> anyhow::Result<u8> {
         std::io::stdout().write_all(text.as_bytes())?;
         Ok(if !plan.blocked.is_empty() {
             exit::BLOCKED
+        } else if args.expect_no_changes && !plan.is_empty() {
+            eprintln!(
+                "error: the account has drifted from the files: {} change(s) planned",
+                plan.actions.len()
+            );
+            exit::ERROR
         } else if args.detailed_exitcode && !plan.is_empty() {
             exit::CHANGES
         } else {

@@ -114,7 +114,7 @@ impl Session {
     }
 
     /// Fetches the live users and plans.
-    pub async fn plan(&self, options: PlanOptions) -> anyhow::Result<(LiveState, Plan)> {
+    pub async fn plan(&self, options: &PlanOptions) -> anyhow::Result<(LiveState, Plan)> {
         use crate::providers::Account as _;
         let started = std::time::Instant::now();
         let live = self.account.fetch().await.with_context(|| {

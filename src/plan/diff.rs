@@ -10,10 +10,24 @@ use crate::model::{DesiredState, DesiredUser, LiveState, LiveUser};
 use crate::providers::{Capabilities, Roles};
 
 /// Choices made on the command line that shape a plan.
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Default)]
 pub struct PlanOptions {
     /// Removals the operator explicitly allows beyond `max_removals`.
     pub allow_removals: Option<usize>,
+    /// Only users matching one of these patterns are planned (all when empty).
+    pub target_users: Vec<String>,
+    /// Users matching one of these patterns are left out.
+    pub exclude_users: Vec<String>,
+}
+
+impl PlanOptions {
+    /// Whether a user (by natural key) is in the scope of this run.
+    pub fn in_scope(&self, key: &str) -> bool {
+        let key = key.to_lowercase();
+        let matches = |patterns: &[String]| patterns.iter().any(|p| glob(&p.to_lowercase(), &key));
+        (self.target_users.is_empty() || matches(&self.target_users))
+            && !matches(&self.exclude_users)
+    }
 }
 
 /// Actions for one user, before ids are assigned.
@@ -27,7 +41,7 @@ struct Draft {
 }
 
 /// Computes what must change for `live` to match `desired`.
-pub fn plan(desired: &DesiredState, live: &LiveState, options: PlanOptions) -> Plan {
+pub fn plan(desired: &DesiredState, live: &LiveState, options: &PlanOptions) -> Plan {
     let caps = desired.target.provider.capabilities();
     let live_by_key: BTreeMap<&str, &LiveUser> =
         live.users.iter().map(|u| (u.key.as_str(), u)).collect();
@@ -85,6 +99,19 @@ pub fn plan(desired: &DesiredState, live: &LiveState, options: PlanOptions) -> P
         }
     }
 
+    // Changes to users outside `--target-user`/`--exclude-user` are counted, never hidden.
+    let mut out_of_scope: Vec<&str> = drafts
+        .iter()
+        .filter(|d| !options.in_scope(&d.user))
+        .map(|d| d.user.as_str())
+        .collect();
+    out_of_scope.dedup();
+    let out_of_scope = out_of_scope.len();
+    let out_of_scope_removals = drafts
+        .iter()
+        .filter(|d| d.op.is_removal() && !options.in_scope(&d.user))
+        .count();
+    drafts.retain(|d| options.in_scope(&d.user));
     let top_role = match caps.roles {
         Roles::OneOf(names) => names.first().copied(),
         _ => None,
@@ -97,6 +124,8 @@ pub fn plan(desired: &DesiredState, live: &LiveState, options: PlanOptions) -> P
         unmanaged_ignored,
         protected: protected_users,
         unchanged,
+        out_of_scope,
+        out_of_scope_removals,
         blocked,
     }
 }

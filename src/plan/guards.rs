@@ -7,13 +7,16 @@ use crate::desired::format::MaxRemovals;
 use crate::model::{DesiredState, LiveState};
 use crate::providers::{Capabilities, Roles};
 
+/// Accounts with fewer live users than this are not held to a percentage `max_removals`.
+pub const MIN_POPULATION: usize = 20;
+
 /// Checks a plan's actions against the guards, in a fixed order.
 pub fn check(
     desired: &DesiredState,
     live: &LiveState,
     actions: &[Action],
     caps: &Capabilities,
-    options: PlanOptions,
+    options: &PlanOptions,
 ) -> Vec<Blocked> {
     let mut blocked = Vec::new();
     if let Some(own) = &live.own_key {
@@ -62,12 +65,16 @@ pub fn check(
     }
     let removals = actions.iter().filter(|a| a.op.is_removal()).count();
     if let Some(max) = desired.policy.max_removals {
+        // A share is only enforced on accounts large enough for it to mean something, so one
+        // leaver never blocks a small team.
         let limit = match max {
-            MaxRemovals::Count(n) => n as usize,
-            MaxRemovals::Percent(p) => live.users.len() * usize::from(p) / 100,
+            MaxRemovals::Count(n) => Some(n as usize),
+            MaxRemovals::Percent(_) if live.users.len() < MIN_POPULATION => None,
+            MaxRemovals::Percent(p) => Some(live.users.len() * usize::from(p) / 100),
         };
-        let allowed = options.allow_removals.unwrap_or(0).max(limit);
-        if removals > allowed {
+        if let Some(limit) = limit
+            && removals > options.allow_removals.unwrap_or(0).max(limit)
+        {
             blocked.push(Blocked {
                 guard: "max-removals",
                 message: format!(

@@ -116,6 +116,10 @@ pub struct Plan {
     pub protected: Vec<String>,
     /// Unchanged users the files manage.
     pub unchanged: usize,
+    /// Users with changes left out by `--target-user` / `--exclude-user`.
+    pub out_of_scope: usize,
+    /// How many of those pending changes are removals.
+    pub out_of_scope_removals: usize,
     pub blocked: Vec<Blocked>,
 }
 

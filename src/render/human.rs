@@ -25,7 +25,11 @@ pub fn render(plan: &Plan, target: &TargetInfo, color: bool) -> String {
     let mut out = String::new();
     if plan.is_empty() {
         out.push_str(&paint(bold, "No changes."));
-        out.push_str(" The account matches the files.\n");
+        if plan.out_of_scope > 0 {
+            out.push_str(" Nothing in scope differs from the files.\n");
+        } else {
+            out.push_str(" The account matches the files.\n");
+        }
     } else {
         let _ = writeln!(
             out,
@@ -146,6 +150,19 @@ pub fn render(plan: &Plan, target: &TargetInfo, color: bool) -> String {
         let _ = writeln!(
             out,
             "{n} {users} in no file and left alone (`policy.unmanaged: ignore`)."
+        );
+    }
+    if plan.out_of_scope > 0 {
+        let n = plan.out_of_scope;
+        let users = if n == 1 { "user has" } else { "users have" };
+        let removals = match plan.out_of_scope_removals {
+            0 => String::new(),
+            1 => " (1 removal)".into(),
+            r => format!(" ({r} removals)"),
+        };
+        let _ = writeln!(
+            out,
+            "{n} more {users} pending changes{removals} outside `--target-user`/`--exclude-user`; they were not planned."
         );
     }
     if !plan.protected.is_empty() {

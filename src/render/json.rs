@@ -15,6 +15,8 @@ struct Document<'a> {
     summary: Summary,
     actions: &'a [Action],
     unmanaged_ignored: usize,
+    out_of_scope: usize,
+    out_of_scope_removals: usize,
     protected: &'a [String],
     blocked: &'a [Blocked],
 }
@@ -55,6 +57,8 @@ pub fn render(plan: &Plan, target: &TargetInfo) -> String {
         },
         actions: &plan.actions,
         unmanaged_ignored: plan.unmanaged_ignored,
+        out_of_scope: plan.out_of_scope,
+        out_of_scope_removals: plan.out_of_scope_removals,
         protected: &plan.protected,
         blocked: &plan.blocked,
     };
