@@ -329,3 +329,97 @@ fn plan_for_matching_state() -> Plan {
     );
     plan(&want, &live, &PlanOptions::default())
 }
+
+/// The fixture of `the_human_plan_reads_like_terraform`, for the other renderers.
+fn fixture() -> (LiveState, Plan, TargetInfo) {
+    let live = LiveState::new(
+        vec![
+            live_user(1, "bob@acme.org", "user", "en-US"),
+            live_user(2, "eve@acme.org", "user", "en-US"),
+            live_user(3, "api@acme.org", "owner", "en-US"),
+        ],
+        Some("api@acme.org".into()),
+    );
+    let want = desired(
+        vec![
+            desired_user("ada@acme.org", State::Active, Some("de-DE"), Some("owner")),
+            desired_user("bob@acme.org", State::Active, Some("fr-FR"), Some("user")),
+            desired_user("eve@acme.org", State::Absent, None, None),
+        ],
+        Unmanaged::Ignore,
+    );
+    let plan = plan(&want, &live, &PlanOptions::default());
+    let target = TargetInfo {
+        provider: Provider::PiwikPro,
+        url: "https://acme.piwik.pro".into(),
+    };
+    (live, plan, target)
+}
+
+#[test]
+fn the_markdown_plan_calls_out_removals_first() {
+    let (_, plan, target) = fixture();
+    let text = render::markdown::render(&plan, &target, Some("sha256:abc"));
+    let expected_head = "<!-- rollcall-plan piwik-pro https://acme.piwik.pro -->
+### rollcall plan: piwik-pro `https://acme.piwik.pro`
+
+| status | invite | change | delete | unchanged | unmanaged, left alone | out of scope |
+|---|---:|---:|---:|---:|---:|---:|
+| 📝 changes | 1 | 1 | 1 | 0 | 1 | 0 |
+
+**Removals and role changes**
+
+- **promote** `ada@acme.org`: role `user` → `owner`
+- **delete** `eve@acme.org`: `state: absent` in team.yaml:7
+
+<details><summary>Full plan (3 users)</summary>
+
+```diff
+ rollcall will perform the following actions on piwik-pro https://acme.piwik.pro:
+ 
+   # user \"ada@acme.org\" will be invited
++   user \"ada@acme.org\" {
++       email    = \"ada@acme.org\"
+";
+    assert!(text.starts_with(expected_head), "{text}");
+    assert!(
+        text.contains("\n!       language = \"en-US\" -> \"fr-FR\"\n"),
+        "{text}"
+    );
+    assert!(
+        text.contains("\n-       email = \"eve@acme.org\"\n"),
+        "{text}"
+    );
+    assert!(
+        text.ends_with("```\n\n</details>\n\nSaved plan: `sha256:abc`\n"),
+        "{text}"
+    );
+}
+
+#[test]
+fn the_diff_plan_shows_live_against_desired() {
+    let (live, plan, _) = fixture();
+    assert_eq!(
+        render::diff::render(&plan, &live),
+        "--- /dev/null
++++ desired/ada@acme.org
+@@ -0,0 +1,3 @@
++email: ada@acme.org
++language: de-DE
++role: owner
+--- live/bob@acme.org
++++ desired/bob@acme.org
+@@ -1,3 +1,3 @@
+ email: bob@acme.org
+-language: en-US
++language: fr-FR
+ role: user
+--- live/eve@acme.org
++++ /dev/null
+@@ -1,3 +0,0 @@
+-email: eve@acme.org
+-language: en-US
+-role: user
+"
+    );
+}

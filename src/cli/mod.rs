@@ -111,6 +111,10 @@ pub enum PlanFormat {
     Human,
     /// Versioned JSON for scripts.
     Json,
+    /// A pull-request comment.
+    Markdown,
+    /// A unified diff of each changed user, live against desired.
+    Diff,
 }
 
 #[derive(Debug, Args)]

@@ -11,6 +11,8 @@ Examples:
   rollcall plan examples/quickstart.yaml            against the built-in sandbox, no credentials
   rollcall plan accounts/acme/                      every *.yaml below, as one account
   rollcall plan team.yaml --format json             for scripts
+  rollcall plan team.yaml --format markdown         a pull-request comment
+  rollcall plan team.yaml --format diff             each changed user, live against desired
   rollcall plan team.yaml --detailed-exitcode       nightly drift check: exit 2 when anything differs
   rollcall plan team.yaml --expect-no-changes       any difference is an error (exit 1)
   rollcall plan team.yaml --target-user '*@sales.acme.org'   only part of the account
@@ -25,10 +27,12 @@ pub fn run(args: &PlanArgs, output: Output) -> anyhow::Result<u8> {
     session::runtime()?.block_on(async {
         let session = Session::connect(desired, None).await?;
         let options = args.planning.options();
-        let (_, plan) = session.plan(&options).await?;
+        let (live, plan) = session.plan(&options).await?;
         let text = match args.format {
             PlanFormat::Human => render::human::render(&plan, &session.target, output.color_stdout),
             PlanFormat::Json => render::json::render(&plan, &session.target),
+            PlanFormat::Markdown => render::markdown::render(&plan, &session.target, None),
+            PlanFormat::Diff => render::diff::render(&plan, &live),
         };
         std::io::stdout().write_all(text.as_bytes())?;
         Ok(if !plan.blocked.is_empty() {
