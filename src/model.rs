@@ -24,6 +24,8 @@ pub struct DesiredState {
     pub plans: Vec<String>,
     /// How many files fed this state.
     pub files: usize,
+    /// Each file as given and the SHA-256 of its text, for binding saved plans to the files.
+    pub digests: Vec<(std::path::PathBuf, String)>,
 }
 
 /// The account and how to reach it.
@@ -130,5 +132,23 @@ impl LiveState {
     pub fn new(mut users: Vec<LiveUser>, own_key: Option<String>) -> Self {
         users.sort_by(|a, b| a.key.cmp(&b.key));
         LiveState { users, own_key }
+    }
+}
+
+impl LiveUser {
+    /// The attributes a saved plan records to notice later changes. Never a secret.
+    pub fn fingerprint(&self) -> std::collections::BTreeMap<String, String> {
+        let mut attributes = std::collections::BTreeMap::new();
+        attributes.insert("id".to_string(), self.id.clone());
+        attributes.insert("state".to_string(), self.state.to_string());
+        if let Some(email) = &self.email {
+            attributes.insert("email".to_string(), email.clone());
+        }
+        if let Some(language) = &self.language {
+            attributes.insert("language".to_string(), language.clone());
+        }
+        let roles: Vec<&str> = self.roles.iter().map(String::as_str).collect();
+        attributes.insert("roles".to_string(), roles.join(","));
+        attributes
     }
 }

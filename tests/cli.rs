@@ -297,3 +297,180 @@ fn unreachable_accounts_fail_with_one_line() {
     );
     assert_eq!(err.lines().count(), 1, "{err}");
 }
+
+#[test]
+fn a_saved_plan_applies_exactly_and_refuses_when_anything_moved() {
+    let ws = Workspace::new();
+    let quickstart = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/examples/quickstart.yaml"
+    ))
+    .unwrap();
+    ws.write("team.yaml", &quickstart);
+    let dir = ws.dir.path();
+
+    // Someone changes a user by hand after the plan was made.
+    let out = rollcall_in(dir, &["plan", "team.yaml", "--out", "plan.json"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("Saved the plan to `plan.json` (sha256:"),
+        "{}",
+        stderr(&out)
+    );
+    let seed = rollcall::providers::piwik::sandbox::Data::seed();
+    let mut changed = seed.clone();
+    changed
+        .users
+        .iter_mut()
+        .find(|u| u.email == "ada@acme.org")
+        .unwrap()
+        .language = "fr-FR".into();
+    changed
+        .write(&ws.path(".rollcall/sandbox/piwik-pro.json"))
+        .unwrap();
+    let out = rollcall_in(dir, &["apply", "plan.json", "--auto-approve"]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = stderr(&out);
+    assert!(
+        err.contains("these users changed since the plan was made"),
+        "{err}"
+    );
+    assert!(
+        err.contains("ada@acme.org: language \"en-US\" -> \"fr-FR\""),
+        "{err}"
+    );
+    assert!(
+        !err.contains("bob@acme.org"),
+        "only users that moved are named: {err}"
+    );
+
+    // The files are edited after the plan was made.
+    seed.write(&ws.path(".rollcall/sandbox/piwik-pro.json"))
+        .unwrap();
+    ws.write("team.yaml", quickstart.replace("fi-FI", "sv-SE"));
+    let out = rollcall_in(dir, &["apply", "plan.json", "--auto-approve"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).contains("the files changed since the plan was made (`team.yaml`)"),
+        "{}",
+        stderr(&out)
+    );
+
+    // Unchanged: exactly the plan is applied, and then the account matches.
+    ws.write("team.yaml", &quickstart);
+    let out = rollcall_in(dir, &["apply", "plan.json", "--auto-approve"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(
+        stdout(&out).contains("Apply complete: 6 done, 0 failed, 0 skipped."),
+        "{}",
+        stdout(&out)
+    );
+    let out = rollcall_in(dir, &["plan", "--detailed-exitcode", "team.yaml"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
+
+    // A file that is not a saved plan.
+    ws.write("other.json", "{\"hello\": 1}");
+    let out = rollcall_in(dir, &["apply", "other.json"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).contains("is not a plan saved by `rollcall plan --out`"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
+fn a_saved_plan_for_another_target_is_refused() {
+    let ws = Workspace::new();
+    ws.write(
+        "team.yaml",
+        "version: 1\ntarget:\n  provider: piwik-pro\n  url: ${TARGET_URL}\n  credentials:\n    client_id: ${ID}\n    client_secret: ${SECRET}\nusers:\n  - email: new@acme.org\n",
+    );
+    let run = |url: &str, args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_rollcall"))
+            .args(args)
+            .current_dir(ws.dir.path())
+            .env_clear()
+            .env("TARGET_URL", url)
+            .env("ID", "id")
+            .env("SECRET", "secret")
+            .output()
+            .unwrap()
+    };
+    let out = run("sandbox", &["plan", "team.yaml", "--out", "plan.json"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let out = run(
+        "https://acme.piwik.pro",
+        &["apply", "plan.json", "--auto-approve"],
+    );
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).contains("the plan is for piwik-pro sandbox, but the files now target piwik-pro https://acme.piwik.pro"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+/// Starts `rollcall sandbox` on a free port and returns the child and its URL.
+fn sandbox_process() -> (std::process::Child, String) {
+    use std::io::BufRead;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_rollcall"))
+        .args(["sandbox", "--provider", "piwik-pro"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    std::io::BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let url = line.trim().rsplit(' ').next().unwrap().to_string();
+    (child, url)
+}
+
+#[test]
+fn no_secret_reaches_any_output_plan_file_or_journal() {
+    let (mut sandbox, url) = sandbox_process();
+    let ws = Workspace::new();
+    let team = format!(
+        "version: 1\ntarget:\n  provider: piwik-pro\n  url: {url}\n  credentials:\n    client_id: ${{PIWIK_CLIENT_ID}}\n    client_secret: ${{PIWIK_CLIENT_SECRET}}\nusers:\n  - email: ada@acme.org\n    language: de-DE\n  - email: new@acme.org\n  - email: bob@acme.org\n    state: absent\n"
+    );
+    ws.write("team.yaml", team);
+    let secret = "sandbox-secret";
+    let run = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_rollcall"))
+            .args(args)
+            .current_dir(ws.dir.path())
+            .env_clear()
+            .env("PIWIK_CLIENT_ID", "sandbox-client")
+            .env("PIWIK_CLIENT_SECRET", secret)
+            .env("RUST_LOG", "trace")
+            .output()
+            .unwrap()
+    };
+    let mut seen = String::new();
+    for args in [
+        &["validate", "team.yaml"][..],
+        &["plan", "team.yaml", "--out", "plan.json"],
+        &["plan", "team.yaml", "--format", "json"],
+        &["plan", "team.yaml", "--format", "markdown"],
+        &["plan", "team.yaml", "--format", "diff"],
+        &["apply", "plan.json", "--auto-approve"],
+        &["plan", "--detailed-exitcode", "team.yaml"],
+    ] {
+        let out = run(args);
+        assert!(out.status.success(), "{args:?}: {}", stderr(&out));
+        seen.push_str(&stdout(&out));
+        seen.push_str(&stderr(&out));
+    }
+    seen.push_str(&std::fs::read_to_string(ws.path("plan.json")).unwrap());
+    let journal = std::fs::read_to_string(ws.path(".rollcall/journal.jsonl")).unwrap();
+    seen.push_str(&journal);
+    let _ = sandbox.kill();
+    assert!(
+        journal.contains("\"status\":204"),
+        "the journal has the writes"
+    );
+    assert!(seen.contains("Apply complete: 3 done"), "{seen}");
+    assert!(!seen.contains(secret), "a secret leaked");
+}

@@ -334,7 +334,7 @@ async fn the_own_user_and_the_last_owner_are_guarded() {
     let plan = h
         .plan("policy:\n  unmanaged: delete\nusers:\n  - email: ada@acme.org\n")
         .await;
-    let guards: Vec<_> = plan.blocked.iter().map(|b| b.guard).collect();
+    let guards: Vec<_> = plan.blocked.iter().map(|b| b.guard.as_ref()).collect();
     assert_eq!(
         guards,
         ["own-user", "last-owner"],
@@ -348,7 +348,7 @@ async fn the_own_user_and_the_last_owner_are_guarded() {
     let plan = h
         .plan("users:\n  - email: ada@acme.org\n    state: absent\n")
         .await;
-    let guards: Vec<_> = plan.blocked.iter().map(|b| b.guard).collect();
+    let guards: Vec<_> = plan.blocked.iter().map(|b| b.guard.as_ref()).collect();
     assert_eq!(guards, ["last-owner"]);
 }
 

@@ -78,6 +78,7 @@ fn desired(users: Vec<DesiredUser>, unmanaged: Unmanaged) -> DesiredState {
         roles: Vec::new(),
         plans: Vec::new(),
         files: 1,
+        digests: Vec::new(),
     }
 }
 

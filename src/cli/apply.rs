@@ -7,7 +7,11 @@ use anyhow::Context as _;
 use super::session::{self, Session};
 use super::{ApplyArgs, Output, exit};
 use crate::apply::{self, Outcome, journal::Journal};
-use crate::plan::Op;
+use std::path::{Path, PathBuf};
+
+use crate::model::LiveState;
+use crate::plan::saved::{self, SavedPlan};
+use crate::plan::{Op, Plan};
 use crate::render;
 
 pub const EXAMPLES: &str = "\
@@ -15,77 +19,145 @@ Examples:
   rollcall apply examples/quickstart.yaml           asks before changing anything
   rollcall apply accounts/acme/ --auto-approve      in CI, where nobody can answer
   rollcall apply team.yaml --parallelism 2          gentler on a rate-limited API
+  rollcall apply plan.json                          exactly a plan saved by `plan --out`
 
 Every write is appended to the journal (`.rollcall/journal.jsonl` unless --journal says otherwise).
 Exit status: 0 success or nothing to do, 1 error, 3 blocked by a guard,
 4 finished with some actions failed.";
 
 pub fn run(args: &ApplyArgs, output: Output) -> anyhow::Result<u8> {
+    if let [path] = args.paths.as_slice()
+        && path.extension().is_some_and(|e| e == "json")
+    {
+        return run_saved(path, args, output);
+    }
     let Some(desired) = session::load(&args.paths, output)? else {
         return Ok(exit::ERROR);
     };
-    let journal = Journal::open(&args.journal)
-        .with_context(|| format!("cannot open the journal `{}`", args.journal.display()))?;
+    let journal = open_journal(args)?;
     session::runtime()?.block_on(async {
         let session = Session::connect(desired, Some(journal.clone())).await?;
-        let options = args.planning.options();
-        let (live, plan) = session.plan(&options).await?;
-        let mut stdout = std::io::stdout();
-        stdout.write_all(
-            render::human::render(&plan, &session.target, output.color_stdout).as_bytes(),
-        )?;
-        if !plan.blocked.is_empty() {
-            eprintln!("Nothing was applied.");
-            return Ok(exit::BLOCKED);
-        }
-        if plan.is_empty() {
-            return Ok(exit::OK);
-        }
-        if !args.auto_approve && !confirm()? {
+        let (live, plan) = session.plan(&args.planning.options()).await?;
+        execute(&session, &plan, &live, args, &journal, output).await
+    })
+}
+
+/// `apply plan.json`: exactly the saved plan, if nothing it depends on moved.
+fn run_saved(path: &Path, args: &ApplyArgs, output: Output) -> anyhow::Result<u8> {
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("cannot read the saved plan `{}`", path.display()))?;
+    let saved: SavedPlan = serde_json::from_str(&text)
+        .ok()
+        .filter(|s: &SavedPlan| s.kind == saved::KIND)
+        .with_context(|| {
+            format!(
+                "`{}` is not a plan saved by `rollcall plan --out`",
+                path.display()
+            )
+        })?;
+    if saved.format_version != saved::FORMAT_VERSION {
+        anyhow::bail!(
+            "`{}` was saved in plan format {}; this rollcall reads format {}",
+            path.display(),
+            saved.format_version,
+            saved::FORMAT_VERSION
+        );
+    }
+    let paths: Vec<PathBuf> = saved.files.iter().map(|f| f.path.clone()).collect();
+    let Some(desired) = session::load(&paths, output)? else {
+        return Ok(exit::ERROR);
+    };
+    if let Err(why) = saved.check_files(&desired) {
+        anyhow::bail!("refusing to apply `{}`: {why}", path.display());
+    }
+    let journal = open_journal(args)?;
+    session::runtime()?.block_on(async {
+        let session = Session::connect(desired, Some(journal.clone())).await?;
+        let live = session.fetch().await?;
+        let moved = saved.drift(&live);
+        if !moved.is_empty() {
+            eprintln!(
+                "error: refusing to apply `{}`: these users changed since the plan was made:",
+                path.display()
+            );
+            for line in &moved {
+                eprintln!("  {line}");
+            }
+            eprintln!("Nothing was applied. Make a new plan.");
             return Ok(exit::ERROR);
         }
-        let caps = session.target.provider.capabilities();
-        let report = apply::run(
-            session.account.clone(),
-            &plan,
-            &live,
-            usize::from(args.parallelism),
-            Some(&journal),
-            |id, outcome| {
-                let action = &plan.actions[id];
-                let verb = match action.op {
-                    Op::Create => caps.create_verb_past.to_string(),
-                    Op::Update => "updated".into(),
-                    Op::Promote | Op::Demote => {
-                        format!("role set to {}", action.after("role").unwrap_or("?"))
-                    }
-                    Op::Deactivate => "deactivated".into(),
-                    Op::Delete => "deleted".into(),
-                };
-                match outcome {
-                    Outcome::Done => println!("{}: {verb}", action.user),
-                    Outcome::Failed(err) => {
-                        eprintln!("error: {}: {} failed: {err}", action.user, action.op.name())
-                    }
-                    Outcome::Skipped(because) => eprintln!(
-                        "{}: skipped, because it depends on the failed action for {}",
-                        action.user, plan.actions[*because].user
-                    ),
+        execute(&session, &saved.plan, &live, args, &journal, output).await
+    })
+}
+
+fn open_journal(args: &ApplyArgs) -> anyhow::Result<Journal> {
+    Journal::open(&args.journal)
+        .with_context(|| format!("cannot open the journal `{}`", args.journal.display()))
+}
+
+/// Shows the plan, asks, runs it, and reports.
+async fn execute(
+    session: &Session,
+    plan: &Plan,
+    live: &LiveState,
+    args: &ApplyArgs,
+    journal: &Journal,
+    output: Output,
+) -> anyhow::Result<u8> {
+    let mut stdout = std::io::stdout();
+    stdout
+        .write_all(render::human::render(plan, &session.target, output.color_stdout).as_bytes())?;
+    if !plan.blocked.is_empty() {
+        eprintln!("Nothing was applied.");
+        return Ok(exit::BLOCKED);
+    }
+    if plan.is_empty() {
+        return Ok(exit::OK);
+    }
+    if !args.auto_approve && !confirm()? {
+        return Ok(exit::ERROR);
+    }
+    let caps = session.target.provider.capabilities();
+    let report = apply::run(
+        session.account.clone(),
+        plan,
+        live,
+        usize::from(args.parallelism),
+        Some(journal),
+        |id, outcome| {
+            let action = &plan.actions[id];
+            let verb = match action.op {
+                Op::Create => caps.create_verb_past.to_string(),
+                Op::Update => "updated".into(),
+                Op::Promote | Op::Demote => {
+                    format!("role set to {}", action.after("role").unwrap_or("?"))
                 }
-            },
-        )
-        .await;
-        println!(
-            "\nApply complete: {} done, {} failed, {} skipped.",
-            report.done(),
-            report.failed(),
-            report.skipped()
-        );
-        Ok(if report.failed() > 0 {
-            exit::PARTIAL
-        } else {
-            exit::OK
-        })
+                Op::Deactivate => "deactivated".into(),
+                Op::Delete => "deleted".into(),
+            };
+            match outcome {
+                Outcome::Done => println!("{}: {verb}", action.user),
+                Outcome::Failed(err) => {
+                    eprintln!("error: {}: {} failed: {err}", action.user, action.op.name())
+                }
+                Outcome::Skipped(because) => eprintln!(
+                    "{}: skipped, because it depends on the failed action for {}",
+                    action.user, plan.actions[*because].user
+                ),
+            }
+        },
+    )
+    .await;
+    println!(
+        "\nApply complete: {} done, {} failed, {} skipped.",
+        report.done(),
+        report.failed(),
+        report.skipped()
+    );
+    Ok(if report.failed() > 0 {
+        exit::PARTIAL
+    } else {
+        exit::OK
     })
 }
 

@@ -131,6 +131,9 @@ pub struct PlanArgs {
     /// Treat any change as an error (exit 1): for drift checks that must stay quiet.
     #[arg(long)]
     pub expect_no_changes: bool,
+    /// Also save the plan to this file, for `rollcall apply FILE` to carry out exactly.
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
     #[command(flatten)]
     pub planning: PlanningArgs,
 }

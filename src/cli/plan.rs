@@ -1,16 +1,30 @@
 //! `rollcall plan PATH...`: show what apply would change.
 
 use std::io::Write;
+use std::path::Path;
+
+use anyhow::Context as _;
 
 use super::session::{self, Session};
 use super::{Output, PlanArgs, PlanFormat, exit};
+use crate::plan::saved::SavedPlan;
 use crate::render;
+
+/// Writes a saved plan and returns its checksum.
+fn save(path: &Path, saved: &SavedPlan) -> anyhow::Result<String> {
+    let mut text = serde_json::to_string_pretty(saved)?;
+    text.push('\n');
+    std::fs::write(path, &text)
+        .with_context(|| format!("cannot write the plan to `{}`", path.display()))?;
+    Ok(crate::desired::load::sha256(text.as_bytes()))
+}
 
 pub const EXAMPLES: &str = "\
 Examples:
   rollcall plan examples/quickstart.yaml            against the built-in sandbox, no credentials
   rollcall plan accounts/acme/                      every *.yaml below, as one account
   rollcall plan team.yaml --format json             for scripts
+  rollcall plan team.yaml --out plan.json           save it; `rollcall apply plan.json` does exactly it
   rollcall plan team.yaml --format markdown         a pull-request comment
   rollcall plan team.yaml --format diff             each changed user, live against desired
   rollcall plan team.yaml --detailed-exitcode       nightly drift check: exit 2 when anything differs
@@ -28,13 +42,26 @@ pub fn run(args: &PlanArgs, output: Output) -> anyhow::Result<u8> {
         let session = Session::connect(desired, None).await?;
         let options = args.planning.options();
         let (live, plan) = session.plan(&options).await?;
+        let checksum = match &args.out {
+            Some(path) => Some(save(path, &SavedPlan::new(&session.desired, &live, &plan))?),
+            None => None,
+        };
         let text = match args.format {
             PlanFormat::Human => render::human::render(&plan, &session.target, output.color_stdout),
             PlanFormat::Json => render::json::render(&plan, &session.target),
-            PlanFormat::Markdown => render::markdown::render(&plan, &session.target, None),
+            PlanFormat::Markdown => {
+                render::markdown::render(&plan, &session.target, checksum.as_deref())
+            }
             PlanFormat::Diff => render::diff::render(&plan, &live),
         };
         std::io::stdout().write_all(text.as_bytes())?;
+        if let (Some(path), Some(checksum)) = (&args.out, &checksum) {
+            eprintln!(
+                "Saved the plan to `{}` ({checksum}). Apply exactly this plan with `rollcall apply {}`.",
+                path.display(),
+                path.display()
+            );
+        }
         Ok(if !plan.blocked.is_empty() {
             exit::BLOCKED
         } else if args.expect_no_changes && !plan.is_empty() {

@@ -113,8 +113,8 @@ impl Session {
         })
     }
 
-    /// Fetches the live users and plans.
-    pub async fn plan(&self, options: &PlanOptions) -> anyhow::Result<(LiveState, Plan)> {
+    /// Fetches the live users.
+    pub async fn fetch(&self) -> anyhow::Result<LiveState> {
         use crate::providers::Account as _;
         let started = std::time::Instant::now();
         let live = self.account.fetch().await.with_context(|| {
@@ -128,6 +128,12 @@ impl Session {
             seconds = started.elapsed().as_secs_f64(),
             "fetched live users"
         );
+        Ok(live)
+    }
+
+    /// Fetches the live users and plans.
+    pub async fn plan(&self, options: &PlanOptions) -> anyhow::Result<(LiveState, Plan)> {
+        let live = self.fetch().await?;
         let plan = crate::plan::plan(&self.desired, &live, options);
         Ok((live, plan))
     }

@@ -70,6 +70,13 @@ pub fn load(paths: &[PathBuf], env: &dyn Fn(&str) -> Option<String>) -> Loaded {
     };
     let result = match result {
         Some(mut state) if diagnostics.is_empty() => {
+            state.digests = (0..sources.len())
+                .map(SourceId)
+                .filter_map(|id| {
+                    let text = sources.text(id)?;
+                    Some((sources.path(id).to_path_buf(), sha256(text.as_bytes())))
+                })
+                .collect();
             for user in &mut state.users {
                 user.state_at = user
                     .state_origin
@@ -290,4 +297,16 @@ fn position_of(bytes: &[u8], at: usize) -> Span {
         offset: 0,
         len: 0,
     }
+}
+
+/// `sha256:` and the hex digest of `bytes`.
+pub fn sha256(bytes: &[u8]) -> String {
+    use sha2::Digest as _;
+    let digest = sha2::Sha256::digest(bytes);
+    let mut hex = String::with_capacity(7 + 64);
+    hex.push_str("sha256:");
+    for byte in digest {
+        hex.push_str(&format!("{byte:02x}"));
+    }
+    hex
 }

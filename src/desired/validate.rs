@@ -178,6 +178,7 @@ pub fn resolve(
         roles: roles.into_values().collect(),
         plans: plans.into_keys().collect(),
         files: files.len(),
+        digests: Vec::new(),
     })
 }
 

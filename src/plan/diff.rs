@@ -156,13 +156,13 @@ fn diff_user(
         (State::Absent, None) => {}
         (_, None) => {
             let mut changes = vec![Change {
-                attribute: "email",
+                attribute: "email".into(),
                 before: None,
                 after: desired.email.as_ref().map(|e| e.as_str().to_string()),
             }];
             if let Some(language) = &desired.language {
                 changes.push(Change {
-                    attribute: "language",
+                    attribute: "language".into(),
                     before: None,
                     after: Some(language.to_string()),
                 });
@@ -170,7 +170,7 @@ fn diff_user(
             let role = desired_role(desired, caps);
             if let Some(role) = &role {
                 changes.push(Change {
-                    attribute: "role",
+                    attribute: "role".into(),
                     before: None,
                     after: Some(role.clone()),
                 });
@@ -198,7 +198,7 @@ fn diff_user(
                     out.push(draft(
                         Op::Update,
                         vec![Change {
-                            attribute: "language",
+                            attribute: "language".into(),
                             before: current.map(str::to_string),
                             after: Some(language.to_string()),
                         }],
@@ -223,7 +223,7 @@ fn diff_user(
 
 fn role_change(before: &str, after: &str) -> Change {
     Change {
-        attribute: "role",
+        attribute: "role".into(),
         before: (!before.is_empty()).then(|| before.to_string()),
         after: Some(after.to_string()),
     }
@@ -250,7 +250,7 @@ fn role_op(names: &[&str], from: &str, to: &str) -> Op {
 /// What a removal shows: the attributes the user had.
 fn removal_changes(live: &LiveUser, caps: &Capabilities) -> Vec<Change> {
     let mut changes = vec![Change {
-        attribute: "email",
+        attribute: "email".into(),
         before: live.email.clone(),
         after: None,
     }];
@@ -258,7 +258,7 @@ fn removal_changes(live: &LiveUser, caps: &Capabilities) -> Vec<Change> {
         && let Some(role) = live.roles.iter().next()
     {
         changes.push(Change {
-            attribute: "role",
+            attribute: "role".into(),
             before: Some(role.clone()),
             after: None,
         });

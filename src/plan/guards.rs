@@ -23,7 +23,7 @@ pub fn check(
         for action in actions.iter().filter(|a| &a.user == own) {
             if action.op.is_removal() || action.op == Op::Demote {
                 blocked.push(Blocked {
-                    guard: "own-user",
+                    guard: "own-user".into(),
                     message: format!(
                         "`{own}` is the user rollcall signs in as; it is never removed or demoted"
                     ),
@@ -57,7 +57,7 @@ pub fn check(
         }
         if had_owner && owners.is_empty() {
             blocked.push(Blocked {
-                guard: "last-owner",
+                guard: "last-owner".into(),
                 message: format!("the plan would leave {} with no `{top}`", caps.name),
                 hint: Some(format!("keep at least one user with `roles: [{top}]`")),
             });
@@ -76,7 +76,7 @@ pub fn check(
             && removals > options.allow_removals.unwrap_or(0).max(limit)
         {
             blocked.push(Blocked {
-                guard: "max-removals",
+                guard: "max-removals".into(),
                 message: format!(
                     "the plan removes {removals} users, more than `max_removals` allows ({limit})"
                 ),

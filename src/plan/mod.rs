@@ -6,8 +6,11 @@
 
 pub mod diff;
 mod guards;
+pub mod saved;
 
-use serde::Serialize;
+use std::borrow::Cow;
+
+use serde::{Deserialize, Serialize};
 
 pub use diff::{PlanOptions, plan};
 
@@ -15,7 +18,7 @@ pub use diff::{PlanOptions, plan};
 pub type ActionId = usize;
 
 /// What an action does to one user.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Op {
     /// Create (or invite) the user with the attributes in `changes`.
@@ -52,31 +55,31 @@ impl Op {
 }
 
 /// One attribute before and after. `None` means unset (before a create, after a delete).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Change {
-    pub attribute: &'static str,
+    pub attribute: Cow<'static, str>,
     pub before: Option<String>,
     pub after: Option<String>,
 }
 
 /// One step of a plan.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Action {
     pub id: ActionId,
     pub op: Op,
     /// The user's natural key.
     pub user: String,
     /// The user's id at the provider, when the user exists already.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub live_id: Option<String>,
     pub changes: Vec<Change>,
     /// Actions that must succeed first.
     pub depends_on: Vec<ActionId>,
     /// Why a removal happens: where `state: absent` is written, or the unmanaged policy.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
     /// Managed attributes of this user that stay as they are (shown as a count).
-    #[serde(skip_serializing_if = "is_zero")]
+    #[serde(default, skip_serializing_if = "is_zero")]
     pub unchanged: usize,
 }
 
@@ -95,18 +98,18 @@ impl Action {
 }
 
 /// A guard that stops the plan from being applied.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Blocked {
     /// Short name of the guard: `own-user`, `last-owner`, `max-removals`.
-    pub guard: &'static str,
+    pub guard: Cow<'static, str>,
     pub message: String,
     /// How to proceed, if anything overrides it.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub hint: Option<String>,
 }
 
 /// Everything a plan holds.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Plan {
     /// Actions in dependency order.
     pub actions: Vec<Action>,

@@ -40,8 +40,8 @@ pub fn render(plan: &Plan, live: &LiveState) -> String {
             }
             for change in &action.changes {
                 match &change.after {
-                    Some(value) => after.insert(change.attribute, value.clone()),
-                    None => after.remove(change.attribute),
+                    Some(value) => after.insert(change.attribute.as_ref(), value.clone()),
+                    None => after.remove(change.attribute.as_ref()),
                 };
             }
         }

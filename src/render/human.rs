@@ -87,7 +87,7 @@ pub fn render(plan: &Plan, target: &TargetInfo, color: bool) -> String {
                             ),
                         ),
                     };
-                    rows.push((sign.into(), change.attribute, value));
+                    rows.push((sign.into(), change.attribute.as_ref(), value));
                 }
             }
             let width = rows
