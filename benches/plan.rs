@@ -76,10 +76,10 @@ async fn bench(n: usize) {
         .stderr(Stdio::null())
         .spawn()
         .expect("start the sandbox");
+    let mut reader = BufReader::new(sandbox.stdout.take().expect("stdout"));
     let mut first = String::new();
-    BufReader::new(sandbox.stdout.take().expect("stdout"))
-        .read_line(&mut first)
-        .expect("the sandbox's address");
+    reader.read_line(&mut first).expect("the sandbox's address");
+    std::thread::spawn(move || std::io::copy(&mut reader, &mut std::io::sink()));
     let url = first.trim().rsplit(' ').next().expect("a URL").to_string();
 
     // The files: every live user, one in a hundred with a new language, a few hundred new ones.

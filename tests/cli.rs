@@ -457,6 +457,8 @@ fn no_secret_reaches_any_output_plan_file_or_journal() {
         &["plan", "team.yaml", "--format", "diff"],
         &["apply", "plan.json", "--auto-approve"],
         &["plan", "--detailed-exitcode", "team.yaml"],
+        &["export", "team.yaml", "--out", "exported.yaml"],
+        &["plan", "--detailed-exitcode", "exported.yaml"],
     ] {
         let out = run(args);
         assert!(out.status.success(), "{args:?}: {}", stderr(&out));
@@ -464,6 +466,12 @@ fn no_secret_reaches_any_output_plan_file_or_journal() {
         seen.push_str(&stderr(&out));
     }
     seen.push_str(&std::fs::read_to_string(ws.path("plan.json")).unwrap());
+    let exported = std::fs::read_to_string(ws.path("exported.yaml")).unwrap();
+    assert!(
+        exported.contains("client_secret: ${PIWIK_CLIENT_SECRET}"),
+        "{exported}"
+    );
+    seen.push_str(&exported);
     let journal = std::fs::read_to_string(ws.path(".rollcall/journal.jsonl")).unwrap();
     seen.push_str(&journal);
     let _ = sandbox.kill();
@@ -473,4 +481,37 @@ fn no_secret_reaches_any_output_plan_file_or_journal() {
     );
     assert!(seen.contains("Apply complete: 3 done"), "{seen}");
     assert!(!seen.contains(secret), "a secret leaked");
+}
+
+#[test]
+fn export_then_plan_is_no_changes() {
+    let ws = Workspace::new();
+    let dir = ws.dir.path();
+    let quickstart = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/quickstart.yaml");
+    // Change the account first, so the export is not just the seed.
+    let out = rollcall_in(dir, &["apply", "--auto-approve", quickstart]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    ws.write(
+        "target.yaml",
+        "version: 1\ntarget:\n  provider: piwik-pro\n  url: sandbox\n",
+    );
+    let out = rollcall_in(dir, &["export", "target.yaml"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let exported = stdout(&out);
+    assert!(
+        exported.contains(
+            "  - email: \"grace@acme.org\"\n    language: \"en-US\"\n    roles: [\"owner\"]\n"
+        ),
+        "{exported}"
+    );
+    assert!(
+        !exported.contains("bob@acme.org"),
+        "deleted users are gone: {exported}"
+    );
+    ws.write("exported.yaml", &exported);
+    let out = rollcall_in(dir, &["validate", "exported.yaml"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let out = rollcall_in(dir, &["plan", "--detailed-exitcode", "exported.yaml"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
+    assert!(stdout(&out).starts_with("No changes."), "{}", stdout(&out));
 }

@@ -2,6 +2,7 @@
 
 mod apply;
 mod completions;
+mod export;
 mod plan;
 mod sandbox;
 mod schema;
@@ -87,6 +88,9 @@ pub enum Command {
     /// Show the plan, ask for confirmation, and make the changes in dependency order.
     #[command(after_help = apply::EXAMPLES)]
     Apply(ApplyArgs),
+    /// Write the account's live users as a desired-state file, to adopt an existing account.
+    #[command(after_help = export::EXAMPLES)]
+    Export(ExportArgs),
     /// Run a provider's local simulator over HTTP on 127.0.0.1.
     #[command(after_help = sandbox::EXAMPLES)]
     Sandbox(SandboxArgs),
@@ -178,6 +182,16 @@ pub struct ApplyArgs {
     /// Where to append the journal of writes.
     #[arg(long, value_name = "FILE", default_value = ".rollcall/journal.jsonl")]
     pub journal: PathBuf,
+}
+
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    /// Files or directories whose `target` names the account.
+    #[arg(required = true, value_name = "PATH")]
+    pub paths: Vec<PathBuf>,
+    /// Write to this file instead of standard output.
+    #[arg(long, short, value_name = "FILE")]
+    pub out: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -284,6 +298,7 @@ pub fn main() -> ExitCode {
         Command::Validate(args) => validate::run(args, output),
         Command::Plan(args) => plan::run(args, output),
         Command::Apply(args) => apply::run(args, output),
+        Command::Export(args) => export::run(args, output),
         Command::Sandbox(args) => sandbox::run(args),
         Command::Schema => schema::run(),
         Command::Completions(args) => completions::run(args),

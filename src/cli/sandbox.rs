@@ -3,6 +3,8 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use std::io::Write as _;
+
 use anyhow::Context as _;
 
 use super::{SandboxArgs, exit};
@@ -53,7 +55,8 @@ pub fn run(args: &SandboxArgs) -> anyhow::Result<u8> {
             .await
             .with_context(|| format!("cannot listen on 127.0.0.1:{}", args.port))?;
         let server = spawn(listener, Arc::new(Sandbox::new(data, options)), faults)?;
-        println!("Piwik PRO sandbox listening on {}", server.url());
+        // One write, whose failure (a reader that went away) must not stop the server.
+        let mut banner = format!("Piwik PRO sandbox listening on {}\n", server.url());
         for client in &clients {
             let note = if (client.client_id.as_str(), client.client_secret.as_str()) == SEED_CLIENT
             {
@@ -61,12 +64,16 @@ pub fn run(args: &SandboxArgs) -> anyhow::Result<u8> {
             } else {
                 ""
             };
-            println!(
-                "  client_id={} client_secret={} acts as {}{note}",
+            banner.push_str(&format!(
+                "  client_id={} client_secret={} acts as {}{note}\n",
                 client.client_id, client.client_secret, client.user
-            );
+            ));
         }
-        println!("Press Ctrl-C to stop.");
+        banner.push_str("Press Ctrl-C to stop.\n");
+        let mut stdout = std::io::stdout();
+        let _ = stdout
+            .write_all(banner.as_bytes())
+            .and_then(|()| stdout.flush());
         tokio::signal::ctrl_c().await?;
         drop(server);
         Ok(exit::OK)
