@@ -515,3 +515,59 @@ fn export_then_plan_is_no_changes() {
     assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
     assert!(stdout(&out).starts_with("No changes."), "{}", stdout(&out));
 }
+
+#[test]
+fn the_ci_recipe_parses_and_uses_real_flags() {
+    let text = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/examples/ci/github-actions.yml"
+    ))
+    .unwrap();
+    let root = rollcall::yaml::parse(&text)
+        .expect("valid YAML")
+        .expect("a document");
+    let rollcall::yaml::Value::Map(top) = &root.value else {
+        panic!("a mapping")
+    };
+    let jobs = top
+        .iter()
+        .find(|(k, _)| k.value == rollcall::yaml::Value::Str("jobs".into()))
+        .map(|(_, v)| v)
+        .expect("jobs");
+    let rollcall::yaml::Value::Map(jobs) = &jobs.value else {
+        panic!("jobs is a mapping")
+    };
+    let names: Vec<String> = jobs
+        .iter()
+        .filter_map(|(k, _)| match &k.value {
+            rollcall::yaml::Value::Str(s) => Some(s.clone()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(names, ["plan", "apply", "drift"]);
+    let mut help = String::new();
+    for command in ["--help", "plan --help", "apply --help", "validate --help"] {
+        let args: Vec<&str> = command.split(' ').collect();
+        help.push_str(&stdout(&rollcall(&args)));
+    }
+    // Lines that run rollcall itself (not `cargo install`), before any comment.
+    let invocations = text
+        .lines()
+        .map(|l| l.split(" # ").next().unwrap_or(l))
+        .filter(|l| {
+            l.contains("rollcall ")
+                && !l.contains("cargo install")
+                && !l.trim_start().starts_with('#')
+        });
+    let mut checked = 0;
+    for line in invocations {
+        let command = &line[line.find("rollcall ").unwrap()..];
+        for flag in command.split_whitespace().filter(|w| w.starts_with("--")) {
+            checked += 1;
+            assert!(
+                help.contains(flag),
+                "the recipe uses `{flag}`, which rollcall does not have: {line}"
+            );
+        }
+    }
+}
