@@ -180,6 +180,19 @@ fn the_readme_flow_converges_against_the_built_in_sandbox() {
 
     let out = rollcall_in(ws.dir.path(), &["plan", "--detailed-exitcode", quickstart]);
     assert_eq!(out.status.code(), Some(2), "changes present");
+    ws.write("broken.yaml", "version: 1\nusers: [\n");
+    let out = rollcall_in(
+        ws.dir.path(),
+        &["plan", "--detailed-exitcode", "broken.yaml"],
+    );
+    assert_eq!(out.status.code(), Some(1), "an error is 1, never 2");
+    let out = rollcall_in(ws.dir.path(), &["plan", "--expect-no-changes", quickstart]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).contains("the account has drifted from the files"),
+        "{}",
+        stderr(&out)
+    );
 
     let out = rollcall_in(ws.dir.path(), &["apply", quickstart]);
     assert_eq!(

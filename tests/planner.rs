@@ -424,3 +424,124 @@ fn the_diff_plan_shows_live_against_desired() {
 "
     );
 }
+
+prop_compose! {
+    /// A live state whose credentials belong to one of its users.
+    fn live_with_own_user()(live in live_state(), pick in any::<proptest::sample::Index>()) -> LiveState {
+        let own = (!live.users.is_empty()).then(|| live.users[pick.index(live.users.len())].key.clone());
+        LiveState::new(live.users, own)
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(512))]
+
+    /// Whatever the files say, a plan that is not blocked never removes or demotes the user the
+    /// credentials belong to (and a blocked plan is never applied).
+    #[test]
+    fn the_own_user_survives_any_file(live in live_with_own_user(), want in desired_state()) {
+        let plan = plan(&want, &live, &PlanOptions::default());
+        if let (Some(own), true) = (&live.own_key, plan.blocked.is_empty()) {
+            let before = live.users.iter().find(|u| &u.key == own).unwrap();
+            let after = simulate(&live, &plan);
+            let now = after.users.iter().find(|u| &u.key == own);
+            prop_assert!(now.is_some(), "the own user was removed");
+            let demoted = before.roles.contains("owner") && !now.unwrap().roles.contains("owner");
+            prop_assert!(!demoted, "the own user was demoted");
+        }
+    }
+}
+
+#[test]
+fn protected_users_are_left_alone_and_listed() {
+    let live = LiveState::new(
+        vec![
+            live_user(1, "bot@svc.acme.org", "user", "en-US"),
+            live_user(2, "bob@acme.org", "user", "en-US"),
+        ],
+        None,
+    );
+    let mut want = desired(
+        vec![desired_user("bot@svc.acme.org", State::Absent, None, None)],
+        Unmanaged::Delete,
+    );
+    want.policy.protect = vec!["*@svc.acme.org".into()];
+    let plan = plan(&want, &live, &PlanOptions::default());
+    assert_eq!(plan.protected, ["bot@svc.acme.org"]);
+    let users: Vec<&str> = plan.actions.iter().map(|a| a.user.as_str()).collect();
+    assert_eq!(
+        users,
+        ["bob@acme.org"],
+        "only the unprotected, unmanaged user is deleted"
+    );
+    let target = TargetInfo {
+        provider: Provider::PiwikPro,
+        url: "https://acme.piwik.pro".into(),
+    };
+    let text = render::human::render(&plan, &target, false);
+    assert!(
+        text.contains("Protected by `policy.protect`, left as they are: bot@svc.acme.org."),
+        "{text}"
+    );
+    assert!(
+        text.contains("(in no file, and the policy is `unmanaged: delete`)"),
+        "{text}"
+    );
+}
+
+#[test]
+fn a_share_of_removals_is_only_enforced_on_larger_accounts() {
+    use rollcall::desired::format::MaxRemovals;
+    let small = LiveState::new(
+        (0..5)
+            .map(|n| live_user(n, &format!("u{n}@acme.org"), "user", "en-US"))
+            .collect(),
+        None,
+    );
+    let mut want = desired(
+        vec![desired_user("u0@acme.org", State::Absent, None, None)],
+        Unmanaged::Ignore,
+    );
+    want.policy.max_removals = Some(MaxRemovals::Percent(10));
+    assert!(
+        plan(&want, &small, &PlanOptions::default())
+            .blocked
+            .is_empty(),
+        "one leaver of five"
+    );
+
+    let large = LiveState::new(
+        (0..40)
+            .map(|n| live_user(n, &format!("u{n:02}@acme.org"), "user", "en-US"))
+            .collect(),
+        None,
+    );
+    let leavers: Vec<_> = (0..5)
+        .map(|n| desired_user(&format!("u{n:02}@acme.org"), State::Absent, None, None))
+        .collect();
+    let mut want = desired(leavers, Unmanaged::Ignore);
+    want.policy.max_removals = Some(MaxRemovals::Percent(10));
+    let blocked = plan(&want, &large, &PlanOptions::default()).blocked;
+    assert_eq!(blocked.len(), 1);
+    assert_eq!(
+        blocked[0].message,
+        "the plan removes 5 users, more than `max_removals` allows (4)"
+    );
+    let options = PlanOptions {
+        allow_removals: Some(5),
+        ..PlanOptions::default()
+    };
+    assert!(plan(&want, &large, &options).blocked.is_empty());
+    want.policy.max_removals = Some(MaxRemovals::Count(0));
+    assert_eq!(
+        plan(&want, &small_one(), &PlanOptions::default())
+            .blocked
+            .len(),
+        1,
+        "a count is always enforced"
+    );
+}
+
+fn small_one() -> LiveState {
+    LiveState::new(vec![live_user(0, "u00@acme.org", "user", "en-US")], None)
+}
