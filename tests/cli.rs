@@ -583,4 +583,5 @@ fn the_ci_recipe_parses_and_uses_real_flags() {
             );
         }
     }
+    assert!(checked >= 8, "only {checked} flags found in the recipe");
 }
