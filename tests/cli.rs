@@ -585,3 +585,43 @@ fn the_ci_recipe_parses_and_uses_real_flags() {
     }
     assert!(checked >= 8, "only {checked} flags found in the recipe");
 }
+
+#[test]
+fn a_saved_plan_is_guarded_again_when_applied() {
+    let ws = Workspace::new();
+    let dir = ws.dir.path();
+    let state = ws.path(".rollcall/sandbox/piwik-pro.json");
+    let mut data = rollcall::providers::piwik::sandbox::Data::seed();
+    for user in &mut data.users {
+        user.role = match user.email.as_str() {
+            "ada@acme.org" | "margaret@acme.org" => "OWNER".into(),
+            _ => "USER".into(),
+        };
+    }
+    data.write(&state).unwrap();
+    ws.write(
+        "team.yaml",
+        "version: 1\ntarget:\n  provider: piwik-pro\n  url: sandbox\nusers:\n  - email: ada@acme.org\n    roles: [user]\n",
+    );
+    let out = rollcall_in(dir, &["plan", "team.yaml", "--out", "plan.json"]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "margaret stays an owner: {}",
+        stdout(&out)
+    );
+    // Margaret, whom the plan does not touch, stops being an owner in the meantime.
+    data.users
+        .iter_mut()
+        .find(|u| u.email == "margaret@acme.org")
+        .unwrap()
+        .role = "USER".into();
+    data.write(&state).unwrap();
+    let out = rollcall_in(dir, &["apply", "plan.json", "--auto-approve"]);
+    assert_eq!(out.status.code(), Some(3), "{}", stdout(&out));
+    assert!(
+        stdout(&out).contains("Blocked by the last-owner guard"),
+        "{}",
+        stdout(&out)
+    );
+}

@@ -86,7 +86,13 @@ fn run_saved(path: &Path, args: &ApplyArgs, output: Output) -> anyhow::Result<u8
             eprintln!("Nothing was applied. Make a new plan.");
             return Ok(exit::ERROR);
         }
-        execute(&session, &saved.plan, &live, args, &journal, output).await
+        let mut plan = saved.plan.clone();
+        let options = crate::plan::PlanOptions {
+            allow_removals: saved.allow_removals,
+            ..Default::default()
+        };
+        plan.blocked = crate::plan::recheck(&session.desired, &live, &plan.actions, &options);
+        execute(&session, &plan, &live, args, &journal, output).await
     })
 }
 

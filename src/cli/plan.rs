@@ -43,7 +43,7 @@ pub fn run(args: &PlanArgs, output: Output) -> anyhow::Result<u8> {
         let options = args.planning.options();
         let (live, plan) = session.plan(&options).await?;
         let checksum = match &args.out {
-            Some(path) => Some(save(path, &SavedPlan::new(&session.desired, &live, &plan))?),
+            Some(path) => Some(save(path, &SavedPlan::new(&session.desired, &live, &plan, &options))?),
             None => None,
         };
         let text = match args.format {

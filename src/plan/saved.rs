@@ -7,7 +7,7 @@ use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
-use super::Plan;
+use super::{Plan, PlanOptions};
 use crate::model::{DesiredState, LiveState};
 
 /// What marks a JSON file as a saved rollcall plan.
@@ -26,6 +26,9 @@ pub struct SavedPlan {
     /// The attributes of every live user the plan touches; a user to be created is recorded as
     /// absent (`None`).
     pub live: BTreeMap<String, Option<BTreeMap<String, String>>>,
+    /// The `--allow-removals` the plan was made with, which also holds when it is applied.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub allow_removals: Option<usize>,
     pub plan: Plan,
 }
 
@@ -42,8 +45,13 @@ pub struct SavedFile {
 }
 
 impl SavedPlan {
-    /// Records `plan`, made from `desired` against `live`.
-    pub fn new(desired: &DesiredState, live: &LiveState, plan: &Plan) -> SavedPlan {
+    /// Records `plan`, made from `desired` against `live` with `options`.
+    pub fn new(
+        desired: &DesiredState,
+        live: &LiveState,
+        plan: &Plan,
+        options: &PlanOptions,
+    ) -> SavedPlan {
         let by_key: BTreeMap<&str, _> = live.users.iter().map(|u| (u.key.as_str(), u)).collect();
         let live = plan
             .actions
@@ -66,6 +74,7 @@ impl SavedPlan {
                 })
                 .collect(),
             live,
+            allow_removals: options.allow_removals,
             plan: plan.clone(),
         }
     }

@@ -84,7 +84,11 @@ pub fn render(plan: &Plan, target: &TargetInfo, checksum: Option<&str>) -> Strin
                 "- **{}** `{}`: role `{}` → `{}`",
                 a.op.name(),
                 a.user,
-                a.changes[0].before.as_deref().unwrap_or("none"),
+                a.changes
+                    .iter()
+                    .find(|c| c.attribute == "role")
+                    .and_then(|c| c.before.as_deref())
+                    .unwrap_or("none"),
                 a.after("role").unwrap_or("none")
             )),
             _ => None,
