@@ -254,27 +254,7 @@ proptest! {
 
 #[test]
 fn the_human_plan_reads_like_terraform() {
-    let live = LiveState::new(
-        vec![
-            live_user(1, "bob@acme.org", "user", "en-US"),
-            live_user(2, "eve@acme.org", "user", "en-US"),
-            live_user(3, "api@acme.org", "owner", "en-US"),
-        ],
-        Some("api@acme.org".into()),
-    );
-    let want = desired(
-        vec![
-            desired_user("ada@acme.org", State::Active, Some("de-DE"), Some("owner")),
-            desired_user("bob@acme.org", State::Active, Some("fr-FR"), Some("user")),
-            desired_user("eve@acme.org", State::Absent, None, None),
-        ],
-        Unmanaged::Ignore,
-    );
-    let plan = plan(&want, &live, &PlanOptions::default());
-    let target = TargetInfo {
-        provider: Provider::PiwikPro,
-        url: "https://acme.piwik.pro".into(),
-    };
+    let (_, plan, target) = fixture();
     assert_eq!(
         render::human::render(&plan, &target, false),
         r#"rollcall will perform the following actions on piwik-pro https://acme.piwik.pro:
