@@ -80,6 +80,7 @@ pub async fn run<A: Account + Clone>(
         .map(|a| a.id)
         .collect();
     let mut running = JoinSet::new();
+    let mut tasks: HashMap<tokio::task::Id, ActionId> = HashMap::new();
     let mut ledger = Ledger {
         plan,
         journal,
@@ -98,20 +99,27 @@ pub async fn run<A: Account + Clone>(
                 .clone()
                 .or_else(|| ids.get(&action.user).cloned());
             let account = account.clone();
-            running.spawn(async move {
+            let task = running.spawn(async move {
                 let result = account.execute(&action, user_id.as_deref()).await;
                 (action.id, result)
             });
+            tasks.insert(task.id(), id);
         }
-        let Some(joined) = running.join_next().await else {
+        let Some(joined) = running.join_next_with_id().await else {
             break;
         };
         let (id, result) = match joined {
-            Ok(pair) => pair,
-            Err(err) => {
-                tracing::error!("an action's task ended abnormally: {err}");
-                continue;
-            }
+            Ok((_, pair)) => pair,
+            // A task that panicked still fails its action, so its dependents are skipped.
+            Err(err) => match tasks.get(&err.id()) {
+                Some(&id) => (
+                    id,
+                    Err(ProviderError::Protocol(format!(
+                        "the action ended abnormally: {err}"
+                    ))),
+                ),
+                None => continue,
+            },
         };
         match result {
             Ok(new_id) => {
