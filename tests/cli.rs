@@ -625,3 +625,66 @@ fn a_saved_plan_is_guarded_again_when_applied() {
         stdout(&out)
     );
 }
+
+/// Runs `rollcall ARGS` on a pseudo-terminal (through util-linux `script`) with `answer` typed in.
+fn on_a_terminal(dir: &std::path::Path, args: &str, answer: &str) -> (Option<i32>, String) {
+    use std::io::Write;
+    let mut child = Command::new("script")
+        .args([
+            "-qec",
+            &format!("{} {args}", env!("CARGO_BIN_EXE_rollcall")),
+            "/dev/null",
+        ])
+        .current_dir(dir)
+        .env_clear()
+        .env("PATH", "/usr/bin:/bin")
+        .env("TERM", "dumb")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("util-linux `script` runs a command on a pseudo-terminal");
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(answer.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+    )
+}
+
+#[test]
+fn apply_asks_on_a_terminal_and_only_yes_applies() {
+    let ws = Workspace::new();
+    let quickstart = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/quickstart.yaml");
+    let (code, screen) = on_a_terminal(
+        ws.dir.path(),
+        &format!("--color never apply {quickstart}"),
+        "y\n",
+    );
+    assert!(screen.contains("Only 'yes' will be accepted"), "{screen}");
+    assert!(
+        screen.contains("Apply cancelled; nothing was changed."),
+        "{screen}"
+    );
+    assert_eq!(code, Some(1));
+    assert!(
+        !ws.path(".rollcall/sandbox/piwik-pro.json").exists(),
+        "nothing was written"
+    );
+
+    let (code, screen) = on_a_terminal(
+        ws.dir.path(),
+        &format!("--color never apply {quickstart}"),
+        "yes\n",
+    );
+    assert_eq!(code, Some(0), "{screen}");
+    assert!(
+        screen.contains("Apply complete: 6 done, 0 failed, 0 skipped."),
+        "{screen}"
+    );
+}
