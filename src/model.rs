@@ -96,6 +96,40 @@ pub struct DesiredUser {
     pub sessions_limit: Option<u32>,
 }
 
+impl DesiredUser {
+    /// The scalar attributes this user manages on a provider that stores `fields`, as text, in a
+    /// fixed order. The identity and create-only fields (the password) are not among them.
+    pub fn attributes(&self, fields: &[&str]) -> Vec<(&'static str, String)> {
+        let flag = |b: &Option<bool>| b.map(|b| b.to_string());
+        let candidates: [(&'static str, Option<String>); 10] = [
+            ("email", self.email.as_ref().map(|e| e.as_str().to_string())),
+            ("name", self.name.clone()),
+            ("surname", self.surname.clone()),
+            ("language", self.language.as_ref().map(ToString::to_string)),
+            ("admin", flag(&self.admin)),
+            ("plan_admin", flag(&self.plan_admin)),
+            ("only_sees_readable", flag(&self.only_sees_readable)),
+            ("sessions_limit", self.sessions_limit.map(|n| n.to_string())),
+            ("plan", self.plan.clone()),
+            ("plan_valid_to", self.plan_valid_to.map(|d| d.to_string())),
+        ];
+        candidates
+            .into_iter()
+            .filter(|(name, _)| fields.contains(name))
+            .filter_map(|(name, value)| Some((name, value?)))
+            .collect()
+    }
+
+    /// The value of the provider's identity key, as written.
+    pub fn identity(&self, identity: &str) -> Option<String> {
+        match identity {
+            "email" => self.email.as_ref().map(|e| e.as_str().to_string()),
+            "external_id" => self.external_id.clone(),
+            _ => self.username.clone(),
+        }
+    }
+}
+
 /// A role the files manage (BEdita).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DesiredRole {
@@ -114,7 +148,8 @@ pub struct LiveUser {
     /// The email as stored.
     pub email: Option<String>,
     pub state: State,
-    pub language: Option<String>,
+    /// Scalar attributes as text, named as in the files (`language`, `admin`, ...).
+    pub attributes: std::collections::BTreeMap<&'static str, String>,
     pub roles: BTreeSet<String>,
 }
 
@@ -144,8 +179,8 @@ impl LiveUser {
         if let Some(email) = &self.email {
             attributes.insert("email".to_string(), email.clone());
         }
-        if let Some(language) = &self.language {
-            attributes.insert("language".to_string(), language.clone());
+        for (name, value) in &self.attributes {
+            attributes.insert((*name).to_string(), value.clone());
         }
         let roles: Vec<&str> = self.roles.iter().map(String::as_str).collect();
         attributes.insert("roles".to_string(), roles.join(","));

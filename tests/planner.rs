@@ -88,7 +88,7 @@ fn live_user(n: usize, email: &str, role: &str, language: &str) -> LiveUser {
         key: email.to_lowercase(),
         email: Some(email.to_string()),
         state: State::Active,
-        language: Some(language.to_string()),
+        attributes: BTreeMap::from([("language", language.to_string())]),
         roles: BTreeSet::from([role.to_string()]),
     }
 }
@@ -109,7 +109,10 @@ fn simulate(live: &LiveState, plan: &Plan) -> LiveState {
                     key: action.user.clone(),
                     email: action.after("email").map(str::to_string),
                     state: State::Active,
-                    language: Some(action.after("language").unwrap_or("en-US").to_string()),
+                    attributes: BTreeMap::from([(
+                        "language",
+                        action.after("language").unwrap_or("en-US").to_string(),
+                    )]),
                     roles: BTreeSet::from(["user".to_string()]),
                 };
                 assert!(
@@ -121,7 +124,14 @@ fn simulate(live: &LiveState, plan: &Plan) -> LiveState {
                 let user = users
                     .get_mut(&action.user)
                     .expect("updating a user that exists");
-                user.language = action.after("language").map(str::to_string);
+                for change in &action.changes {
+                    let value = change.after.clone().expect("an update sets a value");
+                    assert_eq!(
+                        change.attribute, "language",
+                        "Piwik PRO updates only languages"
+                    );
+                    user.attributes.insert("language", value);
+                }
             }
             Op::Promote | Op::Demote => {
                 let user = users
@@ -199,7 +209,7 @@ proptest! {
                 _ => {
                     let live = live.expect("an active user exists");
                     if let Some(language) = &user.language {
-                        prop_assert_eq!(live.language.as_deref(), Some(language.as_str()));
+                        prop_assert_eq!(live.attributes.get("language").map(String::as_str), Some(language.as_str()));
                     }
                     if let Some(roles) = &user.roles {
                         prop_assert_eq!(&live.roles, roles);
@@ -524,4 +534,59 @@ fn a_share_of_removals_is_only_enforced_on_larger_accounts() {
 
 fn small_one() -> LiveState {
     LiveState::new(vec![live_user(0, "u00@acme.org", "user", "en-US")], None)
+}
+
+#[test]
+fn attributes_are_compared_generically_for_any_provider() {
+    // A Publica.la-shaped user: identity external_id, several scalar attributes in one update.
+    let mut want_user = desired_user("reader@example.org", State::Active, None, None);
+    want_user.key = "10041".into();
+    want_user.external_id = Some("10041".into());
+    want_user.admin = Some(true);
+    want_user.sessions_limit = Some(3);
+    want_user.only_sees_readable = Some(false);
+    let mut want = desired(vec![want_user], Unmanaged::Ignore);
+    want.target.provider = Provider::PublicaLa;
+    let live = LiveState::new(
+        vec![LiveUser {
+            id: "77".into(),
+            key: "10041".into(),
+            email: Some("reader@example.org".into()),
+            state: State::Active,
+            attributes: BTreeMap::from([
+                ("email", "reader@example.org".to_string()),
+                ("admin", "false".to_string()),
+                ("only_sees_readable", "false".to_string()),
+                ("sessions_limit", "1".to_string()),
+            ]),
+            roles: BTreeSet::new(),
+        }],
+        None,
+    );
+    let plan = plan(&want, &live, &PlanOptions::default());
+    assert_eq!(plan.actions.len(), 1);
+    let update = &plan.actions[0];
+    assert_eq!(update.op, Op::Update);
+    let changed: Vec<(&str, Option<&str>, Option<&str>)> = update
+        .changes
+        .iter()
+        .map(|c| {
+            (
+                c.attribute.as_ref(),
+                c.before.as_deref(),
+                c.after.as_deref(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        changed,
+        [
+            ("admin", Some("false"), Some("true")),
+            ("sessions_limit", Some("1"), Some("3"))
+        ]
+    );
+    assert_eq!(
+        update.unchanged, 3,
+        "identity, email and only_sees_readable stay"
+    );
 }

@@ -85,8 +85,8 @@ pub fn render(desired: &DesiredState, live: &LiveState) -> String {
     for user in &live.users {
         let email = user.email.as_deref().unwrap_or(&user.key);
         let _ = writeln!(out, "  - email: {}", quote(email));
-        if let Some(language) = &user.language {
-            let _ = writeln!(out, "    language: {}", quote(language));
+        for (name, value) in &user.attributes {
+            let _ = writeln!(out, "    {name}: {}", quote(value));
         }
         if !user.roles.is_empty() {
             let roles: Vec<String> = user.roles.iter().map(|r| quote(r)).collect();

@@ -155,18 +155,19 @@ fn diff_user(
         }
         (State::Absent, None) => {}
         (_, None) => {
-            let mut changes = vec![Change {
-                attribute: "email".into(),
+            let identity = Change {
+                attribute: caps.identity.into(),
                 before: None,
-                after: desired.email.as_ref().map(|e| e.as_str().to_string()),
-            }];
-            if let Some(language) = &desired.language {
-                changes.push(Change {
-                    attribute: "language".into(),
+                after: desired.identity(caps.identity),
+            };
+            let mut changes = vec![identity];
+            changes.extend(desired.attributes(caps.user_fields).into_iter().map(
+                |(name, value)| Change {
+                    attribute: name.into(),
                     before: None,
-                    after: Some(language.to_string()),
-                });
-            }
+                    after: Some(value),
+                },
+            ));
             let role = desired_role(desired, caps);
             if let Some(role) = &role {
                 changes.push(Change {
@@ -187,33 +188,31 @@ fn diff_user(
         }
         (_, Some(live)) => {
             let first = out.len();
-            // The email (identity), plus each managed attribute; changed ones are subtracted.
-            let mut managed = 1 + usize::from(desired.language.is_some());
-            if let Roles::OneOf(_) = caps.roles {
-                managed += usize::from(desired.roles.is_some());
-            }
-            if let Some(language) = &desired.language {
-                let current = live.language.as_deref();
-                if current != Some(language.as_str()) {
-                    out.push(draft(
-                        Op::Update,
-                        vec![Change {
-                            attribute: "language".into(),
-                            before: current.map(str::to_string),
-                            after: Some(language.to_string()),
-                        }],
-                        None,
-                    ));
-                }
+            let attributes = desired.attributes(caps.user_fields);
+            let changes: Vec<Change> = attributes
+                .iter()
+                .filter(|(name, value)| live.attributes.get(name) != Some(value))
+                .map(|(name, value)| Change {
+                    attribute: (*name).into(),
+                    before: live.attributes.get(name).cloned(),
+                    after: Some(value.clone()),
+                })
+                .collect();
+            // The identity, plus each managed attribute and role; what changes is subtracted.
+            let mut managed = 1 + attributes.len();
+            let mut changed = changes.len();
+            if !changes.is_empty() {
+                out.push(draft(Op::Update, changes, None));
             }
             if let (Some(role), Roles::OneOf(names)) = (desired_role(desired, caps), caps.roles) {
+                managed += 1;
                 let current = live.roles.iter().next().map_or("", String::as_str);
                 if current != role {
+                    changed += 1;
                     let op = role_op(names, current, &role);
                     out.push(draft(op, vec![role_change(current, &role)], None));
                 }
             }
-            let changed = out.len() - first;
             if let Some(head) = out.get_mut(first) {
                 head.unchanged = managed.saturating_sub(changed);
             }

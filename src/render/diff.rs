@@ -25,8 +25,8 @@ pub fn render(plan: &Plan, live: &LiveState) -> String {
             if let Some(email) = &current.email {
                 before.insert("email", email.clone());
             }
-            if let Some(language) = &current.language {
-                before.insert("language", language.clone());
+            for (name, value) in &current.attributes {
+                before.insert(name, value.clone());
             }
             if let Some(role) = current.roles.iter().next() {
                 before.insert("role", role.clone());

@@ -353,7 +353,11 @@ fn live_user(resource: wire::UserResource) -> LiveUser {
         key: attributes.email.trim().to_lowercase(),
         email: Some(attributes.email),
         state: State::Active,
-        language: attributes.language,
+        attributes: attributes
+            .language
+            .map(|l| ("language", l))
+            .into_iter()
+            .collect(),
         roles: [attributes.role.to_lowercase()].into_iter().collect(),
     }
 }
