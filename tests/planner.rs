@@ -139,7 +139,17 @@ fn simulate(live: &LiveState, plan: &Plan) -> LiveState {
                     .expect("a role for a user that exists");
                 user.roles = BTreeSet::from([action.after("role").unwrap().to_string()]);
             }
-            Op::Delete | Op::Deactivate => {
+            Op::Reactivate | Op::Deactivate => {
+                let user = users
+                    .get_mut(&action.user)
+                    .expect("a state for a user that exists");
+                user.state = if action.op == Op::Reactivate {
+                    State::Active
+                } else {
+                    State::Deactivated
+                };
+            }
+            Op::Delete => {
                 assert!(
                     users.remove(&action.user).is_some(),
                     "removing a user that is not there"
@@ -588,5 +598,76 @@ fn attributes_are_compared_generically_for_any_provider() {
     assert_eq!(
         update.unchanged, 3,
         "identity, email and only_sees_readable stay"
+    );
+}
+
+/// A Publica.la account with one live reader in `state`, and the file wanting `want_state`.
+fn publica(state: State, want_state: State, sessions_limit: Option<u32>) -> Plan {
+    let mut user = desired_user("reader@example.org", want_state, None, None);
+    user.key = "r1".into();
+    user.external_id = Some("r1".into());
+    user.sessions_limit = sessions_limit;
+    let mut want = desired(vec![user], Unmanaged::Ignore);
+    want.target.provider = Provider::PublicaLa;
+    let live = LiveState::new(
+        vec![LiveUser {
+            id: "9".into(),
+            key: "r1".into(),
+            email: Some("reader@example.org".into()),
+            state,
+            attributes: BTreeMap::from([
+                ("email", "reader@example.org".to_string()),
+                ("sessions_limit", "1".to_string()),
+            ]),
+            roles: BTreeSet::new(),
+        }],
+        None,
+    );
+    plan(&want, &live, &PlanOptions::default())
+}
+
+#[test]
+fn a_deactivated_user_is_reactivated_before_it_is_updated() {
+    let plan = publica(State::Deactivated, State::Active, Some(2));
+    let ops: Vec<Op> = plan.actions.iter().map(|a| a.op).collect();
+    assert_eq!(ops, [Op::Reactivate, Op::Update]);
+    assert_eq!(plan.actions[1].depends_on, [0]);
+    let target = TargetInfo {
+        provider: Provider::PublicaLa,
+        url: "https://store.publica.la".into(),
+    };
+    let text = render::human::render(&plan, &target, false);
+    assert!(
+        text.contains("# user \"r1\" will be reactivated and updated in-place"),
+        "{text}"
+    );
+    assert!(
+        text.contains("~ state          = \"deactivated\" -> \"active\""),
+        "{text}"
+    );
+    assert!(
+        text.contains("Plan: 0 to create, 0 to change, 1 to reactivate, 0 to delete."),
+        "{text}"
+    );
+}
+
+#[test]
+fn deactivation_follows_the_state_and_the_provider() {
+    let ops = |plan: Plan| plan.actions.iter().map(|a| a.op).collect::<Vec<_>>();
+    assert_eq!(
+        ops(publica(State::Active, State::Deactivated, Some(2))),
+        [Op::Deactivate]
+    );
+    assert_eq!(
+        ops(publica(State::Deactivated, State::Deactivated, Some(2))),
+        []
+    );
+    // Publica.la's only removal is deactivation: an absent user that is deactivated is done.
+    assert_eq!(ops(publica(State::Deactivated, State::Absent, None)), []);
+    let plan = publica(State::Active, State::Absent, None);
+    assert_eq!(ops(plan.clone()), [Op::Deactivate]);
+    assert_eq!(
+        plan.actions[0].reason.as_deref(),
+        Some("`state: absent` in team.yaml:7")
     );
 }

@@ -138,6 +138,7 @@ async fn execute(
                 Op::Promote | Op::Demote => {
                     format!("role set to {}", action.after("role").unwrap_or("?"))
                 }
+                Op::Reactivate => "reactivated".into(),
                 Op::Deactivate => "deactivated".into(),
                 Op::Delete => "deleted".into(),
             };

@@ -145,15 +145,31 @@ fn diff_user(
         reason,
         unchanged: 0,
     };
+    let state_change = |before: State, after: State| Change {
+        attribute: "state".into(),
+        before: Some(before.to_string()),
+        after: Some(after.to_string()),
+    };
     match (desired.state, live) {
         (State::Absent, Some(live)) => {
+            // Removed already, as far as this provider removes.
+            if caps.absent_op == Op::Deactivate && live.state == State::Deactivated {
+                return;
+            }
             let reason = desired
                 .state_at
                 .as_ref()
                 .map(|at| format!("`state: absent` in {at}"));
-            out.push(draft(Op::Delete, removal_changes(live, caps), reason));
+            out.push(draft(caps.absent_op, removal_changes(live, caps), reason));
         }
         (State::Absent, None) => {}
+        (State::Deactivated, Some(live)) => {
+            // A deactivated user's other attributes are left as they are.
+            if live.state != State::Deactivated {
+                let change = state_change(live.state, State::Deactivated);
+                out.push(draft(Op::Deactivate, vec![change], None));
+            }
+        }
         (_, None) => {
             let identity = Change {
                 attribute: caps.identity.into(),
@@ -188,6 +204,10 @@ fn diff_user(
         }
         (_, Some(live)) => {
             let first = out.len();
+            if live.state == State::Deactivated {
+                let change = state_change(State::Deactivated, State::Active);
+                out.push(draft(Op::Reactivate, vec![change], None));
+            }
             let attributes = desired.attributes(caps.user_fields);
             let changes: Vec<Change> = attributes
                 .iter()
@@ -265,17 +285,19 @@ fn removal_changes(live: &LiveUser, caps: &Capabilities) -> Vec<Change> {
     changes
 }
 
-/// Puts drafts in dependency order and links them: creates, in-place updates, promotions,
-/// demotions, removals. A user's role change waits for its creation; demotions, and removals of
+/// Puts drafts in dependency order and links them: creates, reactivations, in-place updates,
+/// promotions, demotions, removals. What is done to a user waits for its creation or
+/// reactivation; demotions, and removals of
 /// users holding `top_role`, wait for every promotion, so an account never drops to zero owners
 /// along the way.
 fn order(drafts: Vec<Draft>, top_role: Option<&str>) -> Vec<Action> {
     let stage = |op: Op| match op {
         Op::Create => 0,
-        Op::Update => 1,
-        Op::Promote => 2,
-        Op::Demote => 3,
-        Op::Deactivate | Op::Delete => 4,
+        Op::Reactivate => 1,
+        Op::Update => 2,
+        Op::Promote => 3,
+        Op::Demote => 4,
+        Op::Deactivate | Op::Delete => 5,
     };
     let mut drafts = drafts;
     drafts.sort_by(|a, b| (stage(a.op), &a.user).cmp(&(stage(b.op), &b.user)));
@@ -284,10 +306,11 @@ fn order(drafts: Vec<Draft>, top_role: Option<&str>) -> Vec<Action> {
     let mut promotions: Vec<ActionId> = Vec::new();
     for (id, d) in drafts.into_iter().enumerate() {
         let mut depends_on = Vec::new();
+        // A user exists, and can sign in, before anything else is done to it.
         if d.op != Op::Create
-            && let Some(&create) = created.get(&d.user)
+            && let Some(&first) = created.get(&d.user)
         {
-            depends_on.push(create);
+            depends_on.push(first);
         }
         let removes_top = d.op.is_removal()
             && d.changes.iter().any(|c| {
@@ -297,7 +320,7 @@ fn order(drafts: Vec<Draft>, top_role: Option<&str>) -> Vec<Action> {
             depends_on.extend(&promotions);
         }
         match d.op {
-            Op::Create => {
+            Op::Create | Op::Reactivate => {
                 created.insert(d.user.clone(), id);
             }
             Op::Promote => promotions.push(id),

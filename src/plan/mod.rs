@@ -40,6 +40,8 @@ pub type ActionId = usize;
 pub enum Op {
     /// Create (or invite) the user with the attributes in `changes`.
     Create,
+    /// Let a deactivated user sign in again.
+    Reactivate,
     /// Change attributes in place.
     Update,
     /// Give the user a higher role (say `user` to `owner`).
@@ -57,6 +59,7 @@ impl Op {
     pub fn name(self) -> &'static str {
         match self {
             Op::Create => "create",
+            Op::Reactivate => "reactivate",
             Op::Update => "update",
             Op::Promote => "promote",
             Op::Demote => "demote",

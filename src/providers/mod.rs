@@ -90,8 +90,10 @@ pub struct Capabilities {
     pub credentials: &'static [&'static [&'static str]],
     /// Length limits of the initial password, in characters.
     pub password_len: Option<(usize, usize)>,
-    /// How `state: absent` is carried out.
+    /// How `state: absent` is carried out, in words.
     pub removal: &'static str,
+    /// The operation that carries out `state: absent`.
+    pub absent_op: crate::plan::Op,
     /// What creating a user is called: "invite", "create".
     pub create_verb: &'static str,
     pub create_verb_past: &'static str,
@@ -113,6 +115,7 @@ const PIWIK_PRO: Capabilities = Capabilities {
     credentials: &[&["client_id", "client_secret"]],
     password_len: None,
     removal: "deleted (Piwik PRO has no deactivation)",
+    absent_op: crate::plan::Op::Delete,
     create_verb: "invite",
     create_verb_past: "invited",
 };
@@ -139,6 +142,7 @@ const PUBLICA_LA: Capabilities = Capabilities {
     credentials: &[&["api_token"]],
     password_len: Some((8, 255)),
     removal: "deactivated (Publica.la's only removal)",
+    absent_op: crate::plan::Op::Deactivate,
     create_verb: "create",
     create_verb_past: "created",
 };
@@ -159,6 +163,7 @@ const BEDITA: Capabilities = Capabilities {
     ],
     password_len: Some((1, 1024)),
     removal: "soft-deleted to the trash (restorable)",
+    absent_op: crate::plan::Op::Delete,
     create_verb: "create",
     create_verb_past: "created",
 };

@@ -44,6 +44,12 @@ pub fn render(plan: &Plan, target: &TargetInfo, color: bool) -> String {
                 ("-", red, "will be deleted".to_string())
             } else if group.iter().any(|a| a.op == Op::Deactivate) {
                 ("-", red, "will be deactivated".to_string())
+            } else if group.iter().any(|a| a.op == Op::Reactivate) {
+                (
+                    "~",
+                    yellow,
+                    "will be reactivated and updated in-place".to_string(),
+                )
             } else {
                 ("~", yellow, "will be updated in-place".to_string())
             };
@@ -122,6 +128,7 @@ pub fn render(plan: &Plan, target: &TargetInfo, color: bool) -> String {
         let create = plan.users_with(&[Op::Create]);
         let removed = plan.users_with(&[Op::Delete]);
         let deactivated = plan.users_with(&[Op::Deactivate]);
+        let reactivated = plan.users_with(&[Op::Reactivate]);
         let changed = by_user(&plan.actions)
             .iter()
             .filter(|g| {
@@ -133,6 +140,9 @@ pub fn render(plan: &Plan, target: &TargetInfo, color: bool) -> String {
             "Plan: {create} to {}, {changed} to change",
             caps.create_verb
         );
+        if reactivated > 0 {
+            let _ = write!(summary, ", {reactivated} to reactivate");
+        }
         if deactivated > 0 {
             let _ = write!(summary, ", {deactivated} to deactivate");
         }

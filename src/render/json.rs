@@ -30,6 +30,7 @@ struct Target<'a> {
 #[derive(Serialize)]
 struct Summary {
     create: usize,
+    reactivate: usize,
     update: usize,
     promote: usize,
     demote: usize,
@@ -48,6 +49,7 @@ pub fn render(plan: &Plan, target: &TargetInfo) -> String {
         },
         summary: Summary {
             create: plan.count(Op::Create),
+            reactivate: plan.count(Op::Reactivate),
             update: plan.count(Op::Update),
             promote: plan.count(Op::Promote),
             demote: plan.count(Op::Demote),

@@ -399,8 +399,8 @@ impl Account for Arc<Piwik> {
                     .map(|_| None)
             }
             Op::Delete => self.delete(need_id()?).await.map(|_| None),
-            Op::Deactivate => Err(ProviderError::Protocol(
-                "Piwik PRO cannot deactivate users".into(),
+            Op::Deactivate | Op::Reactivate => Err(ProviderError::Protocol(
+                "Piwik PRO has no deactivated users".into(),
             )),
         }
     }
