@@ -1,44 +1,90 @@
 //! `rollcall sandbox`: run a provider's simulator on loopback until interrupted.
 
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
-
-use std::io::Write as _;
 
 use anyhow::Context as _;
 
 use super::{SandboxArgs, exit};
 use crate::desired::format::Provider;
-use crate::providers::piwik::sandbox::{Data, Options, SEED_CLIENT, Sandbox};
-use crate::providers::sandbox::{Faults, spawn};
+use crate::providers::sandbox::{Api, Faults, spawn};
+use crate::providers::{piwik, publica};
 
 pub const EXAMPLES: &str = "\
 Examples:
   rollcall sandbox --provider piwik-pro --port 8080
-  rollcall sandbox --provider piwik-pro --state sandbox.json           keep users between runs
+  rollcall sandbox --provider publica-la --state store.json       keep users between runs
   rollcall sandbox --provider piwik-pro --rate-limit 10 --error-share 0.1 --drop-share 0.2
 
 Point a file's target at the printed URL, with the printed credentials in the environment.";
 
-pub fn run(args: &SandboxArgs) -> anyhow::Result<u8> {
-    if args.provider != Provider::PiwikPro {
-        anyhow::bail!(
-            "the {} sandbox is not available yet; `--provider piwik-pro` is",
-            args.provider.capabilities().name
-        );
-    }
+/// Reads the data to start from: the state file when it exists, else the seed, else the
+/// built-in seed. The state file is written at once, so it exists from the start.
+fn starting_data<T: serde::Serialize>(
+    args: &SandboxArgs,
+    read: impl Fn(&Path) -> anyhow::Result<T>,
+    builtin: impl Fn() -> T,
+    write: impl Fn(&T, &Path) -> std::io::Result<()>,
+) -> anyhow::Result<T> {
     let data = match (&args.state, &args.seed) {
-        (Some(state), _) if state.exists() => Data::read(state)?,
-        (_, Some(seed)) => Data::read(seed)?,
-        _ => Data::seed(),
+        (Some(state), _) if state.exists() => read(state)?,
+        (_, Some(seed)) => read(seed)?,
+        _ => builtin(),
     };
     if let Some(state) = &args.state {
-        data.write(state)
+        write(&data, state)
             .with_context(|| format!("cannot write the state file `{}`", state.display()))?;
     }
-    let options = Options {
-        token_lifetime: Duration::from_secs(args.token_lifetime),
-        state_file: args.state.clone(),
+    Ok(data)
+}
+
+pub fn run(args: &SandboxArgs) -> anyhow::Result<u8> {
+    let state_file: Option<PathBuf> = args.state.clone();
+    let (api, name, credentials): (Arc<dyn Api>, &str, Vec<String>) = match args.provider {
+        Provider::PiwikPro => {
+            let data = starting_data(
+                args,
+                piwik::sandbox::Data::read,
+                piwik::sandbox::Data::seed,
+                piwik::sandbox::Data::write,
+            )?;
+            let credentials = data
+                .clients
+                .iter()
+                .map(|c| {
+                    format!(
+                        "client_id={} client_secret={} acts as {}",
+                        c.client_id, c.client_secret, c.user
+                    )
+                })
+                .collect();
+            let options = piwik::sandbox::Options {
+                token_lifetime: Duration::from_secs(args.token_lifetime),
+                state_file,
+            };
+            (
+                Arc::new(piwik::sandbox::Sandbox::new(data, options)),
+                "Piwik PRO",
+                credentials,
+            )
+        }
+        Provider::PublicaLa => {
+            let data = starting_data(
+                args,
+                publica::sandbox::Data::read,
+                publica::sandbox::Data::seed,
+                publica::sandbox::Data::write,
+            )?;
+            let credentials = vec![format!("api_token={}", data.token)];
+            (
+                Arc::new(publica::sandbox::Sandbox::new(data, state_file)),
+                "Publica.la",
+                credentials,
+            )
+        }
+        Provider::Bedita => anyhow::bail!("the BEdita sandbox is not available yet"),
     };
     let faults = Faults {
         rate_limit: args
@@ -49,25 +95,15 @@ pub fn run(args: &SandboxArgs) -> anyhow::Result<u8> {
         latency: Duration::from_millis(args.latency_ms),
         seed: args.fault_seed,
     };
-    let clients = data.clients.clone();
     super::session::runtime()?.block_on(async move {
         let listener = tokio::net::TcpListener::bind(("127.0.0.1", args.port))
             .await
             .with_context(|| format!("cannot listen on 127.0.0.1:{}", args.port))?;
-        let server = spawn(listener, Arc::new(Sandbox::new(data, options)), faults)?;
+        let server = spawn(listener, api, faults)?;
         // One write, whose failure (a reader that went away) must not stop the server.
-        let mut banner = format!("Piwik PRO sandbox listening on {}\n", server.url());
-        for client in &clients {
-            let note = if (client.client_id.as_str(), client.client_secret.as_str()) == SEED_CLIENT
-            {
-                " (built-in)"
-            } else {
-                ""
-            };
-            banner.push_str(&format!(
-                "  client_id={} client_secret={} acts as {}{note}\n",
-                client.client_id, client.client_secret, client.user
-            ));
+        let mut banner = format!("{name} sandbox listening on {}\n", server.url());
+        for line in credentials {
+            banner.push_str(&format!("  {line}\n"));
         }
         banner.push_str("Press Ctrl-C to stop.\n");
         let mut stdout = std::io::stdout();

@@ -5,6 +5,7 @@
 
 pub mod http;
 pub mod piwik;
+pub mod publica;
 pub mod sandbox;
 
 use std::future::Future;

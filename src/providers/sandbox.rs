@@ -91,6 +91,10 @@ pub trait Api: Send + Sync + 'static {
     fn handle(&self, request: &Request) -> Reply;
     /// The reply for an injected fault, in the API's own error format.
     fn fault(&self, status: StatusCode, title: &str) -> Reply;
+    /// Whether the API reports its rate limit in `X-RateLimit-*` headers.
+    fn rate_limit_headers(&self) -> bool {
+        false
+    }
 }
 
 /// Faults to inject. The default injects none.
@@ -221,6 +225,8 @@ async fn respond(
 }
 
 fn fault_or_handle(shared: &Shared, request: &Request) -> Reply {
+    // Requests left in the window, for APIs that report them.
+    let mut remaining = None;
     if let Some((limit, window)) = shared.faults.rate_limit
         && let Ok(mut state) = shared.window.lock()
     {
@@ -230,26 +236,43 @@ fn fault_or_handle(shared: &Shared, request: &Request) -> Reply {
         }
         if state.1 >= limit {
             let wait = window.saturating_sub(now.duration_since(state.0));
+            let seconds = wait.as_secs_f64().ceil().max(1.0);
             let mut reply = shared
                 .api
                 .fault(StatusCode::TOO_MANY_REQUESTS, "Too Many Requests");
-            reply.headers.push((
-                RETRY_AFTER.as_str(),
-                wait.as_secs_f64().ceil().max(1.0).to_string(),
-            ));
+            reply
+                .headers
+                .push((RETRY_AFTER.as_str(), seconds.to_string()));
+            if shared.api.rate_limit_headers() {
+                let reset = std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map_or(0, |d| d.as_secs())
+                    + seconds as u64;
+                reply.headers.push(("x-ratelimit-limit", limit.to_string()));
+                reply.headers.push(("x-ratelimit-remaining", "0".into()));
+                reply.headers.push(("x-ratelimit-reset", reset.to_string()));
+            }
             return reply;
         }
         state.1 += 1;
+        remaining = Some((limit, limit - state.1));
     }
-    if shared.faults.error_share > 0.0 {
-        let roll = shared.dice.lock().map_or(1.0, |mut d| d.f64());
-        if roll < shared.faults.error_share {
-            return shared
-                .api
-                .fault(StatusCode::SERVICE_UNAVAILABLE, "Service Unavailable");
-        }
+    let mut reply = if shared.faults.error_share > 0.0
+        && shared.dice.lock().map_or(1.0, |mut d| d.f64()) < shared.faults.error_share
+    {
+        shared
+            .api
+            .fault(StatusCode::SERVICE_UNAVAILABLE, "Service Unavailable")
+    } else {
+        shared.api.handle(request)
+    };
+    if let (Some((limit, left)), true) = (remaining, shared.api.rate_limit_headers()) {
+        reply.headers.push(("x-ratelimit-limit", limit.to_string()));
+        reply
+            .headers
+            .push(("x-ratelimit-remaining", left.to_string()));
     }
-    shared.api.handle(request)
+    reply
 }
 
 async fn read(request: hyper::Request<Incoming>) -> Result<Request, Reply> {

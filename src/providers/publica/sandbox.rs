@@ -1,0 +1,629 @@
+//! A strict local simulator of the Publica.la integration API v1 (`apis.md` §2).
+//!
+//! It enforces what the service documents and what Laravel, which it runs on, does by default:
+//! the `X-User-Token` header, required fields on create and on the full-record `PUT` (which resets
+//! optional fields that are left out), unique emails and external ids, existing plan ids, the
+//! paginator shape, deactivated users only under `query=deactivated`, and rate-limit headers. The
+//! list, like the real one, does not return `external_id`.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use hyper::{Method, StatusCode};
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value, json};
+
+use crate::desired::format::{Date, Email};
+use crate::providers::sandbox::{Api, Reply, Request, timestamp};
+
+const JSON: &str = "application/json";
+/// The largest page the list serves.
+pub const MAX_PER_PAGE: usize = 100;
+
+/// The sandbox's store: its API token, plans and users. The seed and state file format.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Data {
+    pub token: String,
+    pub plans: Vec<Plan>,
+    pub users: Vec<User>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Plan {
+    pub id: u64,
+    pub name: String,
+}
+
+/// A stored user. `deactivated_at` is set while the user is deactivated.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct User {
+    pub id: u64,
+    pub uuid: String,
+    pub external_id: String,
+    pub email: String,
+    pub admin: bool,
+    pub plan_admin: bool,
+    pub only_sees_readable: bool,
+    pub sessions_limit: Option<u32>,
+    pub plan_id: Option<u64>,
+    pub plan_valid_to: Option<String>,
+    pub created_at: u64,
+    pub deactivated_at: Option<u64>,
+    /// Sessions open; force logout ends them.
+    #[serde(default)]
+    pub sessions: u32,
+}
+
+/// The API token of the built-in seed, used when the target is `sandbox`.
+pub const SEED_TOKEN: &str = "sandbox-token";
+
+impl Data {
+    /// A small store to try rollcall on.
+    pub fn seed() -> Data {
+        let user = |id: u64, external_id: &str, email: &str, plan_id: Option<u64>| User {
+            id,
+            uuid: uuid::Uuid::from_u128(0x9b1c_0000_0000_4000_8000_0000_0000_0000 + u128::from(id))
+                .to_string(),
+            external_id: external_id.into(),
+            email: email.into(),
+            admin: false,
+            plan_admin: false,
+            only_sees_readable: true,
+            sessions_limit: Some(2),
+            plan_id,
+            plan_valid_to: None,
+            created_at: 1_704_067_200 + id * 86_400,
+            deactivated_at: None,
+            sessions: 1,
+        };
+        let mut admin = user(1, "staff-001", "admin@biblioteca.org", None);
+        admin.admin = true;
+        admin.only_sees_readable = false;
+        let mut lapsed = user(4, "10032", "carmen.vidal@example.org", Some(1));
+        lapsed.deactivated_at = Some(1_714_000_000);
+        Data {
+            token: SEED_TOKEN.into(),
+            plans: vec![
+                Plan {
+                    id: 1,
+                    name: "Lector Básico".into(),
+                },
+                Plan {
+                    id: 2,
+                    name: "Lector Premium".into(),
+                },
+            ],
+            users: vec![
+                admin,
+                user(2, "10041", "ana.torres@example.org", Some(1)),
+                user(3, "10019", "old.reader@example.org", Some(2)),
+                lapsed,
+            ],
+        }
+    }
+
+    pub fn read(path: &Path) -> anyhow::Result<Data> {
+        use anyhow::Context as _;
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("cannot read the sandbox data `{}`", path.display()))?;
+        serde_json::from_str(&text)
+            .with_context(|| format!("`{}` is not Publica.la sandbox data", path.display()))
+    }
+
+    pub fn write(&self, path: &Path) -> std::io::Result<()> {
+        if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+            std::fs::create_dir_all(parent)?;
+        }
+        let temporary = path.with_extension("json.tmp");
+        let mut text = serde_json::to_vec_pretty(self).map_err(std::io::Error::other)?;
+        text.push(b'\n');
+        std::fs::write(&temporary, text)?;
+        std::fs::rename(&temporary, path)
+    }
+}
+
+/// The simulator.
+pub struct Sandbox {
+    data: Mutex<Data>,
+    state_file: Option<PathBuf>,
+}
+
+impl Sandbox {
+    pub fn new(data: Data, state_file: Option<PathBuf>) -> Self {
+        Sandbox {
+            data: Mutex::new(data),
+            state_file,
+        }
+    }
+
+    /// A copy of the current data.
+    pub fn data(&self) -> Data {
+        self.data.lock().map(|d| d.clone()).unwrap_or_default()
+    }
+}
+
+fn success(data: Value) -> Reply {
+    Reply::json(
+        StatusCode::OK,
+        JSON,
+        &json!({ "CODE": "success", "data": data }),
+    )
+}
+
+fn message(status: StatusCode, text: &str) -> Reply {
+    Reply::json(status, JSON, &json!({ "message": text }))
+}
+
+/// A Laravel validation failure: the first message, and every message by field.
+fn invalid(errors: Vec<(&str, String)>) -> Reply {
+    let first = errors.first().map(|(_, m)| m.clone()).unwrap_or_default();
+    let mut by_field: Map<String, Value> = Map::new();
+    for (field, text) in errors {
+        if let Some(list) = by_field
+            .entry(field.to_string())
+            .or_insert_with(|| Value::Array(Vec::new()))
+            .as_array_mut()
+        {
+            list.push(text.into());
+        }
+    }
+    Reply::json(
+        StatusCode::UNPROCESSABLE_ENTITY,
+        JSON,
+        &json!({ "message": first, "errors": by_field }),
+    )
+}
+
+/// Booleans as the list shows them (0/1) and as create returns them (true/false) are both
+/// accepted on input, as Laravel's `boolean` rule does.
+fn boolean(value: Option<&Value>) -> Result<Option<bool>, ()> {
+    match value {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::Bool(b)) => Ok(Some(*b)),
+        Some(Value::Number(n)) if n.as_u64() == Some(1) => Ok(Some(true)),
+        Some(Value::Number(n)) if n.as_u64() == Some(0) => Ok(Some(false)),
+        Some(Value::String(s)) if s == "1" || s == "true" => Ok(Some(true)),
+        Some(Value::String(s)) if s == "0" || s == "false" => Ok(Some(false)),
+        _ => Err(()),
+    }
+}
+
+fn iso(unix: u64) -> String {
+    // `2024-01-01T00:00:00+00:00` as Laravel's `2024-01-01T00:00:00.000000Z`.
+    let t = timestamp(unix);
+    format!("{}.000000Z", &t[..19])
+}
+
+fn now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
+impl Data {
+    fn plan_name(&self, id: Option<u64>) -> Option<&str> {
+        id.and_then(|id| self.plans.iter().find(|p| p.id == id))
+            .map(|p| p.name.as_str())
+    }
+
+    /// A user as the list shows it: flags as 0/1, dates as ISO strings, no `external_id`.
+    fn list_item(&self, user: &User) -> Value {
+        let flag = |b: bool| u8::from(b);
+        let plans: Vec<Value> = user
+            .plan_id
+            .map(|id| json!({ "plan_id": id, "name": self.plan_name(Some(id)), "valid_to": user.plan_valid_to }))
+            .into_iter()
+            .collect();
+        json!({
+            "id": user.id,
+            "uuid": user.uuid,
+            "email": user.email,
+            "admin": flag(user.admin),
+            "plan_admin": flag(user.plan_admin),
+            "sessions_limit": user.sessions_limit,
+            "only_sees_readable": flag(user.only_sees_readable),
+            "picture": null,
+            "created_at": iso(user.created_at),
+            "updated_at": iso(user.created_at),
+            "deleted_at": user.deactivated_at.map(iso),
+            "user_plans_count": plans.len(),
+            "user_plans": plans,
+            "can_be_edited": true,
+            "sessions": user.sessions,
+            "ip_ranges": [],
+            "referrers": [],
+        })
+    }
+
+    /// A user as create returns it: booleans, and dates as objects.
+    fn created_item(&self, user: &User) -> Value {
+        let date = |unix: u64| {
+            let t = timestamp(unix);
+            json!({ "timestamp": unix, "date": format!("{} {}", &t[..10], &t[11..19]), "timezone": "UTC" })
+        };
+        json!({
+            "id": user.id,
+            "email": user.email,
+            "uuid": user.uuid,
+            "picture": null,
+            "admin": user.admin,
+            "plan_admin": user.plan_admin,
+            "only_sees_readable": user.only_sees_readable,
+            "sessions_limit": user.sessions_limit,
+            "created_at": date(user.created_at),
+            "updated_at": date(user.created_at),
+            "deleted_at": null,
+        })
+    }
+
+    fn list(&self, request: &Request) -> Reply {
+        let number = |name: &str, default: usize| -> Result<usize, Reply> {
+            match request.query(name) {
+                None => Ok(default),
+                Some(text) => text
+                    .parse::<usize>()
+                    .ok()
+                    .filter(|n| *n >= 1)
+                    .ok_or_else(|| {
+                        invalid(vec![(
+                            name,
+                            format!("The {} must be at least 1.", name.replace('_', " ")),
+                        )])
+                    }),
+            }
+        };
+        let page = match number("page", 1) {
+            Ok(n) => n,
+            Err(reply) => return reply,
+        };
+        let per_page = match number("per_page", 10) {
+            Ok(n) if n <= MAX_PER_PAGE => n,
+            Ok(_) => {
+                return invalid(vec![(
+                    "per_page",
+                    format!("The per page may not be greater than {MAX_PER_PAGE}."),
+                )]);
+            }
+            Err(reply) => return reply,
+        };
+        let query = request.query("query");
+        let email = request.query("email").map(str::to_lowercase);
+        let users: Vec<&User> = self
+            .users
+            .iter()
+            .filter(|u| match query {
+                Some("deactivated") => u.deactivated_at.is_some(),
+                Some("admins") => u.deactivated_at.is_none() && u.admin,
+                _ => u.deactivated_at.is_none(),
+            })
+            .filter(|u| email.as_ref().is_none_or(|e| u.email.to_lowercase() == *e))
+            .collect();
+        let total = users.len();
+        let last_page = total.div_ceil(per_page).max(1);
+        let start = (page - 1).saturating_mul(per_page);
+        let data: Vec<Value> = users
+            .iter()
+            .skip(start)
+            .take(per_page)
+            .map(|u| self.list_item(u))
+            .collect();
+        let path = "/integration-api/v1/dashboard/users";
+        let url = |p: usize| format!("{path}?page={p}");
+        success(json!({
+            "paginator": {
+                "current_page": page,
+                "data": data,
+                "first_page_url": url(1),
+                "from": if data.is_empty() { Value::Null } else { (start + 1).into() },
+                "last_page": last_page,
+                "last_page_url": url(last_page),
+                "next_page_url": if page < last_page { url(page + 1).into() } else { Value::Null },
+                "path": path,
+                "per_page": per_page,
+                "prev_page_url": if page > 1 { url(page - 1).into() } else { Value::Null },
+                "to": if data.is_empty() { Value::Null } else { (start + data.len()).into() },
+                "total": total,
+            }
+        }))
+    }
+
+    /// Checks a create or full update body; `existing` is the user a `PUT` replaces.
+    fn validate(&self, body: &Map<String, Value>, existing: Option<u64>) -> Result<User, Reply> {
+        let mut errors: Vec<(&str, String)> = Vec::new();
+        let text = |name: &str| {
+            body.get(name)
+                .and_then(Value::as_str)
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+        };
+        let email = text("email");
+        match email {
+            None => errors.push(("email", "The email field is required.".into())),
+            Some(e) if Email::parse(e).is_err() => {
+                errors.push(("email", "The email must be a valid email address.".into()))
+            }
+            Some(e)
+                if self
+                    .users
+                    .iter()
+                    .any(|u| u.email.eq_ignore_ascii_case(e) && Some(u.id) != existing) =>
+            {
+                errors.push(("email", "The email has already been taken.".into()))
+            }
+            _ => {}
+        }
+        let external_id = match body.get("external_id") {
+            Some(Value::Number(n)) => Some(n.to_string()),
+            _ => text("external_id").map(str::to_string),
+        };
+        match &external_id {
+            None => errors.push(("external_id", "The external id field is required.".into())),
+            Some(id) if id.chars().count() > 64 => errors.push((
+                "external_id",
+                "The external id may not be greater than 64 characters.".into(),
+            )),
+            Some(id)
+                if self
+                    .users
+                    .iter()
+                    .any(|u| &u.external_id == id && Some(u.id) != existing) =>
+            {
+                errors.push((
+                    "external_id",
+                    "The external id has already been taken.".into(),
+                ))
+            }
+            _ => {}
+        }
+        match body.get("new_password") {
+            None | Some(Value::Null) if existing.is_some() => {}
+            Some(Value::String(p)) if (8..=255).contains(&p.chars().count()) => {}
+            None | Some(Value::Null) => {
+                errors.push(("new_password", "The new password field is required.".into()))
+            }
+            _ => errors.push((
+                "new_password",
+                "The new password must be between 8 and 255 characters.".into(),
+            )),
+        }
+        let mut flags = [false; 3];
+        for (i, name) in ["admin", "plan_admin", "only_sees_readable"]
+            .into_iter()
+            .enumerate()
+        {
+            match boolean(body.get(name)) {
+                Ok(Some(b)) => flags[i] = b,
+                Ok(None) if existing.is_some() && name == "only_sees_readable" => {
+                    errors.push((name, "The only sees readable field is required.".into()))
+                }
+                Ok(None) => {}
+                Err(()) => errors.push((
+                    name,
+                    format!(
+                        "The {} field must be true or false.",
+                        name.replace('_', " ")
+                    ),
+                )),
+            }
+        }
+        let sessions_limit = match body.get("sessions_limit") {
+            None | Some(Value::Null) => None,
+            Some(v) => match v.as_u64().filter(|n| (1..=999_999).contains(n)) {
+                Some(n) => Some(n as u32),
+                None => {
+                    errors.push((
+                        "sessions_limit",
+                        "The sessions limit must be between 1 and 999999.".into(),
+                    ));
+                    None
+                }
+            },
+        };
+        let plan_id = match body.get("assign_new_plan") {
+            None | Some(Value::Null) => None,
+            Some(v) => match v
+                .as_u64()
+                .filter(|id| self.plans.iter().any(|p| p.id == *id))
+            {
+                Some(id) => Some(id),
+                None => {
+                    errors.push((
+                        "assign_new_plan",
+                        "The selected assign new plan is invalid.".into(),
+                    ));
+                    None
+                }
+            },
+        };
+        let plan_valid_to = match body.get("new_plan_custom_valid_to") {
+            None | Some(Value::Null) => None,
+            Some(Value::String(s)) if s.is_empty() => None,
+            Some(Value::String(s)) if Date::parse(s).is_some() => Some(s.clone()),
+            Some(_) => {
+                errors.push((
+                    "new_plan_custom_valid_to",
+                    "The new plan custom valid to does not match the format Y-m-d.".into(),
+                ));
+                None
+            }
+        };
+        if !errors.is_empty() {
+            return Err(invalid(errors));
+        }
+        Ok(User {
+            id: existing.unwrap_or(0),
+            uuid: String::new(),
+            external_id: external_id.unwrap_or_default(),
+            email: email.unwrap_or_default().to_string(),
+            admin: flags[0],
+            plan_admin: flags[1],
+            only_sees_readable: flags[2],
+            sessions_limit,
+            plan_id,
+            plan_valid_to,
+            created_at: 0,
+            deactivated_at: None,
+            sessions: 0,
+        })
+    }
+
+    fn find(&self, id: &str) -> Result<usize, Reply> {
+        id.parse::<u64>()
+            .ok()
+            .and_then(|id| self.users.iter().position(|u| u.id == id))
+            .ok_or_else(|| message(StatusCode::NOT_FOUND, "Object not found"))
+    }
+}
+
+fn body(request: &Request) -> Result<Map<String, Value>, Reply> {
+    let content_type = request.header("content-type").unwrap_or("");
+    if !content_type.starts_with(JSON) {
+        return Err(message(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "Send the body as application/json.",
+        ));
+    }
+    match serde_json::from_slice(&request.body) {
+        Ok(Value::Object(map)) => Ok(map),
+        _ => Err(message(
+            StatusCode::BAD_REQUEST,
+            "The body is not a JSON object.",
+        )),
+    }
+}
+
+impl Api for Sandbox {
+    fn fault(&self, status: StatusCode, title: &str) -> Reply {
+        // Laravel's own wording for its throttle.
+        if status == StatusCode::TOO_MANY_REQUESTS {
+            return message(status, "Too Many Attempts.");
+        }
+        message(status, title)
+    }
+
+    fn rate_limit_headers(&self) -> bool {
+        true
+    }
+
+    fn handle(&self, request: &Request) -> Reply {
+        let Ok(mut data) = self.data.lock() else {
+            return message(StatusCode::INTERNAL_SERVER_ERROR, "Server Error");
+        };
+        if request.header("x-user-token") != Some(data.token.as_str()) {
+            return message(StatusCode::UNAUTHORIZED, "Unauthenticated.");
+        }
+        let path = request.path.trim_end_matches('/');
+        let segments: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
+        let reply = match (&request.method, segments.as_slice()) {
+            (&Method::GET, ["integration-api", "v1", "dashboard", "plans"]) => {
+                let plans: Vec<Value> = data
+                    .plans
+                    .iter()
+                    .map(|p| json!({ "id": p.id, "name": p.name }))
+                    .collect();
+                success(plans.into())
+            }
+            (&Method::GET, ["integration-api", "v1", "dashboard", "users"]) => data.list(request),
+            (&Method::POST, ["integration-api", "v1", "dashboard", "users"]) => {
+                match body(request).and_then(|b| data.validate(&b, None)) {
+                    Ok(mut user) => {
+                        user.id = data.users.iter().map(|u| u.id).max().unwrap_or(0) + 1;
+                        user.uuid = uuid::Uuid::new_v4().to_string();
+                        user.created_at = now();
+                        let item = data.created_item(&user);
+                        data.users.push(user);
+                        success(item).committed()
+                    }
+                    Err(reply) => reply,
+                }
+            }
+            (&Method::PUT, ["integration-api", "v1", "dashboard", "users", id]) => {
+                match data.find(id).and_then(|i| {
+                    let existing = data.users[i].id;
+                    body(request)
+                        .and_then(|b| data.validate(&b, Some(existing)))
+                        .map(|u| (i, u))
+                }) {
+                    Ok((i, new)) => {
+                        // A full record: what the body leaves out is reset, as the service does.
+                        let user = &mut data.users[i];
+                        user.external_id = new.external_id;
+                        user.email = new.email;
+                        user.admin = new.admin;
+                        user.plan_admin = new.plan_admin;
+                        user.only_sees_readable = new.only_sees_readable;
+                        user.sessions_limit = new.sessions_limit;
+                        if new.plan_id.is_some() {
+                            user.plan_id = new.plan_id;
+                            user.plan_valid_to = new.plan_valid_to;
+                        }
+                        Reply::empty(StatusCode::NO_CONTENT).committed()
+                    }
+                    Err(reply) => reply,
+                }
+            }
+            (&Method::DELETE, ["integration-api", "v1", "dashboard", "users", id]) => {
+                match data.find(id) {
+                    Ok(i) if data.users[i].deactivated_at.is_none() => {
+                        data.users[i].deactivated_at = Some(now());
+                        success(json!([])).committed()
+                    }
+                    Ok(_) => message(StatusCode::NOT_FOUND, "Object not found"),
+                    Err(reply) => reply,
+                }
+            }
+            (
+                &Method::PUT,
+                [
+                    "integration-api",
+                    "v1",
+                    "dashboard",
+                    "users",
+                    id,
+                    "re-activate",
+                ],
+            ) => match data.find(id) {
+                Ok(i) => {
+                    data.users[i].deactivated_at = None;
+                    success(1.into()).committed()
+                }
+                Err(reply) => reply,
+            },
+            (&Method::POST, ["integration-api", "v1", "users", id, "force-logout"]) => {
+                // The numeric id or the external id.
+                let found = data
+                    .find(id)
+                    .ok()
+                    .or_else(|| data.users.iter().position(|u| u.external_id == *id));
+                match found {
+                    Some(i) => {
+                        data.users[i].sessions = 0;
+                        success(json!([])).committed()
+                    }
+                    None => message(StatusCode::NOT_FOUND, "Object not found"),
+                }
+            }
+            _ => message(StatusCode::NOT_FOUND, "Not Found"),
+        };
+        if reply.committed
+            && let Some(path) = &self.state_file
+            && let Err(err) = data.write(path)
+        {
+            tracing::error!("sandbox: cannot save state to `{}`: {err}", path.display());
+        }
+        reply
+    }
+}
+
+/// The users by external id, for tests and seeds.
+pub fn by_external_id(data: &Data) -> HashMap<&str, &User> {
+    data.users
+        .iter()
+        .map(|u| (u.external_id.as_str(), u))
+        .collect()
+}
