@@ -295,6 +295,29 @@ async fn read(request: hyper::Request<Incoming>) -> Result<Request, Reply> {
     })
 }
 
+/// Reads a sandbox's seed or state file.
+pub fn read_json<T: serde::de::DeserializeOwned>(
+    path: &std::path::Path,
+    what: &str,
+) -> anyhow::Result<T> {
+    use anyhow::Context as _;
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("cannot read the sandbox data `{}`", path.display()))?;
+    serde_json::from_str(&text).with_context(|| format!("`{}` is not {what}", path.display()))
+}
+
+/// Writes a sandbox's state atomically: a temporary file renamed over the old one.
+pub fn write_json<T: serde::Serialize>(value: &T, path: &std::path::Path) -> std::io::Result<()> {
+    if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+        std::fs::create_dir_all(parent)?;
+    }
+    let temporary = path.with_extension("json.tmp");
+    let mut text = serde_json::to_vec_pretty(value).map_err(std::io::Error::other)?;
+    text.push(b'\n');
+    std::fs::write(&temporary, text)?;
+    std::fs::rename(&temporary, path)
+}
+
 /// Seconds since the Unix epoch as an ISO-8601 UTC timestamp with offset, `2024-05-01T10:00:00+00:00`.
 pub fn timestamp(unix: u64) -> String {
     let days = (unix / 86_400) as i64;

@@ -16,7 +16,7 @@ use serde_json::{Value, json};
 
 use super::wire::{self, MEDIA_TYPE, USER_TYPE};
 use crate::desired::format::LanguageTag;
-use crate::providers::sandbox::{Api, Reply, Request, timestamp};
+use crate::providers::sandbox::{Api, Reply, Request, read_json, timestamp, write_json};
 use crate::providers::{ISO_3166_ALPHA2, PIWIK_LANGUAGES};
 
 /// The sandbox's users and API clients: the seed and state file format.
@@ -86,23 +86,12 @@ impl Data {
 
     /// Reads a seed or state file.
     pub fn read(path: &Path) -> anyhow::Result<Data> {
-        use anyhow::Context as _;
-        let text = std::fs::read_to_string(path)
-            .with_context(|| format!("cannot read the sandbox data `{}`", path.display()))?;
-        serde_json::from_str(&text)
-            .with_context(|| format!("`{}` is not sandbox data", path.display()))
+        read_json(path, "Piwik PRO sandbox data")
     }
 
-    /// Writes the data atomically: a temporary file renamed over the old one.
+    /// Writes the data atomically.
     pub fn write(&self, path: &Path) -> std::io::Result<()> {
-        if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-            std::fs::create_dir_all(parent)?;
-        }
-        let temporary = path.with_extension("json.tmp");
-        let mut text = serde_json::to_vec_pretty(self).map_err(std::io::Error::other)?;
-        text.push(b'\n');
-        std::fs::write(&temporary, text)?;
-        std::fs::rename(&temporary, path)
+        write_json(self, path)
     }
 }
 
