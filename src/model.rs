@@ -79,6 +79,8 @@ pub struct DesiredUser {
     pub state_origin: Option<Origin>,
     /// The same place as `path:line`, for plans ("`state: absent` in leavers.yaml:12").
     pub state_at: Option<String>,
+    /// Where the user is declared, as `path:line`.
+    pub at: String,
     pub email: Option<Email>,
     pub external_id: Option<String>,
     pub username: Option<String>,
@@ -160,13 +162,19 @@ pub struct LiveState {
     pub users: Vec<LiveUser>,
     /// The key of the user the credentials belong to, when the provider tells.
     pub own_key: Option<String>,
+    /// The plan names the account offers, for providers with plans.
+    pub plans: Option<Vec<String>>,
 }
 
 impl LiveState {
     /// Sorts the users by key, as the planner expects.
     pub fn new(mut users: Vec<LiveUser>, own_key: Option<String>) -> Self {
         users.sort_by(|a, b| a.key.cmp(&b.key));
-        LiveState { users, own_key }
+        LiveState {
+            users,
+            own_key,
+            plans: None,
+        }
     }
 }
 

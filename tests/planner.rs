@@ -43,6 +43,7 @@ fn desired_user(
         state,
         state_origin: None,
         state_at: (state == State::Absent).then(|| "team.yaml:7".to_string()),
+        at: "team.yaml:6".into(),
         email: Some(Email::parse(email).unwrap()),
         external_id: None,
         username: None,

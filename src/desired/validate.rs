@@ -822,6 +822,7 @@ fn check_user(
         state,
         state_origin: user.state.as_ref().map(|s| at(source, s.span)),
         state_at: None,
+        at: String::new(),
         email: user.email.as_ref().map(|e| e.value.clone()),
         external_id: user.external_id.as_ref().map(|e| e.value.0.clone()),
         username: user.username.as_ref().map(|u| u.value.trim().to_string()),

@@ -45,7 +45,6 @@ pub fn plan(desired: &DesiredState, live: &LiveState, options: &PlanOptions) -> 
     let caps = desired.target.provider.capabilities();
     let live_by_key: BTreeMap<&str, &LiveUser> =
         live.users.iter().map(|u| (u.key.as_str(), u)).collect();
-    let desired_keys: BTreeSet<&str> = desired.users.iter().map(|u| u.key.as_str()).collect();
     let protected = |key: &str, email: Option<&str>| {
         desired.policy.protect.iter().any(|pattern| {
             glob(pattern, &key.to_lowercase())
@@ -56,8 +55,22 @@ pub fn plan(desired: &DesiredState, live: &LiveState, options: &PlanOptions) -> 
     let mut drafts = Vec::new();
     let mut protected_users = Vec::new();
     let mut unchanged = 0;
+    let mut matched: BTreeSet<&str> = BTreeSet::new();
+    let mut matched_by_email = Vec::new();
     for user in &desired.users {
-        let current = live_by_key.get(user.key.as_str()).copied();
+        let mut current = live_by_key.get(user.key.as_str()).copied();
+        // A live user whose natural key the account does not return is found by email.
+        if current.is_none()
+            && caps.identity != "email"
+            && let Some(email) = &user.email
+            && let Some(found) = live_by_key.get(format!("email:{}", email.key()).as_str())
+        {
+            current = Some(found);
+            matched_by_email.push(user.key.clone());
+        }
+        if let Some(current) = current {
+            matched.insert(current.key.as_str());
+        }
         let before = drafts.len();
         diff_user(user, current, caps, &mut drafts);
         let email = current
@@ -73,7 +86,7 @@ pub fn plan(desired: &DesiredState, live: &LiveState, options: &PlanOptions) -> 
 
     let mut unmanaged_ignored = 0;
     for user in &live.users {
-        if desired_keys.contains(user.key.as_str()) {
+        if matched.contains(user.key.as_str()) {
             continue;
         }
         match desired.policy.unmanaged {
@@ -123,6 +136,7 @@ pub fn plan(desired: &DesiredState, live: &LiveState, options: &PlanOptions) -> 
         actions,
         unmanaged_ignored,
         protected: protected_users,
+        matched_by_email,
         unchanged,
         out_of_scope,
         out_of_scope_removals,

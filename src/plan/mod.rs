@@ -137,6 +137,9 @@ pub struct Plan {
     pub unmanaged_ignored: usize,
     /// Users matching a `protect` pattern whose changes were left out.
     pub protected: Vec<String>,
+    /// Users found by email because the account's list does not return their natural key.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub matched_by_email: Vec<String>,
     /// Unchanged users the files manage.
     pub unchanged: usize,
     /// Users with changes left out by `--target-user` / `--exclude-user`.

@@ -175,6 +175,14 @@ pub fn render(plan: &Plan, target: &TargetInfo, color: bool) -> String {
             "{n} more {users} pending changes{removals} outside `--target-user`/`--exclude-user`; they were not planned."
         );
     }
+    if !plan.matched_by_email.is_empty() {
+        let _ = writeln!(
+            out,
+            "Matched by email, as the account's list does not return their {}: {}.",
+            caps.identity,
+            plan.matched_by_email.join(", ")
+        );
+    }
     if !plan.protected.is_empty() {
         let _ = writeln!(
             out,

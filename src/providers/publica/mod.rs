@@ -1,3 +1,472 @@
-//! Publica.la integration API v1. The simulator is here; the client is still to come.
+//! Publica.la integration API v1: the client.
+//!
+//! Every request carries `X-User-Token`. Users are listed a hundred at a time, active and
+//! deactivated ones, the remaining pages concurrently once the last page is known. Updates are
+//! full-record `PUT`s built from the live user plus the planned changes, so no field the files do
+//! not manage is ever lost. Plans are referred to by name and resolved to ids once per run.
 
 pub mod sandbox;
+pub mod wire;
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use reqwest::{Method, StatusCode};
+use serde_json::{Map, Value};
+
+use super::http::{Answer, Http, Kind};
+use super::{Account, ProviderError};
+use crate::desired::format::{Secret, SecretRef, State};
+use crate::model::{LiveState, LiveUser};
+use crate::plan::{Action, Op};
+
+const USERS: &str = "/integration-api/v1/dashboard/users";
+const PER_PAGE: u64 = 100;
+const PAGE_CONCURRENCY: usize = 8;
+
+/// A Publica.la store.
+pub struct Publica {
+    http: Http,
+    base: String,
+    token: SecretRef,
+    /// Initial passwords by user key, sent only on create.
+    passwords: HashMap<String, Secret>,
+    /// Plan ids by name, read with the users.
+    plans: Mutex<HashMap<String, u64>>,
+    /// The live users as last read, by id: the base of every full-record update.
+    records: Mutex<HashMap<String, wire::ListUser>>,
+}
+
+impl Publica {
+    pub fn new(
+        base: &str,
+        token: SecretRef,
+        passwords: HashMap<String, Secret>,
+        http: Http,
+    ) -> Self {
+        Publica {
+            http,
+            base: base.trim_end_matches('/').to_string(),
+            token,
+            passwords,
+            plans: Mutex::new(HashMap::new()),
+            records: Mutex::new(HashMap::new()),
+        }
+    }
+
+    async fn call(
+        &self,
+        method: Method,
+        path: &str,
+        query: &[(&str, String)],
+        body: Option<&Value>,
+        kind: Kind,
+    ) -> Result<Answer, ProviderError> {
+        let url = format!("{}{path}", self.base);
+        let mut waits = 0;
+        loop {
+            let answer = self
+                .http
+                .send(method.clone(), path, kind, |client, _| {
+                    let mut request = client
+                        .request(method.clone(), &url)
+                        .header("X-User-Token", self.token.value.expose())
+                        .header("Accept", "application/json")
+                        .query(query);
+                    if let Some(body) = body {
+                        request = request.json(body);
+                    }
+                    request
+                })
+                .await?;
+            if self.http.wait_out(&answer, path, &mut waits).await {
+                continue;
+            }
+            if answer.status == StatusCode::UNAUTHORIZED {
+                return Err(ProviderError::Auth(format!(
+                    "Publica.la refused the API token in `{}` (HTTP 401)",
+                    self.token.var
+                )));
+            }
+            return Ok(answer);
+        }
+    }
+
+    /// The service's errors: Laravel's validation messages by field, or its `message`.
+    fn api_error(answer: &Answer) -> ProviderError {
+        let body: wire::Invalid = serde_json::from_slice(&answer.body).unwrap_or_default();
+        let mut errors: Vec<String> = body
+            .errors
+            .iter()
+            .flat_map(|(field, messages)| messages.iter().map(move |m| format!("{field}: {m}")))
+            .collect();
+        if errors.is_empty()
+            && let Some(message) = body.message
+        {
+            errors.push(message);
+        }
+        ProviderError::Api {
+            status: answer.status.as_u16(),
+            errors,
+            codes: body.errors.keys().cloned().collect(),
+        }
+    }
+
+    fn expect(answer: Answer, expected: StatusCode) -> Result<Answer, ProviderError> {
+        if answer.status == expected {
+            Ok(answer)
+        } else {
+            Err(Self::api_error(&answer))
+        }
+    }
+
+    async fn page(&self, page: u64, deactivated: bool) -> Result<wire::Paginator, ProviderError> {
+        let mut query = vec![
+            ("page", page.to_string()),
+            ("per_page", PER_PAGE.to_string()),
+        ];
+        if deactivated {
+            query.push(("query", "deactivated".to_string()));
+        }
+        let answer = Self::expect(
+            self.call(Method::GET, USERS, &query, None, Kind::Read)
+                .await?,
+            StatusCode::OK,
+        )?;
+        let envelope: wire::Envelope<wire::PaginatorData> = serde_json::from_slice(&answer.body)
+            .map_err(|e| ProviderError::Protocol(format!("unexpected user list: {e}")))?;
+        Ok(envelope.data.paginator)
+    }
+
+    /// Every user of one kind (active or deactivated), the pages after the first concurrently.
+    async fn all(
+        self: &Arc<Self>,
+        deactivated: bool,
+    ) -> Result<Vec<wire::ListUser>, ProviderError> {
+        let first = self.page(1, deactivated).await?;
+        let mut users = first.data;
+        let Some(last) = first.last_page else {
+            // No page count: follow the pages one by one.
+            let mut next = first.next_page_url.is_some().then_some(2);
+            while let Some(page) = next {
+                let more = self.page(page, deactivated).await?;
+                next = more.next_page_url.is_some().then_some(page + 1);
+                users.extend(more.data);
+            }
+            return Ok(users);
+        };
+        let pages: Vec<u64> = (2..=last).collect();
+        let mut fetched = Vec::with_capacity(pages.len());
+        for chunk in pages.chunks(PAGE_CONCURRENCY) {
+            let mut set = tokio::task::JoinSet::new();
+            for &page in chunk {
+                let this = self.clone();
+                set.spawn(async move { (page, this.page(page, deactivated).await) });
+            }
+            while let Some(joined) = set.join_next().await {
+                let (page, result) = joined.map_err(|e| ProviderError::Protocol(e.to_string()))?;
+                fetched.push((page, result?.data));
+            }
+        }
+        fetched.sort_by_key(|(page, _)| *page);
+        users.extend(fetched.into_iter().flat_map(|(_, data)| data));
+        Ok(users)
+    }
+
+    async fn load_plans(&self) -> Result<Vec<String>, ProviderError> {
+        let answer = self
+            .call(
+                Method::GET,
+                "/integration-api/v1/dashboard/plans",
+                &[],
+                None,
+                Kind::Read,
+            )
+            .await?;
+        let envelope: wire::Envelope<Vec<wire::PlanItem>> =
+            serde_json::from_slice(&Self::expect(answer, StatusCode::OK)?.body)
+                .map_err(|e| ProviderError::Protocol(format!("unexpected plan list: {e}")))?;
+        let names = envelope.data.iter().map(|p| p.name.clone()).collect();
+        if let Ok(mut plans) = self.plans.lock() {
+            *plans = envelope.data.into_iter().map(|p| (p.name, p.id)).collect();
+        }
+        Ok(names)
+    }
+
+    fn plan_id(&self, name: &str) -> Result<u64, ProviderError> {
+        self.plans
+            .lock()
+            .ok()
+            .and_then(|plans| plans.get(name).copied())
+            .ok_or_else(|| ProviderError::Protocol(format!("the store has no plan named `{name}`")))
+    }
+
+    /// The user with this email, active or deactivated, if any.
+    async fn find_by_email(&self, email: &str) -> Result<Option<u64>, ProviderError> {
+        for deactivated in [false, true] {
+            let mut query = vec![
+                ("email", email.to_string()),
+                ("per_page", PER_PAGE.to_string()),
+            ];
+            if deactivated {
+                query.push(("query", "deactivated".to_string()));
+            }
+            let answer = self
+                .call(Method::GET, USERS, &query, None, Kind::Read)
+                .await?;
+            if answer.status == StatusCode::NOT_FOUND {
+                continue;
+            }
+            let envelope: wire::Envelope<wire::PaginatorData> =
+                serde_json::from_slice(&Self::expect(answer, StatusCode::OK)?.body)
+                    .map_err(|e| ProviderError::Protocol(format!("unexpected user list: {e}")))?;
+            if let Some(user) = envelope
+                .data
+                .paginator
+                .data
+                .iter()
+                .find(|u| u.email.trim().eq_ignore_ascii_case(email.trim()))
+            {
+                return Ok(Some(user.id));
+            }
+        }
+        Ok(None)
+    }
+
+    /// The fields a create or update sends for the attributes in `action`.
+    fn fields(&self, action: &Action, body: &mut Map<String, Value>) -> Result<(), ProviderError> {
+        for change in &action.changes {
+            let Some(after) = &change.after else { continue };
+            match change.attribute.as_ref() {
+                "email" => {
+                    body.insert("email".into(), after.clone().into());
+                }
+                name @ ("admin" | "plan_admin" | "only_sees_readable") => {
+                    body.insert(name.into(), (after == "true").into());
+                }
+                "sessions_limit" => {
+                    body.insert(
+                        "sessions_limit".into(),
+                        after.parse::<u32>().map(Value::from).unwrap_or(Value::Null),
+                    );
+                }
+                "plan" => {
+                    body.insert("assign_new_plan".into(), self.plan_id(after)?.into());
+                }
+                "plan_valid_to" => {
+                    body.insert("new_plan_custom_valid_to".into(), after.clone().into());
+                }
+                _ => {}
+            }
+        }
+        Ok(())
+    }
+
+    /// Creates a user. After a lost answer the email is looked up first, so a user is never
+    /// created twice.
+    async fn create(&self, action: &Action) -> Result<String, ProviderError> {
+        let mut body = Map::new();
+        body.insert("external_id".into(), action.user.clone().into());
+        let password = self.passwords.get(&action.user).ok_or_else(|| {
+            ProviderError::Protocol("Publica.la needs an initial password to create a user: add `password: ${VAR}` to the user".into())
+        })?;
+        body.insert("new_password".into(), password.expose().into());
+        self.fields(action, &mut body)?;
+        let email = action.after("email").unwrap_or_default().to_string();
+        let body = Value::Object(body);
+        for attempt in 1..=4 {
+            let outcome = self
+                .call(
+                    Method::POST,
+                    &format!("{USERS}/"),
+                    &[],
+                    Some(&body),
+                    Kind::Write { idempotent: false },
+                )
+                .await;
+            let unknown = match outcome {
+                Ok(answer) if answer.status == StatusCode::OK => {
+                    let envelope: wire::Envelope<wire::Created> =
+                        serde_json::from_slice(&answer.body).map_err(|e| {
+                            ProviderError::Protocol(format!("unexpected create answer: {e}"))
+                        })?;
+                    return Ok(envelope.data.id.to_string());
+                }
+                Ok(answer) if answer.status.is_server_error() => {
+                    format!("HTTP {}", answer.status.as_u16())
+                }
+                Ok(answer) => {
+                    let err = Self::api_error(&answer);
+                    if err.has_code("email")
+                        && let Some(id) = self.find_by_email(&email).await?
+                    {
+                        return Ok(id.to_string());
+                    }
+                    return Err(err);
+                }
+                Err(ProviderError::Transport(err)) => err.to_string(),
+                Err(err) => return Err(err),
+            };
+            tracing::info!("creating {email} has an unknown outcome ({unknown}); looking it up");
+            if let Some(id) = self.find_by_email(&email).await? {
+                return Ok(id.to_string());
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(200) * attempt).await;
+        }
+        Err(ProviderError::Protocol(
+            "creating the user got no answer 4 times".into(),
+        ))
+    }
+
+    /// A full-record update: the live user as read, with the planned changes on top.
+    async fn update(&self, action: &Action, id: &str) -> Result<(), ProviderError> {
+        let mut body = Map::new();
+        body.insert("external_id".into(), action.user.clone().into());
+        if let Some(live) = self.records.lock().ok().and_then(|r| r.get(id).map(record)) {
+            body.extend(live);
+        }
+        self.fields(action, &mut body)?;
+        let answer = self
+            .call(
+                Method::PUT,
+                &format!("{USERS}/{id}"),
+                &[],
+                Some(&Value::Object(body)),
+                Kind::Write { idempotent: true },
+            )
+            .await?;
+        Self::expect(answer, StatusCode::NO_CONTENT).map(|_| ())
+    }
+
+    async fn deactivate(&self, id: &str) -> Result<(), ProviderError> {
+        let answer = self
+            .call(
+                Method::DELETE,
+                &format!("{USERS}/{id}"),
+                &[],
+                None,
+                Kind::Write { idempotent: true },
+            )
+            .await?;
+        // Deactivated already (an earlier attempt whose answer was lost): the goal is reached.
+        if answer.status != StatusCode::NOT_FOUND {
+            Self::expect(answer, StatusCode::OK)?;
+        }
+        // A deactivated reader's open sessions end now, not at their next expiry.
+        let path = format!("/integration-api/v1/users/{id}/force-logout");
+        let answer = self
+            .call(
+                Method::POST,
+                &path,
+                &[],
+                None,
+                Kind::Write { idempotent: true },
+            )
+            .await?;
+        Self::expect(answer, StatusCode::OK).map(|_| ())
+    }
+
+    async fn reactivate(&self, id: &str) -> Result<(), ProviderError> {
+        let answer = self
+            .call(
+                Method::PUT,
+                &format!("{USERS}/{id}/re-activate"),
+                &[],
+                None,
+                Kind::Write { idempotent: true },
+            )
+            .await?;
+        Self::expect(answer, StatusCode::OK).map(|_| ())
+    }
+}
+
+/// The fields of a live user that a full-record update must send back.
+fn record(user: &wire::ListUser) -> Map<String, Value> {
+    let mut fields = Map::new();
+    fields.insert("email".into(), user.email.clone().into());
+    fields.insert("admin".into(), user.admin.into());
+    fields.insert("plan_admin".into(), user.plan_admin.into());
+    fields.insert("only_sees_readable".into(), user.only_sees_readable.into());
+    fields.insert(
+        "sessions_limit".into(),
+        user.sessions_limit.map_or(Value::Null, Value::from),
+    );
+    fields
+}
+
+fn live_user(user: &wire::ListUser, deactivated: bool) -> LiveUser {
+    let mut attributes = std::collections::BTreeMap::new();
+    attributes.insert("email", user.email.clone());
+    attributes.insert("admin", user.admin.to_string());
+    attributes.insert("plan_admin", user.plan_admin.to_string());
+    attributes.insert("only_sees_readable", user.only_sees_readable.to_string());
+    if let Some(limit) = user.sessions_limit {
+        attributes.insert("sessions_limit", limit.to_string());
+    }
+    if let Some(plan) = user.user_plans.first() {
+        if let Some(name) = &plan.name {
+            attributes.insert("plan", name.clone());
+        }
+        if let Some(valid_to) = &plan.valid_to {
+            attributes.insert("plan_valid_to", valid_to.clone());
+        }
+    }
+    LiveUser {
+        id: user.id.to_string(),
+        // The list rarely carries `external_id`; the planner then matches by email.
+        key: user
+            .external_id
+            .clone()
+            .unwrap_or_else(|| email_key(&user.email)),
+        email: Some(user.email.clone()),
+        state: if deactivated {
+            State::Deactivated
+        } else {
+            State::Active
+        },
+        attributes,
+        roles: Default::default(),
+    }
+}
+
+impl Account for Arc<Publica> {
+    async fn fetch(&self) -> Result<LiveState, ProviderError> {
+        let (active, deactivated, plans) =
+            tokio::try_join!(self.all(false), self.all(true), self.load_plans())?;
+        let mut users: Vec<LiveUser> = active.iter().map(|u| live_user(u, false)).collect();
+        users.extend(deactivated.iter().map(|u| live_user(u, true)));
+        if let Ok(mut records) = self.records.lock() {
+            *records = active
+                .into_iter()
+                .chain(deactivated)
+                .map(|u| (u.id.to_string(), u))
+                .collect();
+        }
+        let mut state = LiveState::new(users, None);
+        state.plans = Some(plans);
+        Ok(state)
+    }
+
+    async fn execute(
+        &self,
+        action: &Action,
+        id: Option<&str>,
+    ) -> Result<Option<String>, ProviderError> {
+        let need_id =
+            || id.ok_or_else(|| ProviderError::Protocol("the user's id is not known".into()));
+        match action.op {
+            Op::Create => self.create(action).await.map(Some),
+            Op::Update => self.update(action, need_id()?).await.map(|_| None),
+            Op::Reactivate => self.reactivate(need_id()?).await.map(|_| None),
+            Op::Deactivate | Op::Delete => self.deactivate(need_id()?).await.map(|_| None),
+            Op::Promote | Op::Demote => {
+                Err(ProviderError::Protocol("Publica.la has no roles".into()))
+            }
+        }
+    }
+}
+
+/// The `email:` key the client gives a live user whose external id the list did not return.
+pub fn email_key(email: &str) -> String {
+    format!("email:{}", email.trim().to_lowercase())
+}
