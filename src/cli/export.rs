@@ -23,6 +23,12 @@ pub fn run(args: &ExportArgs, output: Output) -> anyhow::Result<u8> {
     let Some(desired) = session::load(&args.paths, output)? else {
         return Ok(exit::ERROR);
     };
+    if desired.target.provider != crate::desired::format::Provider::PiwikPro {
+        anyhow::bail!(
+            "export is available for Piwik PRO only so far: {} does not list every user's natural key",
+            desired.target.provider.capabilities().name
+        );
+    }
     session::runtime()?.block_on(async {
         let session = Session::connect(desired, None).await?;
         let live = session.fetch().await?;

@@ -11,8 +11,10 @@ use crate::desired::format::{Provider, Secret, SecretRef, TargetUrl};
 use crate::diagnostic::Renderer;
 use crate::model::{DesiredState, LiveState};
 use crate::plan::{Plan, PlanOptions};
+use crate::providers::AnyAccount;
 use crate::providers::http::{Http, RetryPolicy};
 use crate::providers::piwik::{self, Piwik};
+use crate::providers::publica::{self, Publica};
 use crate::providers::sandbox::{Faults, Server};
 use crate::render::TargetInfo;
 
@@ -22,7 +24,7 @@ pub const SANDBOX_DIR: &str = ".rollcall/sandbox";
 /// A connected account, with the in-process sandbox behind it when the target is `sandbox`.
 pub struct Session {
     pub desired: DesiredState,
-    pub account: Arc<Piwik>,
+    pub account: AnyAccount,
     pub target: TargetInfo,
     _sandbox: Option<Server>,
 }
@@ -54,6 +56,18 @@ fn secret(var: &str, value: &str) -> SecretRef {
     }
 }
 
+/// Starts an in-process sandbox serving `api` on a free loopback port.
+async fn start_sandbox(api: Arc<dyn crate::providers::sandbox::Api>) -> anyhow::Result<Server> {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .context("cannot start the built-in sandbox")?;
+    Ok(crate::providers::sandbox::spawn(
+        listener,
+        api,
+        Faults::default(),
+    )?)
+}
+
 impl Session {
     /// Connects to the target of `desired`, starting the built-in sandbox when the URL is `sandbox`.
     pub async fn connect(
@@ -62,24 +76,19 @@ impl Session {
     ) -> anyhow::Result<Session> {
         let http = Http::new(RetryPolicy::default(), journal)?;
         let provider = desired.target.provider;
-        if provider != Provider::PiwikPro {
-            anyhow::bail!(
-                "planning against {} is not available yet; `rollcall validate` checks its files",
-                provider.capabilities().name
-            );
-        }
-        let (base, client_id, client_secret, sandbox, url) = match &desired.target.url {
-            TargetUrl::Http(url) => {
-                let creds = &desired.target.credentials;
+        let state_file = Path::new(SANDBOX_DIR).join(format!("{provider}.json"));
+        let creds = &desired.target.credentials;
+        let (account, sandbox, url) = match (provider, &desired.target.url) {
+            (Provider::PiwikPro, TargetUrl::Http(url)) => {
                 let (Some(id), Some(secret)) =
                     (creds.client_id.clone(), creds.client_secret.clone())
                 else {
                     anyhow::bail!("the target has no Piwik PRO credentials");
                 };
-                (url.clone(), id, secret, None, url.clone())
+                let account = AnyAccount::Piwik(Arc::new(Piwik::new(url, id, secret, http)));
+                (account, None, url.clone())
             }
-            TargetUrl::Sandbox => {
-                let state_file = Path::new(SANDBOX_DIR).join(format!("{provider}.json"));
+            (Provider::PiwikPro, TargetUrl::Sandbox) => {
                 let data = if state_file.exists() {
                     piwik::sandbox::Data::read(&state_file)?
                 } else {
@@ -89,22 +98,52 @@ impl Session {
                     state_file: Some(state_file.clone()),
                     ..Default::default()
                 };
-                let api = Arc::new(piwik::sandbox::Sandbox::new(data, options));
-                let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-                    .await
-                    .context("cannot start the built-in sandbox")?;
-                let server = crate::providers::sandbox::spawn(listener, api, Faults::default())?;
+                let server =
+                    start_sandbox(Arc::new(piwik::sandbox::Sandbox::new(data, options))).await?;
                 let (id, key) = piwik::sandbox::SEED_CLIENT;
-                (
-                    server.url(),
+                let client = Piwik::new(
+                    &server.url(),
                     secret("the sandbox client id", id),
                     secret("the sandbox client secret", key),
-                    Some(server),
-                    format!("sandbox ({})", state_file.display()),
-                )
+                    http,
+                );
+                let url = format!("sandbox ({})", state_file.display());
+                (AnyAccount::Piwik(Arc::new(client)), Some(server), url)
             }
+            (Provider::PublicaLa, target) => {
+                let passwords = desired
+                    .users
+                    .iter()
+                    .filter_map(|u| Some((u.key.clone(), u.password.as_ref()?.value.clone())))
+                    .collect();
+                let (base, token, server, url) = match target {
+                    TargetUrl::Http(url) => {
+                        let Some(token) = creds.api_token.clone() else {
+                            anyhow::bail!("the target has no Publica.la `api_token`");
+                        };
+                        (url.clone(), token, None, url.clone())
+                    }
+                    TargetUrl::Sandbox => {
+                        let data = if state_file.exists() {
+                            publica::sandbox::Data::read(&state_file)?
+                        } else {
+                            publica::sandbox::Data::seed()
+                        };
+                        let sandbox =
+                            publica::sandbox::Sandbox::new(data, Some(state_file.clone()));
+                        let server = start_sandbox(Arc::new(sandbox)).await?;
+                        let token = secret("the sandbox token", publica::sandbox::SEED_TOKEN);
+                        let url = format!("sandbox ({})", state_file.display());
+                        (server.url(), token, Some(server), url)
+                    }
+                };
+                let client = Publica::new(&base, token, passwords, http);
+                (AnyAccount::Publica(Arc::new(client)), server, url)
+            }
+            (Provider::Bedita, _) => anyhow::bail!(
+                "planning against BEdita is not available yet; `rollcall validate` checks its files"
+            ),
         };
-        let account = Arc::new(Piwik::new(&base, client_id, client_secret, http));
         Ok(Session {
             desired,
             account,
@@ -134,6 +173,28 @@ impl Session {
     /// Fetches the live users and plans.
     pub async fn plan(&self, options: &PlanOptions) -> anyhow::Result<(LiveState, Plan)> {
         let live = self.fetch().await?;
+        if let Some(offered) = &live.plans {
+            let unknown: Vec<String> = self
+                .desired
+                .users
+                .iter()
+                .filter_map(|u| {
+                    let plan = u.plan.as_ref()?;
+                    (!offered.contains(plan)).then(|| format!("`{plan}` for {} ({})", u.key, u.at))
+                })
+                .collect();
+            if !unknown.is_empty() {
+                anyhow::bail!(
+                    "the store has no plan named {}; it offers {}",
+                    unknown.join(", "),
+                    offered
+                        .iter()
+                        .map(|p| format!("`{p}`"))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                );
+            }
+        }
         let plan = crate::plan::plan(&self.desired, &live, options);
         Ok((live, plan))
     }

@@ -77,10 +77,12 @@ pub fn load(paths: &[PathBuf], env: &dyn Fn(&str) -> Option<String>) -> Loaded {
                     Some((sources.path(id).to_path_buf(), sha256(text.as_bytes())))
                 })
                 .collect();
+            let at = |o: crate::diagnostic::Origin| {
+                format!("{}:{}", sources.path(o.source).display(), o.span.line)
+            };
             for user in &mut state.users {
-                user.state_at = user
-                    .state_origin
-                    .map(|o| format!("{}:{}", sources.path(o.source).display(), o.span.line));
+                user.state_at = user.state_origin.map(at);
+                user.at = at(user.origin);
             }
             Ok(state)
         }

@@ -9,6 +9,9 @@ use crate::desired::format::{State, Unmanaged};
 use crate::model::{DesiredState, DesiredUser, LiveState, LiveUser};
 use crate::providers::{Capabilities, Roles};
 
+/// What a plan shows in place of a secret.
+pub const SENSITIVE: &str = "(sensitive value)";
+
 /// Choices made on the command line that shape a plan.
 #[derive(Debug, Clone, Default)]
 pub struct PlanOptions {
@@ -204,6 +207,14 @@ fn diff_user(
                     attribute: "role".into(),
                     before: None,
                     after: Some(role.clone()),
+                });
+            }
+            // Sent on create only, and never shown: the plan says only that there is one.
+            if desired.password.is_some() {
+                changes.push(Change {
+                    attribute: "password".into(),
+                    before: None,
+                    after: Some(SENSITIVE.into()),
                 });
             }
             out.push(draft(Op::Create, changes, None));

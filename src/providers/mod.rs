@@ -44,6 +44,33 @@ impl ProviderError {
     }
 }
 
+/// The account of whichever provider a target names.
+#[derive(Clone)]
+pub enum AnyAccount {
+    Piwik(std::sync::Arc<piwik::Piwik>),
+    Publica(std::sync::Arc<publica::Publica>),
+}
+
+impl Account for AnyAccount {
+    async fn fetch(&self) -> Result<LiveState, ProviderError> {
+        match self {
+            AnyAccount::Piwik(a) => a.fetch().await,
+            AnyAccount::Publica(a) => a.fetch().await,
+        }
+    }
+
+    async fn execute(
+        &self,
+        action: &Action,
+        id: Option<&str>,
+    ) -> Result<Option<String>, ProviderError> {
+        match self {
+            AnyAccount::Piwik(a) => a.execute(action, id).await,
+            AnyAccount::Publica(a) => a.execute(action, id).await,
+        }
+    }
+}
+
 /// A live account rollcall can read and change, through its provider's API.
 pub trait Account: Send + Sync + 'static {
     /// Every user, normalised, and which one the credentials belong to.

@@ -209,6 +209,7 @@ pub fn render(plan: &Plan, target: &TargetInfo, color: bool) -> String {
 
 fn quote(value: Option<&str>) -> String {
     match value {
+        Some(crate::plan::diff::SENSITIVE) => crate::plan::diff::SENSITIVE.to_string(),
         Some(v) => format!("{v:?}"),
         None => "null".into(),
     }

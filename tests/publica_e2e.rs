@@ -1,0 +1,231 @@
+//! End to end over real HTTP: the Publica.la client against the strict sandbox.
+
+mod common;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use common::Workspace;
+use rollcall::apply;
+use rollcall::cli::session::Session;
+use rollcall::model::DesiredState;
+use rollcall::plan::{Op, Plan, PlanOptions};
+use rollcall::providers::publica::sandbox::{Data, SEED_TOKEN, Sandbox, User};
+use rollcall::providers::sandbox::{Faults, Server, spawn};
+
+/// A store: staff, readers on two plans, one deactivated reader, one leaver.
+const STORE: &str = "
+plans:
+  - name: Lector Básico
+  - name: Lector Premium
+defaults:
+  only_sees_readable: true
+users:
+  - external_id: staff-001
+    email: admin@biblioteca.org
+    admin: true
+    only_sees_readable: false
+  - external_id: \"10041\"
+    email: ana.torres@example.org
+    plan: Lector Premium
+  - external_id: \"10032\"
+    email: carmen.vidal@example.org
+    sessions_limit: 3
+  - external_id: \"20001\"
+    email: new.reader@example.org
+    password: ${READER_PASSWORD}
+    plan: Lector Básico
+    plan_valid_to: 2027-06-30
+  - external_id: \"10019\"
+    email: old.reader@example.org
+    state: absent
+";
+
+struct Harness {
+    _server: Server,
+    sandbox: Arc<Sandbox>,
+    url: String,
+    ws: Workspace,
+}
+
+async fn harness(data: Data, faults: Faults) -> Harness {
+    let sandbox = Arc::new(Sandbox::new(data, None));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let server = spawn(listener, sandbox.clone(), faults).unwrap();
+    let url = server.url();
+    Harness {
+        _server: server,
+        sandbox,
+        url,
+        ws: Workspace::new(),
+    }
+}
+
+impl Harness {
+    fn desired(&self, body: &str) -> DesiredState {
+        let text = format!(
+            "version: 1\ntarget:\n  provider: publica-la\n  url: {}\n  credentials:\n    api_token: ${{PUBLICA_TOKEN}}\n{body}",
+            self.url
+        );
+        let path = self.ws.write("store.yaml", text);
+        let env = |name: &str| match name {
+            "PUBLICA_TOKEN" => Some(SEED_TOKEN.to_string()),
+            "READER_PASSWORD" => Some("reader-pass-1".to_string()),
+            _ => None,
+        };
+        match rollcall::desired::load(&[path], &env).result {
+            Ok(state) => state,
+            Err(d) => panic!("invalid test file: {d:?}"),
+        }
+    }
+
+    async fn plan(&self, body: &str) -> anyhow::Result<Plan> {
+        let session = Session::connect(self.desired(body), None).await?;
+        Ok(session.plan(&PlanOptions::default()).await?.1)
+    }
+
+    /// Plans and applies once; returns the plan and how many actions did not succeed.
+    async fn apply(&self, body: &str) -> (Plan, usize) {
+        let session = Session::connect(self.desired(body), None).await.unwrap();
+        let (live, plan) = session.plan(&PlanOptions::default()).await.unwrap();
+        let report = apply::run(session.account.clone(), &plan, &live, 4, None, |_, _| {}).await;
+        (plan, report.failed() + report.skipped())
+    }
+
+    fn user(&self, external_id: &str) -> User {
+        let data = self.sandbox.data();
+        let found: Vec<&User> = data
+            .users
+            .iter()
+            .filter(|u| u.external_id == external_id)
+            .collect();
+        assert_eq!(found.len(), 1, "exactly one {external_id}");
+        found[0].clone()
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn plan_apply_plan_converges() {
+    let h = harness(Data::seed(), Faults::default()).await;
+    let (plan, failed) = h.apply(STORE).await;
+    assert_eq!(failed, 0);
+    let ops: Vec<(Op, &str)> = plan
+        .actions
+        .iter()
+        .map(|a| (a.op, a.user.as_str()))
+        .collect();
+    assert_eq!(
+        ops,
+        [
+            (Op::Create, "20001"),
+            (Op::Reactivate, "10032"),
+            (Op::Update, "10032"),
+            (Op::Update, "10041"),
+            (Op::Deactivate, "10019"),
+        ]
+    );
+    assert_eq!(
+        plan.actions[2].depends_on,
+        [1],
+        "reactivated before it is updated"
+    );
+    assert_eq!(
+        plan.matched_by_email,
+        ["10019", "10032", "10041", "staff-001"]
+    );
+
+    let again = h.plan(STORE).await.unwrap();
+    assert!(again.is_empty(), "{:?}", again.actions);
+
+    let created = h.user("20001");
+    assert_eq!(
+        (created.plan_id, created.plan_valid_to.as_deref()),
+        (Some(1), Some("2027-06-30"))
+    );
+    let carmen = h.user("10032");
+    assert_eq!(
+        (carmen.deactivated_at, carmen.sessions_limit),
+        (None, Some(3))
+    );
+    let leaver = h.user("10019");
+    assert!(
+        leaver.deactivated_at.is_some(),
+        "absent on Publica.la is deactivated"
+    );
+    assert_eq!(leaver.sessions, 0, "and logged out");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_put_never_loses_a_field_the_files_do_not_manage() {
+    let mut data = Data::seed();
+    let ana = data
+        .users
+        .iter_mut()
+        .find(|u| u.external_id == "10041")
+        .unwrap();
+    ana.admin = true;
+    ana.plan_admin = true;
+    ana.sessions_limit = Some(7);
+    let h = harness(data, Faults::default()).await;
+    // Only the plan is managed.
+    let (_, failed) = h
+        .apply("plans:\n  - name: Lector Premium\nusers:\n  - external_id: \"10041\"\n    email: ana.torres@example.org\n    plan: Lector Premium\n")
+        .await;
+    assert_eq!(failed, 0);
+    let ana = h.user("10041");
+    assert_eq!(ana.plan_id, Some(2));
+    assert!(
+        ana.admin && ana.plan_admin,
+        "flags the file does not manage are kept"
+    );
+    assert_eq!(ana.sessions_limit, Some(7));
+    assert!(ana.only_sees_readable, "as seeded");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unknown_plan_fails_at_plan_time_with_file_and_line() {
+    let h = harness(Data::seed(), Faults::default()).await;
+    let err = h
+        .plan("plans:\n  - name: Lector Gold\nusers:\n  - external_id: \"10041\"\n    email: ana.torres@example.org\n    plan: Lector Gold\n")
+        .await
+        .unwrap_err();
+    let text = format!("{err:#}");
+    assert!(
+        text.starts_with("the store has no plan named `Lector Gold` for 10041 ("),
+        "{text}"
+    );
+    assert!(text.contains("store.yaml:10)"), "{text}");
+    assert!(
+        text.ends_with("it offers `Lector Básico`, `Lector Premium`"),
+        "{text}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn faults_still_converge_without_duplicates() {
+    let faults = Faults {
+        rate_limit: Some((8, Duration::from_secs(1))),
+        error_share: 0.2,
+        drop_share: 0.5,
+        latency: Duration::from_millis(10),
+        seed: 11,
+    };
+    let h = harness(Data::seed(), faults).await;
+    let mut runs = 0;
+    loop {
+        runs += 1;
+        let (_, failed) = h.apply(STORE).await;
+        let data = h.sandbox.data();
+        let mut emails: Vec<String> = data.users.iter().map(|u| u.email.to_lowercase()).collect();
+        let count = emails.len();
+        emails.sort();
+        emails.dedup();
+        assert_eq!(emails.len(), count, "a duplicate user after run {runs}");
+        if failed == 0 {
+            break;
+        }
+        assert!(runs < 3, "still failing after {runs} runs");
+    }
+    assert!(h.plan(STORE).await.unwrap().is_empty());
+    assert_eq!(h.sandbox.data().users.len(), 5);
+}
