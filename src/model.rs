@@ -96,6 +96,8 @@ pub struct DesiredUser {
     pub plan_admin: Option<bool>,
     pub only_sees_readable: Option<bool>,
     pub sessions_limit: Option<u32>,
+    /// Whether deactivating the user also ends their sessions (Publica.la).
+    pub force_logout: Option<bool>,
 }
 
 impl DesiredUser {

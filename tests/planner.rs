@@ -58,6 +58,7 @@ fn desired_user(
         plan_admin: None,
         only_sees_readable: None,
         sessions_limit: None,
+        force_logout: None,
     }
 }
 

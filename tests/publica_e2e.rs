@@ -229,3 +229,15 @@ async fn faults_still_converge_without_duplicates() {
     assert!(h.plan(STORE).await.unwrap().is_empty());
     assert_eq!(h.sandbox.data().users.len(), 5);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn force_logout_can_be_turned_off_per_user() {
+    let h = harness(Data::seed(), Faults::default()).await;
+    let (_, failed) = h
+        .apply("users:\n  - external_id: \"10019\"\n    email: old.reader@example.org\n    state: absent\n    force_logout: false\n")
+        .await;
+    assert_eq!(failed, 0);
+    let leaver = h.user("10019");
+    assert!(leaver.deactivated_at.is_some());
+    assert_eq!(leaver.sessions, 1, "the open session is left to expire");
+}

@@ -137,7 +137,13 @@ impl Session {
                         (server.url(), token, Some(server), url)
                     }
                 };
-                let client = Publica::new(&base, token, passwords, http);
+                let keep_sessions = desired
+                    .users
+                    .iter()
+                    .filter(|u| u.force_logout == Some(false))
+                    .map(|u| u.key.clone())
+                    .collect();
+                let client = Publica::new(&base, token, passwords, keep_sessions, http);
                 (AnyAccount::Publica(Arc::new(client)), server, url)
             }
             (Provider::Bedita, _) => anyhow::bail!(

@@ -160,6 +160,8 @@ record! {
         pub only_sees_readable: Option<Spanned<bool>>,
         /// Concurrent sessions allowed, 1 to 999999 (Publica.la).
         pub sessions_limit: Option<Spanned<u32>>,
+        /// End the reader's open sessions when they are deactivated (Publica.la; default `true`).
+        pub force_logout: Option<Spanned<bool>>,
     }
 }
 

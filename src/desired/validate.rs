@@ -720,7 +720,7 @@ fn check_user(
     );
     if state == State::Absent {
         for (name, span) in &present {
-            if *name != caps.identity && *name != "state" && *name != "email" {
+            if !matches!(*name, "state" | "email" | "force_logout") && *name != caps.identity {
                 checker
                     .error(
                         at(source, *span),
@@ -861,6 +861,8 @@ fn check_user(
                 .or_else(|| defaults.and_then(|d| d.sessions_limit.as_ref()))
                 .map(|s| s.value),
         ),
+        // Meaningful for a leaver too: Publica.la removes by deactivating.
+        force_logout: user.force_logout.as_ref().map(|f| f.value),
     })
 }
 

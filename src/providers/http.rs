@@ -137,11 +137,22 @@ impl Http {
             let outcome = match sent {
                 Ok(response) => {
                     let status = response.status();
-                    let retry_after = response
-                        .headers()
-                        .get(reqwest::header::RETRY_AFTER)
-                        .and_then(|v| v.to_str().ok())
-                        .and_then(|v| v.trim().parse::<f64>().ok());
+                    let header = |name| {
+                        response
+                            .headers()
+                            .get(name)
+                            .and_then(|v| v.to_str().ok())
+                            .and_then(|v| v.trim().parse::<f64>().ok())
+                    };
+                    // `Retry-After` if given, else the time `X-RateLimit-Reset` names.
+                    let retry_after = header(reqwest::header::RETRY_AFTER.as_str()).or_else(|| {
+                        let reset = header("x-ratelimit-reset")?;
+                        let now = std::time::SystemTime::now()
+                            .duration_since(std::time::UNIX_EPOCH)
+                            .ok()?
+                            .as_secs_f64();
+                        Some(reset - now)
+                    });
                     match response.bytes().await {
                         Ok(body) => Ok((status, body.to_vec(), retry_after)),
                         Err(err) => Err(err.to_string()),

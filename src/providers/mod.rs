@@ -160,6 +160,7 @@ const PUBLICA_LA: Capabilities = Capabilities {
         "plan_admin",
         "only_sees_readable",
         "sessions_limit",
+        "force_logout",
     ],
     required_fields: &["email"],
     states: &[State::Active, State::Deactivated, State::Absent],

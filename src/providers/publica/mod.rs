@@ -8,7 +8,7 @@
 pub mod sandbox;
 pub mod wire;
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 
 use reqwest::{Method, StatusCode};
@@ -31,6 +31,8 @@ pub struct Publica {
     token: SecretRef,
     /// Initial passwords by user key, sent only on create.
     passwords: HashMap<String, Secret>,
+    /// Users whose deactivation leaves their sessions open (`force_logout: false`).
+    keep_sessions: HashSet<String>,
     /// Plan ids by name, read with the users.
     plans: Mutex<HashMap<String, u64>>,
     /// The live users as last read, by id: the base of every full-record update.
@@ -42,6 +44,7 @@ impl Publica {
         base: &str,
         token: SecretRef,
         passwords: HashMap<String, Secret>,
+        keep_sessions: HashSet<String>,
         http: Http,
     ) -> Self {
         Publica {
@@ -49,6 +52,7 @@ impl Publica {
             base: base.trim_end_matches('/').to_string(),
             token,
             passwords,
+            keep_sessions,
             plans: Mutex::new(HashMap::new()),
             records: Mutex::new(HashMap::new()),
         }
@@ -338,7 +342,7 @@ impl Publica {
         Self::expect(answer, StatusCode::NO_CONTENT).map(|_| ())
     }
 
-    async fn deactivate(&self, id: &str) -> Result<(), ProviderError> {
+    async fn deactivate(&self, id: &str, logout: bool) -> Result<(), ProviderError> {
         let answer = self
             .call(
                 Method::DELETE,
@@ -351,6 +355,9 @@ impl Publica {
         // Deactivated already (an earlier attempt whose answer was lost): the goal is reached.
         if answer.status != StatusCode::NOT_FOUND {
             Self::expect(answer, StatusCode::OK)?;
+        }
+        if !logout {
+            return Ok(());
         }
         // A deactivated reader's open sessions end now, not at their next expiry.
         let path = format!("/integration-api/v1/users/{id}/force-logout");
@@ -458,7 +465,10 @@ impl Account for Arc<Publica> {
             Op::Create => self.create(action).await.map(Some),
             Op::Update => self.update(action, need_id()?).await.map(|_| None),
             Op::Reactivate => self.reactivate(need_id()?).await.map(|_| None),
-            Op::Deactivate | Op::Delete => self.deactivate(need_id()?).await.map(|_| None),
+            Op::Deactivate | Op::Delete => {
+                let logout = !self.keep_sessions.contains(&action.user);
+                self.deactivate(need_id()?, logout).await.map(|_| None)
+            }
             Op::Promote | Op::Demote => {
                 Err(ProviderError::Protocol("Publica.la has no roles".into()))
             }
