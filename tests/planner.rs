@@ -673,3 +673,32 @@ fn deactivation_follows_the_state_and_the_provider() {
         Some("`state: absent` in team.yaml:7")
     );
 }
+
+#[test]
+fn an_unmanaged_user_already_deactivated_is_left_alone() {
+    let mut want = desired(Vec::new(), Unmanaged::Deactivate);
+    want.target.provider = Provider::PublicaLa;
+    let user = |state| LiveUser {
+        id: "5".into(),
+        key: "email:gone@example.org".into(),
+        email: Some("gone@example.org".into()),
+        state,
+        attributes: BTreeMap::new(),
+        roles: BTreeSet::new(),
+    };
+    let deactivated = LiveState::new(vec![user(State::Deactivated)], None);
+    assert!(plan(&want, &deactivated, &PlanOptions::default()).is_empty());
+    let active = LiveState::new(vec![user(State::Active)], None);
+    let plan = plan(&want, &active, &PlanOptions::default());
+    assert_eq!(plan.actions.len(), 1);
+    assert_eq!(plan.actions[0].op, Op::Deactivate);
+    let target = TargetInfo {
+        provider: Provider::PublicaLa,
+        url: "https://store.publica.la".into(),
+    };
+    let text = render::human::render(&plan, &target, false);
+    assert!(
+        text.contains("# user \"gone@example.org\" will be deactivated"),
+        "{text}"
+    );
+}

@@ -143,9 +143,13 @@ async fn execute(
                 Op::Delete => "deleted".into(),
             };
             match outcome {
-                Outcome::Done => println!("{}: {verb}", action.user),
+                Outcome::Done => println!("{}: {verb}", crate::plan::display_key(&action.user)),
                 Outcome::Failed(err) => {
-                    eprintln!("error: {}: {} failed: {err}", action.user, action.op.name())
+                    eprintln!(
+                        "error: {}: {} failed: {err}",
+                        crate::plan::display_key(&action.user),
+                        action.op.name()
+                    )
                 }
                 Outcome::Skipped(because) => eprintln!(
                     "{}: skipped, because it depends on the failed action for {}",

@@ -97,21 +97,28 @@ pub fn plan(desired: &DesiredState, live: &LiveState, options: &PlanOptions) -> 
             _ if protected(&user.key, user.email.as_deref()) => {
                 protected_users.push(user.key.clone());
             }
-            policy @ (Unmanaged::Delete | Unmanaged::Deactivate) => drafts.push(Draft {
-                op: if policy == Unmanaged::Delete {
-                    Op::Delete
+            policy @ (Unmanaged::Delete | Unmanaged::Deactivate) => {
+                // Deleting means the provider's removal, which may itself be deactivation.
+                let op = if policy == Unmanaged::Delete {
+                    caps.absent_op
                 } else {
                     Op::Deactivate
-                },
-                user: user.key.clone(),
-                live_id: Some(user.id.clone()),
-                changes: removal_changes(user, caps),
-                reason: Some(format!(
-                    "in no file, and the policy is `unmanaged: {}`",
-                    desired.policy.unmanaged
-                )),
-                unchanged: 0,
-            }),
+                };
+                if op == Op::Deactivate && user.state == State::Deactivated {
+                    continue;
+                }
+                drafts.push(Draft {
+                    op,
+                    user: user.key.clone(),
+                    live_id: Some(user.id.clone()),
+                    changes: removal_changes(user, caps),
+                    reason: Some(format!(
+                        "in no file, and the policy is `unmanaged: {}`",
+                        desired.policy.unmanaged
+                    )),
+                    unchanged: 0,
+                });
+            }
         }
     }
 

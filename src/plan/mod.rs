@@ -31,6 +31,11 @@ pub fn recheck(
     )
 }
 
+/// How a user key is shown: a live user found only by email carries an `email:` key.
+pub fn display_key(key: &str) -> &str {
+    key.strip_prefix("email:").unwrap_or(key)
+}
+
 /// Index of an action in [`Plan::actions`].
 pub type ActionId = usize;
 

@@ -58,12 +58,13 @@ pub fn render(plan: &Plan, target: &TargetInfo, color: bool) -> String {
                 .as_ref()
                 .map(|r| format!(" ({r})"))
                 .unwrap_or_default();
+            let user = crate::plan::display_key(&first.user);
             let _ = writeln!(
                 out,
                 "  {}",
-                paint(bold, &format!("# user \"{}\" {what}{reason}", first.user))
+                paint(bold, &format!("# user \"{user}\" {what}{reason}"))
             );
-            let _ = writeln!(out, "  {} user \"{}\" {{", paint(style, symbol), first.user);
+            let _ = writeln!(out, "  {} user \"{user}\" {{", paint(style, symbol));
             let mut rows: Vec<(String, &str, String)> = Vec::new();
             if symbol == "~"
                 && let Some(id) = &first.live_id
@@ -187,7 +188,11 @@ pub fn render(plan: &Plan, target: &TargetInfo, color: bool) -> String {
         let _ = writeln!(
             out,
             "Protected by `policy.protect`, left as they are: {}.",
-            plan.protected.join(", ")
+            plan.protected
+                .iter()
+                .map(|k| crate::plan::display_key(k))
+                .collect::<Vec<_>>()
+                .join(", ")
         );
     }
     for blocked in &plan.blocked {

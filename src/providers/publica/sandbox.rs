@@ -81,7 +81,7 @@ impl Data {
             deactivated_at: None,
             sessions: 1,
         };
-        let mut admin = user(1, "staff-001", "admin@biblioteca.org", None);
+        let mut admin = user(1, "staff-000", "admin@biblioteca.org", None);
         admin.admin = true;
         admin.only_sees_readable = false;
         let mut lapsed = user(4, "10032", "carmen.vidal@example.org", Some(1));
