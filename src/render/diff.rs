@@ -51,10 +51,11 @@ pub fn render(plan: &Plan, live: &LiveState) -> String {
             .actions
             .iter()
             .any(|a| a.user == user && a.op == Op::Delete);
+        let shown = crate::plan::display_key(user);
         let (old, new) = match (before.is_empty(), removed) {
-            (true, _) => ("/dev/null".to_string(), format!("desired/{user}")),
-            (_, true) => (format!("live/{user}"), "/dev/null".to_string()),
-            _ => (format!("live/{user}"), format!("desired/{user}")),
+            (true, _) => ("/dev/null".to_string(), format!("desired/{shown}")),
+            (_, true) => (format!("live/{shown}"), "/dev/null".to_string()),
+            _ => (format!("live/{shown}"), format!("desired/{shown}")),
         };
         let _ = write!(
             out,

@@ -74,7 +74,7 @@ pub fn render(plan: &Plan, target: &TargetInfo, checksum: Option<&str>) -> Strin
             Op::Delete | Op::Deactivate => Some(format!(
                 "- **{}** `{}`{}",
                 a.op.name(),
-                a.user,
+                crate::plan::display_key(&a.user),
                 a.reason
                     .as_ref()
                     .map(|r| format!(": {r}"))
@@ -83,7 +83,7 @@ pub fn render(plan: &Plan, target: &TargetInfo, checksum: Option<&str>) -> Strin
             Op::Promote | Op::Demote => Some(format!(
                 "- **{}** `{}`: role `{}` → `{}`",
                 a.op.name(),
-                a.user,
+                crate::plan::display_key(&a.user),
                 a.changes
                     .iter()
                     .find(|c| c.attribute == "role")
