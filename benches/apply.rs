@@ -2,9 +2,10 @@
 //! allows a fixed number of requests per second, and prints the rate achieved against the rate
 //! allowed. `cargo bench --bench apply [-- USERS LIMIT]` (defaults: 300 users, 20 requests/s).
 
-use std::io::{BufRead, BufReader};
-use std::process::{Command, Stdio};
 use std::time::Instant;
+
+#[path = "../tests/support/sandbox_process.rs"]
+mod sandbox_process;
 
 use rollcall::cli::session::Session;
 use rollcall::plan::PlanOptions;
@@ -28,25 +29,11 @@ fn main() {
 
 async fn bench(users: usize, limit: usize, parallelism: usize) {
     let dir = tempfile::tempdir().expect("a temporary directory");
-    let mut sandbox = Command::new(env!("CARGO_BIN_EXE_rollcall"))
-        .args([
-            "sandbox",
-            "--provider",
-            "piwik-pro",
-            "--rate-limit",
-            &limit.to_string(),
-            "--rate-window",
-            "1",
-        ])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start the sandbox");
-    let mut reader = BufReader::new(sandbox.stdout.take().expect("stdout"));
-    let mut first = String::new();
-    reader.read_line(&mut first).expect("the sandbox's address");
-    std::thread::spawn(move || std::io::copy(&mut reader, &mut std::io::sink()));
-    let url = first.trim().rsplit(' ').next().expect("a URL").to_string();
+    let limit_text = limit.to_string();
+    let (mut sandbox, url) = sandbox_process::start(
+        env!("CARGO_BIN_EXE_rollcall"),
+        &["--rate-limit", &limit_text, "--rate-window", "1"],
+    );
 
     let mut yaml = format!(
         "version: 1\ntarget:\n  provider: piwik-pro\n  url: {url}\n  credentials:\n    client_id: ${{ID}}\n    client_secret: ${{SECRET}}\nusers:\n"

@@ -5,9 +5,10 @@
 //! process's). The sandbox runs as a separate `rollcall sandbox` process, so the memory figures are
 //! rollcall's own: after loading the files, and after fetching, planning and rendering.
 
-use std::io::{BufRead, BufReader};
-use std::process::{Command, Stdio};
 use std::time::Instant;
+
+#[path = "../tests/support/sandbox_process.rs"]
+mod sandbox_process;
 
 use rollcall::cli::session::Session;
 use rollcall::plan::PlanOptions;
@@ -69,18 +70,9 @@ async fn bench(n: usize) {
     }
     data.write(&seed).expect("write the seed");
 
-    let mut sandbox = Command::new(env!("CARGO_BIN_EXE_rollcall"))
-        .args(["sandbox", "--provider", "piwik-pro", "--seed"])
-        .arg(&seed)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start the sandbox");
-    let mut reader = BufReader::new(sandbox.stdout.take().expect("stdout"));
-    let mut first = String::new();
-    reader.read_line(&mut first).expect("the sandbox's address");
-    std::thread::spawn(move || std::io::copy(&mut reader, &mut std::io::sink()));
-    let url = first.trim().rsplit(' ').next().expect("a URL").to_string();
+    let seed_path = seed.to_str().expect("a UTF-8 temporary path");
+    let (mut sandbox, url) =
+        sandbox_process::start(env!("CARGO_BIN_EXE_rollcall"), &["--seed", seed_path]);
 
     // The files: every live user, one in a hundred with a new language, a few hundred new ones.
     let mut yaml = format!(

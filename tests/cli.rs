@@ -424,21 +424,12 @@ fn a_saved_plan_for_another_target_is_refused() {
     );
 }
 
+#[path = "support/sandbox_process.rs"]
+mod sandbox_process;
+
 /// Starts `rollcall sandbox` on a free port and returns the child and its URL.
 fn sandbox_process() -> (std::process::Child, String) {
-    use std::io::BufRead;
-    let mut child = Command::new(env!("CARGO_BIN_EXE_rollcall"))
-        .args(["sandbox", "--provider", "piwik-pro"])
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    std::io::BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let url = line.trim().rsplit(' ').next().unwrap().to_string();
-    (child, url)
+    sandbox_process::start(env!("CARGO_BIN_EXE_rollcall"), &[])
 }
 
 #[test]
