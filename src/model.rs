@@ -8,6 +8,7 @@ use std::collections::BTreeSet;
 
 use crate::desired::format::{
     Date, Email, LanguageTag, MaxRemovals, Provider, SecretRef, State, TargetUrl, Unmanaged,
+    UnmanagedRoles,
 };
 use crate::diagnostic::Origin;
 
@@ -52,6 +53,7 @@ pub struct Credentials {
 #[derive(Debug)]
 pub struct Policy {
     pub unmanaged: Unmanaged,
+    pub unmanaged_roles: UnmanagedRoles,
     pub protect: Vec<String>,
     pub max_removals: Option<MaxRemovals>,
 }
@@ -60,6 +62,7 @@ impl Default for Policy {
     fn default() -> Self {
         Policy {
             unmanaged: Unmanaged::Ignore,
+            unmanaged_roles: UnmanagedRoles::Ignore,
             protect: Vec::new(),
             max_removals: None,
         }
@@ -142,7 +145,20 @@ pub struct DesiredRole {
     pub origin: Origin,
 }
 
+/// A role as the account has it (BEdita).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LiveRole {
+    pub id: String,
+    pub name: String,
+    pub description: Option<String>,
+    /// Built into the product (BEdita's `admin`): never deleted.
+    pub builtin: bool,
+}
+
 /// One user as the provider has them, normalised into the same vocabulary as [`DesiredUser`].
+///
+/// `state` is [`State::Absent`] for a user the provider keeps in a restorable trash (BEdita's
+/// soft delete): such a user is restored, never re-created, when a file wants them back.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LiveUser {
     /// The provider's id, used in API paths.
@@ -166,6 +182,8 @@ pub struct LiveState {
     pub own_key: Option<String>,
     /// The plan names the account offers, for providers with plans.
     pub plans: Option<Vec<String>>,
+    /// The roles the account defines, for providers whose roles are resources. Sorted by name.
+    pub roles: Option<Vec<LiveRole>>,
 }
 
 impl LiveState {
@@ -176,6 +194,7 @@ impl LiveState {
             users,
             own_key,
             plans: None,
+            roles: None,
         }
     }
 }

@@ -157,6 +157,7 @@ fn simulate(live: &LiveState, plan: &Plan) -> LiveState {
                     "removing a user that is not there"
                 );
             }
+            op => panic!("Piwik PRO has no {} operation", op.name()),
         }
     }
     LiveState::new(users.into_values().collect(), live.own_key.clone())

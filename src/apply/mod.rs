@@ -94,10 +94,11 @@ pub async fn run<A: Account + Clone>(
             && let Some(id) = ready.pop_front()
         {
             let action = actions[id].clone();
+            // Roles are found by name in the provider's client; users by key here.
             let user_id = action
                 .live_id
                 .clone()
-                .or_else(|| ids.get(&action.user).cloned());
+                .or_else(|| (!action.op.is_role()).then(|| ids.get(&action.user).cloned())?);
             let account = account.clone();
             let task = running.spawn(async move {
                 let result = account.execute(&action, user_id.as_deref()).await;
@@ -123,7 +124,7 @@ pub async fn run<A: Account + Clone>(
         };
         match result {
             Ok(new_id) => {
-                if let Some(new_id) = new_id {
+                if let Some(new_id) = new_id.filter(|_| !actions[id].op.is_role()) {
                     ids.insert(actions[id].user.clone(), new_id);
                 }
                 for &next in &dependents[id] {
@@ -171,11 +172,12 @@ impl<F: FnMut(ActionId, &Outcome)> Ledger<'_, F> {
                     ("skipped", Some(format!("action {because} did not succeed")))
                 }
             };
+            let subject = if action.op.is_role() { "role" } else { "user" };
             journal.write(json!({
                 "event": "action",
                 "action": id,
                 "op": action.op,
-                "user": action.user,
+                subject: action.user,
                 "status": status,
                 "error": error,
             }));

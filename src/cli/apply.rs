@@ -133,7 +133,11 @@ async fn execute(
         |id, outcome| {
             let action = &plan.actions[id];
             let verb = match action.op {
-                Op::Create => caps.create_verb_past.to_string(),
+                Op::Create | Op::CreateRole => caps.create_verb_past.to_string(),
+                Op::Restore => "restored from the trash".into(),
+                Op::Grant => format!("granted {}", action.roles().join(", ")),
+                Op::Revoke => format!("revoked {}", action.roles().join(", ")),
+                Op::DeleteRole => "deleted".into(),
                 Op::Update => "updated".into(),
                 Op::Promote | Op::Demote => {
                     format!("role set to {}", action.after("role").unwrap_or("?"))
@@ -143,17 +147,18 @@ async fn execute(
                 Op::Delete => "deleted".into(),
             };
             match outcome {
-                Outcome::Done => println!("{}: {verb}", crate::plan::display_key(&action.user)),
+                Outcome::Done => println!("{}: {verb}", action.subject()),
                 Outcome::Failed(err) => {
                     eprintln!(
                         "error: {}: {} failed: {err}",
-                        crate::plan::display_key(&action.user),
+                        action.subject(),
                         action.op.name()
                     )
                 }
                 Outcome::Skipped(because) => eprintln!(
                     "{}: skipped, because it depends on the failed action for {}",
-                    action.user, plan.actions[*because].user
+                    action.subject(),
+                    plan.actions[*because].subject()
                 ),
             }
         },

@@ -74,6 +74,9 @@ record! {
     pub struct PolicyDoc as "the policy" {
         /// What happens to live users in no file: `ignore` (the default), `deactivate` or `delete`.
         pub unmanaged: Option<Spanned<Unmanaged>>,
+        /// What happens to live roles no file declares (BEdita): `ignore` (the default) or
+        /// `delete`, which first revokes them from every user. Built-in roles are never deleted.
+        pub unmanaged_roles: Option<Spanned<UnmanagedRoles>>,
         /// Users never changed or removed: emails or usernames, with `*` and `?` wildcards.
         pub protect: Option<Spanned<Vec<Spanned<Pattern>>>>,
         /// The most removals one run may make: a count (`10`) or a share of live users (`"10%"`).
@@ -191,6 +194,14 @@ keyword! {
     pub enum Unmanaged as "`unmanaged` policy" {
         Ignore = "ignore",
         Deactivate = "deactivate",
+        Delete = "delete",
+    }
+}
+
+keyword! {
+    /// What happens to live roles that no file declares.
+    pub enum UnmanagedRoles as "`unmanaged_roles` policy" {
+        Ignore = "ignore",
         Delete = "delete",
     }
 }

@@ -322,6 +322,17 @@ fn check_policy(
             caps.removal
         ));
     }
+    if let Some(roles) = &policy.unmanaged_roles
+        && caps.roles != Roles::Declared
+    {
+        ok = false;
+        checker
+            .error(
+                at(source, roles.span),
+                format!("{} has no roles to manage", caps.name),
+            )
+            .hint = Some("remove `unmanaged_roles`; it applies to BEdita".into());
+    }
     let protect = policy
         .protect
         .iter()
@@ -332,6 +343,10 @@ fn check_policy(
             .unmanaged
             .as_ref()
             .map_or(super::format::Unmanaged::Ignore, |u| u.value),
+        unmanaged_roles: policy
+            .unmanaged_roles
+            .as_ref()
+            .map_or(super::format::UnmanagedRoles::Ignore, |u| u.value),
         protect,
         max_removals: policy.max_removals.as_ref().map(|m| m.value),
     })

@@ -5,8 +5,8 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use super::{Action, ActionId, Change, Op, Plan, guards};
-use crate::desired::format::{State, Unmanaged};
-use crate::model::{DesiredState, DesiredUser, LiveState, LiveUser};
+use crate::desired::format::{State, Unmanaged, UnmanagedRoles};
+use crate::model::{DesiredState, DesiredUser, LiveRole, LiveState, LiveUser};
 use crate::providers::{Capabilities, Roles};
 
 /// What a plan shows in place of a secret.
@@ -89,7 +89,8 @@ pub fn plan(desired: &DesiredState, live: &LiveState, options: &PlanOptions) -> 
 
     let mut unmanaged_ignored = 0;
     for user in &live.users {
-        if matched.contains(user.key.as_str()) {
+        // Users in a trash are removed already; they only matter when a file wants them back.
+        if matched.contains(user.key.as_str()) || user.state == State::Absent {
             continue;
         }
         match desired.policy.unmanaged {
@@ -122,24 +123,36 @@ pub fn plan(desired: &DesiredState, live: &LiveState, options: &PlanOptions) -> 
         }
     }
 
+    if caps.roles == Roles::Declared
+        && let Some(live_roles) = &live.roles
+    {
+        plan_roles(desired, live, live_roles, &mut drafts, &mut protected_users);
+    }
+
     // Changes to users outside `--target-user`/`--exclude-user` are counted, never hidden.
+    let in_scope = |d: &Draft| d.op.is_role() || options.in_scope(&d.user);
     let mut out_of_scope: Vec<&str> = drafts
         .iter()
-        .filter(|d| !options.in_scope(&d.user))
+        .filter(|d| !in_scope(d))
         .map(|d| d.user.as_str())
         .collect();
     out_of_scope.dedup();
     let out_of_scope = out_of_scope.len();
     let out_of_scope_removals = drafts
         .iter()
-        .filter(|d| d.op.is_removal() && !options.in_scope(&d.user))
+        .filter(|d| d.op.is_removal() && !in_scope(d))
         .count();
-    drafts.retain(|d| options.in_scope(&d.user));
-    let top_role = match caps.roles {
-        Roles::OneOf(names) => names.first().copied(),
-        _ => None,
-    };
-    let actions = order(drafts, top_role);
+    drafts.retain(in_scope);
+    // A role is deleted only when every holder is in scope, so no grant goes unplanned.
+    drafts.retain(|d| {
+        d.op != Op::DeleteRole
+            || live
+                .users
+                .iter()
+                .filter(|u| u.state != State::Absent && u.roles.contains(&d.user))
+                .all(|u| options.in_scope(&u.key))
+    });
+    let actions = order(drafts, caps.admin_role);
     let blocked = guards::check(desired, live, &actions, caps, options);
     protected_users.sort();
     Plan {
@@ -175,6 +188,8 @@ fn diff_user(
         after: Some(after.to_string()),
     };
     match (desired.state, live) {
+        // In the trash already.
+        (State::Absent, Some(live)) if live.state == State::Absent => {}
         (State::Absent, Some(live)) => {
             // Removed already, as far as this provider removes.
             if caps.absent_op == Op::Deactivate && live.state == State::Deactivated {
@@ -187,6 +202,23 @@ fn diff_user(
             out.push(draft(caps.absent_op, removal_changes(live, caps), reason));
         }
         (State::Absent, None) => {}
+        (_, Some(live)) if live.state == State::Absent => {
+            // Restored, not re-created: the trash keeps the username reserved. The restore
+            // sets the state and the whole role set, since the trash does not show roles.
+            let mut changes = vec![state_change(State::Absent, desired.state)];
+            if let (Some(roles), Roles::Declared) = (&desired.roles, caps.roles) {
+                changes.push(Change {
+                    attribute: "roles".into(),
+                    before: None,
+                    after: Some(roles.iter().cloned().collect::<Vec<_>>().join(", ")),
+                });
+            }
+            out.push(draft(Op::Restore, changes, None));
+            let changes = attribute_changes(desired, live, caps);
+            if !changes.is_empty() {
+                out.push(draft(Op::Update, changes, None));
+            }
+        }
         (State::Deactivated, Some(live)) => {
             // A deactivated user's other attributes are left as they are.
             if live.state != State::Deactivated {
@@ -225,6 +257,12 @@ fn diff_user(
                 });
             }
             out.push(draft(Op::Create, changes, None));
+            if caps.roles == Roles::Declared
+                && let Some(roles) = desired.roles.as_ref().filter(|r| !r.is_empty())
+            {
+                let grants = roles.iter().map(|r| role_change("", r)).collect();
+                out.push(draft(Op::Grant, grants, None));
+            }
             // A new user gets the provider's default role; anything else is a follow-up.
             if let (Some(role), Roles::OneOf(names)) = (role, caps.roles) {
                 let default = names.last().copied().unwrap_or_default();
@@ -240,18 +278,9 @@ fn diff_user(
                 let change = state_change(State::Deactivated, State::Active);
                 out.push(draft(Op::Reactivate, vec![change], None));
             }
-            let attributes = desired.attributes(caps.user_fields);
-            let changes: Vec<Change> = attributes
-                .iter()
-                .filter(|(name, value)| live.attributes.get(name) != Some(value))
-                .map(|(name, value)| Change {
-                    attribute: (*name).into(),
-                    before: live.attributes.get(name).cloned(),
-                    after: Some(value.clone()),
-                })
-                .collect();
+            let changes = attribute_changes(desired, live, caps);
             // The identity, plus each managed attribute and role; what changes is subtracted.
-            let mut managed = 1 + attributes.len();
+            let mut managed = 1 + desired.attributes(caps.user_fields).len();
             let mut changed = changes.len();
             if !changes.is_empty() {
                 out.push(draft(Op::Update, changes, None));
@@ -265,10 +294,156 @@ fn diff_user(
                     out.push(draft(op, vec![role_change(current, &role)], None));
                 }
             }
+            if let (Some(wanted), Roles::Declared) = (&desired.roles, caps.roles) {
+                managed += 1;
+                let grants: Vec<Change> = wanted
+                    .difference(&live.roles)
+                    .map(|r| role_change("", r))
+                    .collect();
+                let revokes: Vec<Change> = live
+                    .roles
+                    .difference(wanted)
+                    .map(|r| Change {
+                        attribute: "role".into(),
+                        before: Some(r.clone()),
+                        after: None,
+                    })
+                    .collect();
+                if !grants.is_empty() || !revokes.is_empty() {
+                    changed += 1;
+                }
+                if !grants.is_empty() {
+                    out.push(draft(Op::Grant, grants, None));
+                }
+                if !revokes.is_empty() {
+                    out.push(draft(Op::Revoke, revokes, None));
+                }
+            }
             if let Some(head) = out.get_mut(first) {
                 head.unchanged = managed.saturating_sub(changed);
             }
         }
+    }
+}
+
+/// The managed attributes of `desired` that differ from `live`.
+fn attribute_changes(desired: &DesiredUser, live: &LiveUser, caps: &Capabilities) -> Vec<Change> {
+    desired
+        .attributes(caps.user_fields)
+        .into_iter()
+        .filter(|(name, value)| live.attributes.get(name) != Some(value))
+        .map(|(name, value)| Change {
+            attribute: name.into(),
+            before: live.attributes.get(name).cloned(),
+            after: Some(value),
+        })
+        .collect()
+}
+
+/// Roles as resources: declared roles the account lacks are created; under
+/// `unmanaged_roles: delete`, roles no file declares are revoked from every holder, then deleted.
+fn plan_roles(
+    desired: &DesiredState,
+    live: &LiveState,
+    live_roles: &[LiveRole],
+    drafts: &mut Vec<Draft>,
+    protected: &mut Vec<String>,
+) {
+    for role in &desired.roles {
+        if live_roles.iter().any(|r| r.name == role.name) {
+            continue;
+        }
+        let mut changes = vec![Change {
+            attribute: "name".into(),
+            before: None,
+            after: Some(role.name.clone()),
+        }];
+        if let Some(description) = &role.description {
+            changes.push(Change {
+                attribute: "description".into(),
+                before: None,
+                after: Some(description.clone()),
+            });
+        }
+        drafts.push(Draft {
+            op: Op::CreateRole,
+            user: role.name.clone(),
+            live_id: None,
+            changes,
+            reason: None,
+            unchanged: 0,
+        });
+    }
+    if desired.policy.unmanaged_roles != UnmanagedRoles::Delete {
+        return;
+    }
+    let declared: BTreeSet<&str> = desired.roles.iter().map(|r| r.name.as_str()).collect();
+    let protects = |user: &LiveUser| {
+        desired.policy.protect.iter().any(|p| {
+            glob(p, &user.key.to_lowercase())
+                || user
+                    .email
+                    .as_deref()
+                    .is_some_and(|e| glob(p, &e.to_lowercase()))
+        })
+    };
+    for role in live_roles
+        .iter()
+        .filter(|r| !r.builtin && !declared.contains(r.name.as_str()))
+    {
+        let holders: Vec<&LiveUser> = live
+            .users
+            .iter()
+            .filter(|u| u.state != State::Absent && u.roles.contains(&role.name))
+            .collect();
+        // A protected user keeps every role it holds, so the role stays.
+        if holders.iter().any(|u| protects(u)) {
+            protected.push(format!("role {}", role.name));
+            continue;
+        }
+        let reason = format!(
+            "role \"{}\" is in no file, and the policy is `unmanaged_roles: delete`",
+            role.name
+        );
+        for holder in holders {
+            let planned = drafts.iter_mut().find(|d| {
+                d.user == holder.key && matches!(d.op, Op::Revoke | Op::Delete | Op::Deactivate)
+            });
+            let revoke = Change {
+                attribute: "role".into(),
+                before: Some(role.name.clone()),
+                after: None,
+            };
+            match planned {
+                // Removed users keep their roles in the trash; the role's deletion drops them.
+                Some(d) if d.op == Op::Delete => {}
+                Some(d) if d.op == Op::Revoke => {
+                    if !d.changes.contains(&revoke) {
+                        d.changes.push(revoke);
+                    }
+                }
+                _ => drafts.push(Draft {
+                    op: Op::Revoke,
+                    user: holder.key.clone(),
+                    live_id: Some(holder.id.clone()),
+                    changes: vec![revoke],
+                    reason: Some(reason.clone()),
+                    unchanged: 0,
+                }),
+            }
+        }
+        drafts.push(Draft {
+            op: Op::DeleteRole,
+            user: role.name.clone(),
+            live_id: Some(role.id.clone()),
+            changes: vec![Change {
+                attribute: "name".into(),
+                before: Some(role.name.clone()),
+                after: None,
+            }],
+            reason: Some(reason),
+            unchanged: 0,
+        });
     }
 }
 
@@ -305,59 +480,91 @@ fn removal_changes(live: &LiveUser, caps: &Capabilities) -> Vec<Change> {
         before: live.email.clone(),
         after: None,
     }];
-    if let Roles::OneOf(_) = caps.roles
-        && let Some(role) = live.roles.iter().next()
-    {
-        changes.push(Change {
+    if caps.roles != Roles::None {
+        changes.extend(live.roles.iter().map(|role| Change {
             attribute: "role".into(),
             before: Some(role.clone()),
             after: None,
-        });
+        }));
     }
     changes
 }
 
-/// Puts drafts in dependency order and links them: creates, reactivations, in-place updates,
-/// promotions, demotions, removals. What is done to a user waits for its creation or
-/// reactivation; demotions, and removals of
-/// users holding `top_role`, wait for every promotion, so an account never drops to zero owners
-/// along the way.
+/// Puts drafts in dependency order and links them: role creations, user creations and
+/// restores, reactivations, in-place updates, promotions and grants, demotions and revokes,
+/// removals, role deletions.
+///
+/// What is done to a user waits for its creation, restore or reactivation. A grant waits for
+/// the roles it gives to be created. Demotions, revokes of `top_role` and removals of its
+/// holders wait for every promotion to it, so an account never drops to zero owners or admins
+/// along the way. A role's deletion waits for every revoke and removal of its holders.
 fn order(drafts: Vec<Draft>, top_role: Option<&str>) -> Vec<Action> {
     let stage = |op: Op| match op {
-        Op::Create => 0,
-        Op::Reactivate => 1,
-        Op::Update => 2,
-        Op::Promote => 3,
-        Op::Demote => 4,
-        Op::Deactivate | Op::Delete => 5,
+        Op::CreateRole => 0,
+        Op::Create | Op::Restore => 1,
+        Op::Reactivate => 2,
+        Op::Update => 3,
+        Op::Promote | Op::Grant => 4,
+        Op::Demote | Op::Revoke => 5,
+        Op::Deactivate | Op::Delete => 6,
+        Op::DeleteRole => 7,
     };
     let mut drafts = drafts;
     drafts.sort_by(|a, b| (stage(a.op), &a.user).cmp(&(stage(b.op), &b.user)));
     let mut actions: Vec<Action> = Vec::with_capacity(drafts.len());
-    let mut created: BTreeMap<String, ActionId> = BTreeMap::new();
+    let mut brought_in: BTreeMap<String, ActionId> = BTreeMap::new();
+    let mut created_roles: BTreeMap<String, ActionId> = BTreeMap::new();
     let mut promotions: Vec<ActionId> = Vec::new();
+    // Per role: the revokes and removals its deletion waits for.
+    let mut released: BTreeMap<String, Vec<ActionId>> = BTreeMap::new();
+    let is_top = |role: &str| top_role == Some(role);
     for (id, d) in drafts.into_iter().enumerate() {
         let mut depends_on = Vec::new();
-        // A user exists, and can sign in, before anything else is done to it.
-        if d.op != Op::Create
-            && let Some(&first) = created.get(&d.user)
+        if !d.op.is_role()
+            && d.op != Op::Create
+            && d.op != Op::Restore
+            && let Some(&first) = brought_in.get(&d.user)
         {
             depends_on.push(first);
         }
-        let removes_top = d.op.is_removal()
-            && d.changes.iter().any(|c| {
-                c.attribute == "role" && c.before.as_deref() == top_role && top_role.is_some()
-            });
-        if d.op == Op::Demote || removes_top {
+        let given = roles_given(&d);
+        for role in &given {
+            if let Some(&creation) = created_roles.get(role.as_str()) {
+                depends_on.push(creation);
+            }
+        }
+        let taken: Vec<&str> = d
+            .changes
+            .iter()
+            .filter(|c| c.attribute == "role" && c.after.is_none())
+            .filter_map(|c| c.before.as_deref())
+            .collect();
+        let loses_top = taken.iter().any(|r| is_top(r));
+        if d.op == Op::Demote || loses_top {
             depends_on.extend(&promotions);
         }
+        if d.op == Op::DeleteRole {
+            depends_on.extend(released.get(&d.user).into_iter().flatten());
+        }
         match d.op {
-            Op::Create | Op::Reactivate => {
-                created.insert(d.user.clone(), id);
+            Op::CreateRole => {
+                created_roles.insert(d.user.clone(), id);
             }
-            Op::Promote => promotions.push(id),
+            op if op.brings_in() => {
+                brought_in.insert(d.user.clone(), id);
+            }
             _ => {}
         }
+        if d.op == Op::Promote || given.iter().any(|r| is_top(r)) {
+            promotions.push(id);
+        }
+        if matches!(d.op, Op::Revoke | Op::Delete | Op::Deactivate) {
+            for role in taken {
+                released.entry(role.to_string()).or_default().push(id);
+            }
+        }
+        depends_on.sort_unstable();
+        depends_on.dedup();
         actions.push(Action {
             id,
             op: d.op,
@@ -370,6 +577,23 @@ fn order(drafts: Vec<Draft>, top_role: Option<&str>) -> Vec<Action> {
         });
     }
     actions
+}
+
+/// The roles an action gives its user: a grant's, a restore's set, a promotion's new role.
+fn roles_given(d: &Draft) -> Vec<String> {
+    let mut roles = Vec::new();
+    for change in &d.changes {
+        match (change.attribute.as_ref(), &change.after) {
+            ("role", Some(role)) if d.op != Op::Create => roles.push(role.clone()),
+            ("roles", Some(list)) => roles.extend(
+                list.split(", ")
+                    .filter(|r| !r.is_empty())
+                    .map(str::to_string),
+            ),
+            _ => {}
+        }
+    }
+    roles
 }
 
 /// Matches `text` against a pattern where `*` is any run of characters and `?` any one.

@@ -39,43 +39,68 @@ pub fn display_key(key: &str) -> &str {
 /// Index of an action in [`Plan::actions`].
 pub type ActionId = usize;
 
-/// What an action does to one user.
+/// What an action does to one user, or (for the `*-role` operations) to one role.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Op {
+    /// Create a role users can then be granted (BEdita).
+    CreateRole,
     /// Create (or invite) the user with the attributes in `changes`.
     Create,
+    /// Bring a user back from the provider's trash, with the state and roles in `changes`.
+    Restore,
     /// Let a deactivated user sign in again.
     Reactivate,
     /// Change attributes in place.
     Update,
     /// Give the user a higher role (say `user` to `owner`).
     Promote,
+    /// Add roles to the user's set.
+    Grant,
     /// Give the user a lower role.
     Demote,
+    /// Take roles from the user's set.
+    Revoke,
     /// Keep the user but stop them signing in.
     Deactivate,
-    /// Remove the user for good.
+    /// Remove the user for good, or to a restorable trash where the provider has one.
     Delete,
+    /// Delete a role, once no user holds it (BEdita).
+    DeleteRole,
 }
 
 impl Op {
     /// The operation's name, as in JSON plans: `create`, `promote`, ...
     pub fn name(self) -> &'static str {
         match self {
+            Op::CreateRole => "create-role",
             Op::Create => "create",
+            Op::Restore => "restore",
             Op::Reactivate => "reactivate",
             Op::Update => "update",
             Op::Promote => "promote",
+            Op::Grant => "grant",
             Op::Demote => "demote",
+            Op::Revoke => "revoke",
             Op::Deactivate => "deactivate",
             Op::Delete => "delete",
+            Op::DeleteRole => "delete-role",
         }
     }
 
     /// Whether the action removes a user.
     pub fn is_removal(self) -> bool {
         matches!(self, Op::Deactivate | Op::Delete)
+    }
+
+    /// Whether the action's subject is a role rather than a user.
+    pub fn is_role(self) -> bool {
+        matches!(self, Op::CreateRole | Op::DeleteRole)
+    }
+
+    /// Whether the action brings a user into being, so everything else done to it waits.
+    pub fn brings_in(self) -> bool {
+        matches!(self, Op::Create | Op::Restore | Op::Reactivate)
     }
 }
 
@@ -89,23 +114,88 @@ pub struct Change {
 
 /// One step of a plan.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(into = "wire::Action", try_from = "wire::Action")]
 pub struct Action {
     pub id: ActionId,
     pub op: Op,
-    /// The user's natural key.
+    /// The user's natural key; for the `*-role` operations, the role's name.
     pub user: String,
-    /// The user's id at the provider, when the user exists already.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// The user's (or role's) id at the provider, when it exists already.
     pub live_id: Option<String>,
     pub changes: Vec<Change>,
     /// Actions that must succeed first.
     pub depends_on: Vec<ActionId>,
     /// Why a removal happens: where `state: absent` is written, or the unmanaged policy.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
     /// Managed attributes of this user that stay as they are (shown as a count).
-    #[serde(default, skip_serializing_if = "is_zero")]
     pub unchanged: usize,
+}
+
+/// How an action is written in JSON: a role operation names a `role`, every other one a `user`.
+mod wire {
+    use serde::{Deserialize, Serialize};
+
+    use super::{ActionId, Change, Op};
+
+    #[derive(Serialize, Deserialize)]
+    pub struct Action {
+        id: ActionId,
+        op: Op,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        user: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        role: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        live_id: Option<String>,
+        changes: Vec<Change>,
+        depends_on: Vec<ActionId>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        reason: Option<String>,
+        #[serde(default, skip_serializing_if = "super::is_zero")]
+        unchanged: usize,
+    }
+
+    impl From<super::Action> for Action {
+        fn from(a: super::Action) -> Self {
+            let (user, role) = if a.op.is_role() {
+                (None, Some(a.user))
+            } else {
+                (Some(a.user), None)
+            };
+            Action {
+                id: a.id,
+                op: a.op,
+                user,
+                role,
+                live_id: a.live_id,
+                changes: a.changes,
+                depends_on: a.depends_on,
+                reason: a.reason,
+                unchanged: a.unchanged,
+            }
+        }
+    }
+
+    impl TryFrom<Action> for super::Action {
+        type Error = String;
+
+        fn try_from(a: Action) -> Result<Self, String> {
+            let subject = if a.op.is_role() { a.role } else { a.user };
+            let what = if a.op.is_role() { "role" } else { "user" };
+            let subject = subject
+                .ok_or_else(|| format!("action {} ({}) names no {what}", a.id, a.op.name()))?;
+            Ok(super::Action {
+                id: a.id,
+                op: a.op,
+                user: subject,
+                live_id: a.live_id,
+                changes: a.changes,
+                depends_on: a.depends_on,
+                reason: a.reason,
+                unchanged: a.unchanged,
+            })
+        }
+    }
 }
 
 fn is_zero(n: &usize) -> bool {
@@ -113,6 +203,24 @@ fn is_zero(n: &usize) -> bool {
 }
 
 impl Action {
+    /// What the action is done to, for messages: the user's key, or `role <name>`.
+    pub fn subject(&self) -> String {
+        if self.op.is_role() {
+            format!("role {}", self.user)
+        } else {
+            display_key(&self.user).to_string()
+        }
+    }
+
+    /// The roles a grant or revoke adds or takes, in order.
+    pub fn roles(&self) -> Vec<&str> {
+        self.changes
+            .iter()
+            .filter(|c| c.attribute == "role")
+            .filter_map(|c| c.after.as_deref().or(c.before.as_deref()))
+            .collect()
+    }
+
     /// The value this action sets for `attribute`.
     pub fn after(&self, attribute: &str) -> Option<&str> {
         self.changes
@@ -169,7 +277,7 @@ impl Plan {
         let mut users: Vec<&str> = self
             .actions
             .iter()
-            .filter(|a| ops.contains(&a.op))
+            .filter(|a| !a.op.is_role() && ops.contains(&a.op))
             .map(|a| a.user.as_str())
             .collect();
         users.sort_unstable();

@@ -26,6 +26,9 @@ pub struct SavedPlan {
     /// The attributes of every live user the plan touches; a user to be created is recorded as
     /// absent (`None`).
     pub live: BTreeMap<String, Option<BTreeMap<String, String>>>,
+    /// The id of every role the plan creates or deletes, as it was (`None`: no such role).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub roles: BTreeMap<String, Option<String>>,
     /// The `--allow-removals` the plan was made with, which also holds when it is applied.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub allow_removals: Option<usize>,
@@ -53,9 +56,23 @@ impl SavedPlan {
         options: &PlanOptions,
     ) -> SavedPlan {
         let by_key: BTreeMap<&str, _> = live.users.iter().map(|u| (u.key.as_str(), u)).collect();
+        let role_id = |name: &str| {
+            live.roles
+                .iter()
+                .flatten()
+                .find(|r| r.name == name)
+                .map(|r| r.id.clone())
+        };
+        let roles = plan
+            .actions
+            .iter()
+            .filter(|a| a.op.is_role())
+            .map(|a| (a.user.clone(), role_id(&a.user)))
+            .collect();
         let live = plan
             .actions
             .iter()
+            .filter(|a| !a.op.is_role())
             .map(|a| {
                 let fingerprint = by_key.get(a.user.as_str()).map(|u| u.fingerprint());
                 (a.user.clone(), fingerprint)
@@ -74,6 +91,7 @@ impl SavedPlan {
                 })
                 .collect(),
             live,
+            roles,
             allow_removals: options.allow_removals,
             plan: plan.clone(),
         }
@@ -139,6 +157,23 @@ impl SavedPlan {
                         moved.push(format!("{user}: {}", fields.join(", ")));
                     }
                 }
+            }
+        }
+        for (role, then) in &self.roles {
+            let now = live
+                .roles
+                .iter()
+                .flatten()
+                .find(|r| &r.name == role)
+                .map(|r| &r.id);
+            if then.as_ref() != now {
+                let show =
+                    |id: Option<&String>| id.map_or("none".to_string(), |id| format!("{id:?}"));
+                moved.push(format!(
+                    "role {role}: id {} -> {}",
+                    show(then.as_ref()),
+                    show(now)
+                ));
             }
         }
         moved

@@ -110,6 +110,10 @@ pub struct Capabilities {
     pub states: &'static [State],
     pub unmanaged: &'static [Unmanaged],
     pub roles: Roles,
+    /// The role whose holders run the account (owners, admins); there is always one left.
+    pub admin_role: Option<&'static str>,
+    /// The id of a built-in administrator that is never removed or stripped of `admin_role`.
+    pub builtin_admin: Option<&'static str>,
     /// Whether users are given plans.
     pub plans: bool,
     /// Primary languages the provider accepts, when it restricts them.
@@ -125,6 +129,8 @@ pub struct Capabilities {
     /// What creating a user is called: "invite", "create".
     pub create_verb: &'static str,
     pub create_verb_past: &'static str,
+    /// What has happened to a deleted user: "deleted", "moved to the trash".
+    pub delete_verb_past: &'static str,
 }
 
 /// Piwik PRO's supported primary languages (Users API v2, from the 2023-11 revision on).
@@ -138,6 +144,8 @@ const PIWIK_PRO: Capabilities = Capabilities {
     states: &[State::Active, State::Absent],
     unmanaged: &[Unmanaged::Ignore, Unmanaged::Delete],
     roles: Roles::OneOf(&["owner", "user"]),
+    admin_role: Some("owner"),
+    builtin_admin: None,
     plans: false,
     languages: Some(PIWIK_LANGUAGES),
     credentials: &[&["client_id", "client_secret"]],
@@ -146,6 +154,7 @@ const PIWIK_PRO: Capabilities = Capabilities {
     absent_op: crate::plan::Op::Delete,
     create_verb: "invite",
     create_verb_past: "invited",
+    delete_verb_past: "deleted",
 };
 
 const PUBLICA_LA: Capabilities = Capabilities {
@@ -166,6 +175,8 @@ const PUBLICA_LA: Capabilities = Capabilities {
     states: &[State::Active, State::Deactivated, State::Absent],
     unmanaged: &[Unmanaged::Ignore, Unmanaged::Deactivate, Unmanaged::Delete],
     roles: Roles::None,
+    admin_role: None,
+    builtin_admin: None,
     plans: true,
     languages: None,
     credentials: &[&["api_token"]],
@@ -174,6 +185,7 @@ const PUBLICA_LA: Capabilities = Capabilities {
     absent_op: crate::plan::Op::Deactivate,
     create_verb: "create",
     create_verb_past: "created",
+    delete_verb_past: "deleted",
 };
 
 const BEDITA: Capabilities = Capabilities {
@@ -184,6 +196,8 @@ const BEDITA: Capabilities = Capabilities {
     states: &[State::Active, State::Deactivated, State::Absent],
     unmanaged: &[Unmanaged::Ignore, Unmanaged::Deactivate, Unmanaged::Delete],
     roles: Roles::Declared,
+    admin_role: Some("admin"),
+    builtin_admin: Some("1"),
     plans: false,
     languages: None,
     credentials: &[
@@ -195,6 +209,7 @@ const BEDITA: Capabilities = Capabilities {
     absent_op: crate::plan::Op::Delete,
     create_verb: "create",
     create_verb_past: "created",
+    delete_verb_past: "moved to the trash",
 };
 
 impl Provider {

@@ -1,58 +1,116 @@
 //! The plan as a unified diff per user: each changed user's live attributes against what they will
 //! be, as YAML, made with `similar`.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
 
 use similar::TextDiff;
 
+use crate::desired::format::State;
 use crate::model::LiveState;
 use crate::plan::{Op, Plan};
 
-/// Renders one diff per user the plan changes, in plan order.
+/// Renders one diff per user (and per role) the plan changes, in plan order.
 pub fn render(plan: &Plan, live: &LiveState) -> String {
     let live_by_key: BTreeMap<&str, _> = live.users.iter().map(|u| (u.key.as_str(), u)).collect();
-    let mut users: Vec<&str> = Vec::new();
+    // Providers whose roles are resources hold sets of them; the others one role each.
+    let role_sets = live.roles.is_some();
+    let mut subjects: Vec<(bool, &str)> = Vec::new();
     for action in &plan.actions {
-        if !users.contains(&action.user.as_str()) {
-            users.push(&action.user);
+        let subject = (action.op.is_role(), action.user.as_str());
+        if !subjects.contains(&subject) {
+            subjects.push(subject);
         }
     }
     let mut out = String::new();
-    for user in users {
+    for (is_role, name) in subjects {
+        let actions = || {
+            plan.actions
+                .iter()
+                .filter(move |a| a.op.is_role() == is_role && a.user == name)
+        };
         let mut before: BTreeMap<&str, String> = BTreeMap::new();
-        if let Some(current) = live_by_key.get(user) {
+        let mut roles: BTreeSet<String> = BTreeSet::new();
+        if let Some(current) = live_by_key.get(name).filter(|_| !is_role) {
             if let Some(email) = &current.email {
                 before.insert("email", email.clone());
             }
-            for (name, value) in &current.attributes {
-                before.insert(name, value.clone());
+            if current.state != State::Active {
+                before.insert("state", current.state.to_string());
             }
-            if let Some(role) = current.roles.iter().next() {
+            for (attribute, value) in &current.attributes {
+                before.insert(attribute, value.clone());
+            }
+            if role_sets {
+                roles.clone_from(&current.roles);
+            } else if let Some(role) = current.roles.iter().next() {
                 before.insert("role", role.clone());
             }
         }
+        if let Some(role) = live
+            .roles
+            .iter()
+            .flatten()
+            .find(|r| is_role && r.name == name)
+        {
+            before.insert("name", role.name.clone());
+            if let Some(description) = &role.description {
+                before.insert("description", description.clone());
+            }
+        }
+        let had_roles = !roles.is_empty();
         let mut after = before.clone();
-        for action in plan.actions.iter().filter(|a| a.user == user) {
-            if action.op.is_removal() {
+        for action in actions() {
+            if action.op.is_removal() || action.op == Op::DeleteRole {
                 after.clear();
+                roles.clear();
                 continue;
             }
             for change in &action.changes {
-                match &change.after {
-                    Some(value) => after.insert(change.attribute.as_ref(), value.clone()),
-                    None => after.remove(change.attribute.as_ref()),
-                };
+                match (change.attribute.as_ref(), &change.before, &change.after) {
+                    ("role", _, Some(role)) if role_sets => {
+                        roles.insert(role.clone());
+                    }
+                    ("role", Some(role), None) if role_sets => {
+                        roles.remove(role);
+                    }
+                    ("roles", _, Some(list)) => {
+                        roles = list
+                            .split(", ")
+                            .filter(|r| !r.is_empty())
+                            .map(str::to_string)
+                            .collect();
+                    }
+                    ("state", _, Some(state)) if state == State::Active.as_str() => {
+                        after.remove("state");
+                    }
+                    (attribute, _, Some(value)) => {
+                        after.insert(attribute, value.clone());
+                    }
+                    (attribute, _, None) => {
+                        after.remove(attribute);
+                    }
+                }
             }
         }
-        let was = yaml(&before);
-        let will = yaml(&after);
-        let removed = plan
-            .actions
-            .iter()
-            .any(|a| a.user == user && a.op == Op::Delete);
-        let shown = crate::plan::display_key(user);
-        let (old, new) = match (before.is_empty(), removed) {
+        let mut was = yaml(&before);
+        let mut will = yaml(&after);
+        if role_sets && !is_role {
+            if had_roles {
+                let live_roles = live_by_key.get(name).map(|u| &u.roles);
+                let _ = writeln!(was, "roles: {}", list(live_roles.unwrap_or(&roles)));
+            }
+            if !after.is_empty() {
+                let _ = writeln!(will, "roles: {}", list(&roles));
+            }
+        }
+        let removed = actions().any(|a| matches!(a.op, Op::Delete | Op::DeleteRole));
+        let shown = if is_role {
+            format!("role/{name}")
+        } else {
+            crate::plan::display_key(name).to_string()
+        };
+        let (old, new) = match (was.is_empty(), removed) {
             (true, _) => ("/dev/null".to_string(), format!("desired/{shown}")),
             (_, true) => (format!("live/{shown}"), "/dev/null".to_string()),
             _ => (format!("live/{shown}"), format!("desired/{shown}")),
@@ -67,6 +125,11 @@ pub fn render(plan: &Plan, live: &LiveState) -> String {
         );
     }
     out
+}
+
+fn list(roles: &BTreeSet<String>) -> String {
+    let names: Vec<&str> = roles.iter().map(String::as_str).collect();
+    format!("[{}]", names.join(", "))
 }
 
 fn yaml(attributes: &BTreeMap<&str, String>) -> String {

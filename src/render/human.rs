@@ -36,12 +36,18 @@ pub fn render(plan: &Plan, target: &TargetInfo, color: bool) -> String {
             "rollcall will perform the following actions on {} {}:\n",
             target.provider, target.url
         );
-        for group in by_user(&plan.actions) {
+        for group in by_subject(&plan.actions) {
             let first = group[0];
-            let (symbol, style, what) = if group.iter().any(|a| a.op == Op::Create) {
-                ("+", green, format!("will be {}", caps.create_verb_past))
-            } else if group.iter().any(|a| a.op == Op::Delete) {
+            let (symbol, style, what) = if first.op == Op::CreateRole {
+                ("+", green, "will be created".to_string())
+            } else if first.op == Op::DeleteRole {
                 ("-", red, "will be deleted".to_string())
+            } else if group.iter().any(|a| a.op == Op::Create) {
+                ("+", green, format!("will be {}", caps.create_verb_past))
+            } else if group.iter().any(|a| a.op == Op::Restore) {
+                ("~", yellow, "will be restored from the trash".to_string())
+            } else if group.iter().any(|a| a.op == Op::Delete) {
+                ("-", red, format!("will be {}", caps.delete_verb_past))
             } else if group.iter().any(|a| a.op == Op::Deactivate) {
                 ("-", red, "will be deactivated".to_string())
             } else if group.iter().any(|a| a.op == Op::Reactivate) {
@@ -58,13 +64,14 @@ pub fn render(plan: &Plan, target: &TargetInfo, color: bool) -> String {
                 .as_ref()
                 .map(|r| format!(" ({r})"))
                 .unwrap_or_default();
-            let user = crate::plan::display_key(&first.user);
+            let noun = if first.op.is_role() { "role" } else { "user" };
+            let name = crate::plan::display_key(&first.user);
             let _ = writeln!(
                 out,
                 "  {}",
-                paint(bold, &format!("# user \"{user}\" {what}{reason}"))
+                paint(bold, &format!("# {noun} \"{name}\" {what}{reason}"))
             );
-            let _ = writeln!(out, "  {} user \"{user}\" {{", paint(style, symbol));
+            let _ = writeln!(out, "  {} {noun} \"{name}\" {{", paint(style, symbol));
             let mut rows: Vec<(String, &str, String)> = Vec::new();
             if symbol == "~"
                 && let Some(id) = &first.live_id
@@ -73,8 +80,10 @@ pub fn render(plan: &Plan, target: &TargetInfo, color: bool) -> String {
             }
             for action in &group {
                 for change in &action.changes {
-                    // A new user's follow-up (say, its role) is part of what it is created with.
+                    // A new user's follow-up from a default (say, its role) is part of what it
+                    // is created with.
                     if symbol == "+"
+                        && change.before.is_some()
                         && let Some(row) = rows
                             .iter_mut()
                             .find(|(_, name, _)| *name == change.attribute)
@@ -85,6 +94,8 @@ pub fn render(plan: &Plan, target: &TargetInfo, color: bool) -> String {
                     let (sign, value) = match (&change.before, &change.after, symbol) {
                         (_, after, "+") => ("+", quote(after.as_deref())),
                         (before, _, "-") => ("-", quote(before.as_deref())),
+                        (None, after, _) => ("+", quote(after.as_deref())),
+                        (before, None, _) => ("-", quote(before.as_deref())),
                         (before, after, _) => (
                             "~",
                             format!(
@@ -127,27 +138,45 @@ pub fn render(plan: &Plan, target: &TargetInfo, color: bool) -> String {
             out.push_str("    }\n\n");
         }
         let create = plan.users_with(&[Op::Create]);
+        let restored = plan.users_with(&[Op::Restore]);
         let removed = plan.users_with(&[Op::Delete]);
         let deactivated = plan.users_with(&[Op::Deactivate]);
         let reactivated = plan.users_with(&[Op::Reactivate]);
-        let changed = by_user(&plan.actions)
+        let changed = by_subject(&plan.actions)
             .iter()
             .filter(|g| {
-                g.iter()
-                    .all(|a| matches!(a.op, Op::Update | Op::Promote | Op::Demote))
+                g.iter().all(|a| {
+                    matches!(
+                        a.op,
+                        Op::Update | Op::Promote | Op::Demote | Op::Grant | Op::Revoke
+                    )
+                })
             })
             .count();
         let mut summary = format!(
             "Plan: {create} to {}, {changed} to change",
             caps.create_verb
         );
-        if reactivated > 0 {
-            let _ = write!(summary, ", {reactivated} to reactivate");
+        let mut more = |n: usize, what: &str| {
+            if n > 0 {
+                let _ = write!(summary, ", {n} {what}");
+            }
+        };
+        more(restored, "to restore");
+        more(reactivated, "to reactivate");
+        more(deactivated, "to deactivate");
+        let _ = write!(summary, ", {removed} to delete");
+        let roles = |op: Op| plan.actions.iter().filter(|a| a.op == op).count();
+        let plural = |n: usize| if n == 1 { "role" } else { "roles" };
+        let (new_roles, old_roles) = (roles(Op::CreateRole), roles(Op::DeleteRole));
+        if new_roles + old_roles > 0 {
+            let _ = write!(
+                summary,
+                "; {new_roles} {} to create, {old_roles} to delete",
+                plural(new_roles + old_roles)
+            );
         }
-        if deactivated > 0 {
-            let _ = write!(summary, ", {deactivated} to deactivate");
-        }
-        let _ = write!(summary, ", {removed} to delete.");
+        summary.push('.');
         out.push_str(&paint(bold, &summary));
         out.push('\n');
     }
@@ -220,15 +249,17 @@ fn quote(value: Option<&str>) -> String {
     }
 }
 
-/// Actions grouped by user, in the order each user first appears.
-fn by_user(actions: &[Action]) -> Vec<Vec<&Action>> {
+/// Actions grouped by user or role, in the order each first appears.
+fn by_subject(actions: &[Action]) -> Vec<Vec<&Action>> {
     let mut groups: Vec<Vec<&Action>> = Vec::new();
-    let mut index: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
+    let mut index: std::collections::HashMap<(bool, &str), usize> =
+        std::collections::HashMap::new();
     for action in actions {
-        match index.get(action.user.as_str()) {
+        let subject = (action.op.is_role(), action.user.as_str());
+        match index.get(&subject) {
             Some(&i) => groups[i].push(action),
             None => {
-                index.insert(action.user.as_str(), groups.len());
+                index.insert(subject, groups.len());
                 groups.push(vec![action]);
             }
         }

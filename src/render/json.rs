@@ -30,12 +30,17 @@ struct Target<'a> {
 #[derive(Serialize)]
 struct Summary {
     create: usize,
+    restore: usize,
     reactivate: usize,
     update: usize,
     promote: usize,
+    grant: usize,
     demote: usize,
+    revoke: usize,
     deactivate: usize,
     delete: usize,
+    create_role: usize,
+    delete_role: usize,
     unchanged: usize,
 }
 
@@ -49,12 +54,17 @@ pub fn render(plan: &Plan, target: &TargetInfo) -> String {
         },
         summary: Summary {
             create: plan.count(Op::Create),
+            restore: plan.count(Op::Restore),
             reactivate: plan.count(Op::Reactivate),
             update: plan.count(Op::Update),
             promote: plan.count(Op::Promote),
+            grant: plan.count(Op::Grant),
             demote: plan.count(Op::Demote),
+            revoke: plan.count(Op::Revoke),
             deactivate: plan.count(Op::Deactivate),
             delete: plan.count(Op::Delete),
+            create_role: plan.count(Op::CreateRole),
+            delete_role: plan.count(Op::DeleteRole),
             unchanged: plan.unchanged,
         },
         actions: &plan.actions,

@@ -37,12 +37,17 @@ pub fn render(plan: &Plan, target: &TargetInfo, checksum: Option<&str>) -> Strin
     let changed = plan
         .actions
         .iter()
-        .filter(|a| matches!(a.op, Op::Update | Op::Promote | Op::Demote))
+        .filter(|a| {
+            matches!(
+                a.op,
+                Op::Update | Op::Promote | Op::Demote | Op::Grant | Op::Revoke
+            )
+        })
         .filter(|a| {
             !plan
                 .actions
                 .iter()
-                .any(|b| b.user == a.user && b.op == Op::Create)
+                .any(|b| b.user == a.user && matches!(b.op, Op::Create | Op::Restore))
         })
         .map(|a| a.user.as_str())
         .collect::<std::collections::BTreeSet<_>>()
@@ -50,7 +55,7 @@ pub fn render(plan: &Plan, target: &TargetInfo, checksum: Option<&str>) -> Strin
     let _ = writeln!(
         out,
         "| {status} | {} | {changed} | {} | {} | {} | {} |\n",
-        plan.users_with(&[Op::Create]),
+        plan.users_with(&[Op::Create, Op::Restore]),
         plan.users_with(&[Op::Delete, Op::Deactivate]),
         plan.unchanged,
         plan.unmanaged_ignored,
@@ -71,10 +76,10 @@ pub fn render(plan: &Plan, target: &TargetInfo, checksum: Option<&str>) -> Strin
         .actions
         .iter()
         .filter_map(|a| match a.op {
-            Op::Delete | Op::Deactivate => Some(format!(
+            Op::Delete | Op::Deactivate | Op::DeleteRole => Some(format!(
                 "- **{}** `{}`{}",
                 a.op.name(),
-                crate::plan::display_key(&a.user),
+                a.subject(),
                 a.reason
                     .as_ref()
                     .map(|r| format!(": {r}"))
@@ -90,6 +95,16 @@ pub fn render(plan: &Plan, target: &TargetInfo, checksum: Option<&str>) -> Strin
                     .and_then(|c| c.before.as_deref())
                     .unwrap_or("none"),
                 a.after("role").unwrap_or("none")
+            )),
+            Op::Grant | Op::Revoke => Some(format!(
+                "- **{}** `{}`: {}",
+                a.op.name(),
+                a.subject(),
+                a.roles()
+                    .iter()
+                    .map(|r| format!("`{r}`"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
             )),
             _ => None,
         })
@@ -117,12 +132,14 @@ pub fn render(plan: &Plan, target: &TargetInfo, checksum: Option<&str>) -> Strin
         let users = plan
             .actions
             .iter()
+            .filter(|a| !a.op.is_role())
             .map(|a| a.user.as_str())
             .collect::<std::collections::BTreeSet<_>>()
             .len();
+        let noun = if users == 1 { "user" } else { "users" };
         let _ = writeln!(
             out,
-            "<details><summary>Full plan ({users} users)</summary>\n\n```diff"
+            "<details><summary>Full plan ({users} {noun})</summary>\n\n```diff"
         );
         for line in super::human::render(plan, target, false).lines() {
             // Move each sign to the first column, where diff highlighting looks for it.

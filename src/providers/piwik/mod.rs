@@ -399,9 +399,12 @@ impl Account for Arc<Piwik> {
                     .map(|_| None)
             }
             Op::Delete => self.delete(need_id()?).await.map(|_| None),
-            Op::Deactivate | Op::Reactivate => Err(ProviderError::Protocol(
-                "Piwik PRO has no deactivated users".into(),
+            Op::Deactivate | Op::Reactivate | Op::Restore => Err(ProviderError::Protocol(
+                "Piwik PRO has no deactivated or deleted users to bring back".into(),
             )),
+            Op::Grant | Op::Revoke | Op::CreateRole | Op::DeleteRole => Err(
+                ProviderError::Protocol("Piwik PRO has one fixed role per user".into()),
+            ),
         }
     }
 }
