@@ -12,6 +12,7 @@ use crate::diagnostic::Renderer;
 use crate::model::{DesiredState, LiveState};
 use crate::plan::{Plan, PlanOptions};
 use crate::providers::AnyAccount;
+use crate::providers::bedita::{self, Bedita};
 use crate::providers::http::{Http, RetryPolicy};
 use crate::providers::piwik::{self, Piwik};
 use crate::providers::publica::{self, Publica};
@@ -146,9 +147,36 @@ impl Session {
                 let client = Publica::new(&base, token, passwords, keep_sessions, http);
                 (AnyAccount::Publica(Arc::new(client)), server, url)
             }
-            (Provider::Bedita, _) => anyhow::bail!(
-                "planning against BEdita is not available yet; `rollcall validate` checks its files"
-            ),
+            (Provider::Bedita, target) => {
+                let passwords = desired
+                    .users
+                    .iter()
+                    .filter_map(|u| Some((u.key.clone(), u.password.as_ref()?.value.clone())))
+                    .collect();
+                let (base, api_key, login, server, url) = match target {
+                    TargetUrl::Http(url) => {
+                        let Some(api_key) = creds.api_key.clone() else {
+                            anyhow::bail!("the target has no BEdita `api_key`");
+                        };
+                        let login = match (&creds.username, &creds.password, &creds.client_secret) {
+                            (Some(username), Some(password), _) => bedita::Login::Password {
+                                username: username.clone(),
+                                password: password.clone(),
+                            },
+                            (_, _, Some(secret)) => bedita::Login::Client {
+                                secret: secret.clone(),
+                            },
+                            _ => anyhow::bail!(
+                                "the target has neither a BEdita `username` and `password` nor a `client_secret`"
+                            ),
+                        };
+                        (url.clone(), api_key, login, None, url.clone())
+                    }
+                    TargetUrl::Sandbox => anyhow::bail!("the BEdita sandbox is not built in yet"),
+                };
+                let client = Bedita::new(&base, api_key, login, passwords, http);
+                (AnyAccount::Bedita(Arc::new(client)), server, url)
+            }
         };
         Ok(Session {
             desired,

@@ -3,6 +3,7 @@
 //! [`Capabilities`] is the contract the validator checks files against, so a field or state a
 //! provider cannot express is a validation error rather than an apply-time failure.
 
+pub mod bedita;
 pub mod http;
 pub mod piwik;
 pub mod publica;
@@ -49,6 +50,7 @@ impl ProviderError {
 pub enum AnyAccount {
     Piwik(std::sync::Arc<piwik::Piwik>),
     Publica(std::sync::Arc<publica::Publica>),
+    Bedita(std::sync::Arc<bedita::Bedita>),
 }
 
 impl Account for AnyAccount {
@@ -56,6 +58,7 @@ impl Account for AnyAccount {
         match self {
             AnyAccount::Piwik(a) => a.fetch().await,
             AnyAccount::Publica(a) => a.fetch().await,
+            AnyAccount::Bedita(a) => a.fetch().await,
         }
     }
 
@@ -67,6 +70,7 @@ impl Account for AnyAccount {
         match self {
             AnyAccount::Piwik(a) => a.execute(action, id).await,
             AnyAccount::Publica(a) => a.execute(action, id).await,
+            AnyAccount::Bedita(a) => a.execute(action, id).await,
         }
     }
 }

@@ -1,0 +1,743 @@
+//! BEdita 5: the client.
+//!
+//! Every request carries `X-Api-Key` and `Accept: application/vnd.api+json`, writes the same
+//! `Content-Type`, exactly. `POST /auth` signs in (`grant_type` `password`, or
+//! `client_credentials` for reading only); when a call answers 401 with `be_token_expired` the
+//! token is renewed with `grant_type=refresh_token` and the call tried again. Users are listed a
+//! hundred at a time with their roles included, the remaining pages concurrently once the page
+//! count is known; the trash is read too, so a user the files want back is restored rather than
+//! re-created. Roles are resources, granted and revoked through the user's `roles` relationship.
+
+pub mod wire;
+
+use std::collections::{BTreeSet, HashMap};
+use std::sync::Arc;
+
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+use tokio::sync::Mutex;
+
+use super::http::{Answer, Http, Kind};
+use super::{Account, ProviderError};
+use crate::desired::format::{Secret, SecretRef, State};
+use crate::model::{LiveRole, LiveState, LiveUser};
+use crate::plan::{Action, Op};
+use wire::MEDIA_TYPE;
+
+/// How many list pages are fetched at once.
+const PAGE_CONCURRENCY: usize = 8;
+
+/// How rollcall signs in.
+pub enum Login {
+    /// A BEdita user; needed for any change.
+    Password {
+        username: SecretRef,
+        password: SecretRef,
+    },
+    /// The application alone (`client_id` is the API key): enough to read.
+    Client { secret: SecretRef },
+}
+
+/// A BEdita 5 project.
+pub struct Bedita {
+    http: Http,
+    base: String,
+    api_key: SecretRef,
+    login: Login,
+    tokens: Mutex<Option<Tokens>>,
+    /// Initial passwords by username, sent only on create.
+    passwords: HashMap<String, Secret>,
+    /// Role ids by name, read with the users and extended as roles are created.
+    roles: std::sync::Mutex<HashMap<String, String>>,
+}
+
+/// Turns one page of a list into normalised items.
+type PageReader<A, T> = fn(wire::ListDocument<wire::Resource<A>>) -> Result<Vec<T>, ProviderError>;
+
+/// What a `POST` creates.
+#[derive(Clone, Copy)]
+enum New<'a> {
+    User(&'a str),
+    Role(&'a str),
+}
+
+#[derive(Clone)]
+struct Tokens {
+    jwt: String,
+    renew: Option<String>,
+}
+
+impl Bedita {
+    pub fn new(
+        base: &str,
+        api_key: SecretRef,
+        login: Login,
+        passwords: HashMap<String, Secret>,
+        http: Http,
+    ) -> Self {
+        Bedita {
+            http,
+            base: base.trim_end_matches('/').to_string(),
+            api_key,
+            login,
+            tokens: Mutex::new(None),
+            passwords,
+            roles: std::sync::Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// The access token: the cached one, or a new one when there is none or `stale` is the one
+    /// the server just called expired. Concurrent calls that all saw the same token expire
+    /// renew it once.
+    async fn token(&self, stale: Option<&str>) -> Result<String, ProviderError> {
+        let mut tokens = self.tokens.lock().await;
+        match tokens.as_ref() {
+            Some(t) if stale != Some(t.jwt.as_str()) => return Ok(t.jwt.clone()),
+            _ => {}
+        }
+        // A renewal first, when there is a renew token; a full sign-in if it is refused.
+        let renewed = match tokens.as_ref().and_then(|t| t.renew.clone()) {
+            Some(renew) => self
+                .auth(json!({ "grant_type": "refresh_token" }), Some(&renew))
+                .await
+                .ok(),
+            None => None,
+        };
+        let fresh = match renewed {
+            Some(fresh) => fresh,
+            None => self.sign_in().await?,
+        };
+        *tokens = Some(fresh.clone());
+        Ok(fresh.jwt)
+    }
+
+    async fn sign_in(&self) -> Result<Tokens, ProviderError> {
+        let (body, vars) = match &self.login {
+            Login::Password { username, password } => (
+                json!({
+                    "grant_type": "password",
+                    "username": username.value.expose(),
+                    "password": password.value.expose(),
+                }),
+                format!("`{}` and `{}`", username.var, password.var),
+            ),
+            Login::Client { secret } => (
+                json!({
+                    "grant_type": "client_credentials",
+                    "client_id": self.api_key.value.expose(),
+                    "client_secret": secret.value.expose(),
+                }),
+                format!("`{}` and `{}`", self.api_key.var, secret.var),
+            ),
+        };
+        self.auth(body, None).await.map_err(|err| match err {
+            ProviderError::Api { status, errors, .. } => ProviderError::Auth(format!(
+                "BEdita refused the credentials in {vars} (HTTP {status}: {})",
+                if errors.is_empty() {
+                    "no reason given".to_string()
+                } else {
+                    errors.join("; ")
+                }
+            )),
+            other => other,
+        })
+    }
+
+    /// `POST /auth` with `body`, as plain JSON (the endpoint does not take JSON:API).
+    async fn auth(&self, body: Value, bearer: Option<&str>) -> Result<Tokens, ProviderError> {
+        let url = format!("{}/auth", self.base);
+        let mut waits = 0;
+        let answer = loop {
+            let answer = self
+                .http
+                .send(Method::POST, "/auth", Kind::Auth, |client, _| {
+                    let mut request = client
+                        .post(&url)
+                        .header("X-Api-Key", self.api_key.value.expose())
+                        .header("Accept", MEDIA_TYPE)
+                        .header("Content-Type", "application/json")
+                        .body(body.to_string());
+                    if let Some(bearer) = bearer {
+                        request = request.bearer_auth(bearer);
+                    }
+                    request
+                })
+                .await?;
+            if !self.http.wait_out(&answer, "/auth", &mut waits).await {
+                break answer;
+            }
+        };
+        let answer = expect(answer, &[StatusCode::OK])?;
+        let parsed: wire::AuthResponse = parse(&answer, "sign-in answer")?;
+        Ok(Tokens {
+            jwt: parsed.meta.jwt,
+            renew: parsed.meta.renew,
+        })
+    }
+
+    /// One API call, signed in. An expired token is renewed and the call tried again; so is a
+    /// token the server no longer knows, once, with a fresh sign-in.
+    async fn call(
+        &self,
+        method: Method,
+        path: &str,
+        query: &[(&str, String)],
+        body: Option<&Value>,
+        kind: Kind,
+    ) -> Result<Answer, ProviderError> {
+        let url = format!("{}{path}", self.base);
+        let mut stale: Option<String> = None;
+        let mut renewals = 0;
+        let mut waits = 0;
+        loop {
+            let token = self.token(stale.as_deref()).await?;
+            let answer = self
+                .http
+                .send(method.clone(), path, kind, |client, _| {
+                    let mut request = client
+                        .request(method.clone(), &url)
+                        .header("X-Api-Key", self.api_key.value.expose())
+                        .header("Accept", MEDIA_TYPE)
+                        .bearer_auth(&token)
+                        .query(query);
+                    if let Some(body) = body {
+                        request = request
+                            .header("Content-Type", MEDIA_TYPE)
+                            .body(body.to_string());
+                    }
+                    request
+                })
+                .await?;
+            if self.http.wait_out(&answer, path, &mut waits).await {
+                continue;
+            }
+            // A token can also expire while a request waits out a rate limit, hence a few.
+            if answer.status == StatusCode::UNAUTHORIZED && renewals < 3 {
+                let err = api_error(&answer);
+                if err.has_code("be_token_expired") || renewals == 0 {
+                    tracing::debug!("{path}: {err}; signing in again");
+                    renewals += 1;
+                    stale = Some(token);
+                    continue;
+                }
+            }
+            return Ok(answer);
+        }
+    }
+
+    /// Every page of a list, the first alone, the rest concurrently; each page is turned into
+    /// `T`s by `read` as it arrives.
+    async fn list_all<A, T>(
+        self: &Arc<Self>,
+        path: &'static str,
+        query: Vec<(&'static str, String)>,
+        read: PageReader<A, T>,
+    ) -> Result<Vec<T>, ProviderError>
+    where
+        A: serde::de::DeserializeOwned + Send + 'static,
+        T: Send + 'static,
+    {
+        let first = self.page::<A>(path, &query, 1).await?;
+        let pages = first.meta.pagination.page_count;
+        let mut items = read(first)?;
+        let numbers: Vec<u64> = (2..=pages).collect();
+        let mut later = Vec::with_capacity(numbers.len());
+        for chunk in numbers.chunks(PAGE_CONCURRENCY) {
+            let mut set = tokio::task::JoinSet::new();
+            for &number in chunk {
+                let this = self.clone();
+                let query = query.clone();
+                set.spawn(async move {
+                    let page = this.page::<A>(path, &query, number).await;
+                    (number, page.and_then(read))
+                });
+            }
+            while let Some(joined) = set.join_next().await {
+                let (number, page) = joined.map_err(|e| ProviderError::Protocol(e.to_string()))?;
+                later.push((number, page?));
+            }
+        }
+        later.sort_by_key(|(number, _)| *number);
+        items.extend(later.into_iter().flat_map(|(_, page)| page));
+        Ok(items)
+    }
+
+    async fn page<A: serde::de::DeserializeOwned>(
+        &self,
+        path: &str,
+        query: &[(&str, String)],
+        number: u64,
+    ) -> Result<wire::ListDocument<wire::Resource<A>>, ProviderError> {
+        let mut query = query.to_vec();
+        query.push(("page", number.to_string()));
+        query.push(("page_size", wire::MAX_PAGE.to_string()));
+        let answer = self
+            .call(Method::GET, path, &query, None, Kind::Read)
+            .await?;
+        let answer = expect(answer, &[StatusCode::OK])?;
+        parse(&answer, path)
+    }
+
+    /// The id of the role called `name`, asking the server when it was not read with the users.
+    async fn role_id(&self, name: &str) -> Result<String, ProviderError> {
+        if let Some(id) = self.known_role(name) {
+            return Ok(id);
+        }
+        let query = [("filter[name]", name.to_string())];
+        let answer = self
+            .call(Method::GET, "/roles", &query, None, Kind::Read)
+            .await?;
+        let answer = expect(answer, &[StatusCode::OK])?;
+        let list: wire::ListDocument<wire::Resource<wire::RoleAttributes>> =
+            parse(&answer, "role list")?;
+        let id = list
+            .data
+            .into_iter()
+            .find(|r| r.attributes.name == name)
+            .map(|r| r.id)
+            .ok_or_else(|| ProviderError::Protocol(format!("BEdita has no role `{name}`")))?;
+        self.remember_role(name, &id);
+        Ok(id)
+    }
+
+    fn known_role(&self, name: &str) -> Option<String> {
+        self.roles.lock().ok()?.get(name).cloned()
+    }
+
+    fn remember_role(&self, name: &str, id: &str) {
+        if let Ok(mut roles) = self.roles.lock() {
+            roles.insert(name.to_string(), id.to_string());
+        }
+    }
+
+    /// The active user called `username`, if any.
+    async fn find_user(&self, username: &str) -> Result<Option<String>, ProviderError> {
+        let query = [("filter[username]", username.to_string())];
+        let answer = self
+            .call(Method::GET, "/users", &query, None, Kind::Read)
+            .await?;
+        let answer = expect(answer, &[StatusCode::OK])?;
+        let list: wire::ListDocument<wire::Resource<wire::UserAttributes>> =
+            parse(&answer, "user list")?;
+        Ok(list
+            .data
+            .into_iter()
+            .find(|u| u.attributes.username.as_deref() == Some(username))
+            .map(|u| u.id))
+    }
+
+    /// Creates a user, or a role, with `POST`. After a lost answer, a 5xx or a uniqueness error
+    /// it looks the name up before trying again, so nothing is ever created twice.
+    async fn create(&self, new: New<'_>, body: &Value) -> Result<String, ProviderError> {
+        let (path, name) = match new {
+            New::User(username) => ("/users", username.to_string()),
+            New::Role(name) => ("/roles", format!("role {name}")),
+        };
+        let mut attempts = 0;
+        loop {
+            attempts += 1;
+            let outcome = self
+                .call(
+                    Method::POST,
+                    path,
+                    &[],
+                    Some(body),
+                    Kind::Write { idempotent: false },
+                )
+                .await;
+            let unknown = match outcome {
+                Ok(answer) if answer.status == StatusCode::CREATED => {
+                    let doc: wire::Document<wire::Resource<Value>> =
+                        parse(&answer, "create answer")?;
+                    return Ok(doc.data.id);
+                }
+                Ok(answer) if answer.status.is_server_error() => {
+                    format!("HTTP {}", answer.status.as_u16())
+                }
+                Ok(answer) => {
+                    let err = api_error(&answer);
+                    // An earlier, interrupted run may have created it already.
+                    if answer.status == StatusCode::BAD_REQUEST
+                        && err.to_string().contains(".unique]")
+                        && let Some(id) = self.look_up(new).await?
+                    {
+                        return Ok(id);
+                    }
+                    return Err(err);
+                }
+                Err(ProviderError::Transport(err)) => err.to_string(),
+                Err(err) => return Err(err),
+            };
+            tracing::info!("creating {name} has an unknown outcome ({unknown}); looking it up");
+            if let Some(id) = self.look_up(new).await? {
+                return Ok(id);
+            }
+            if attempts >= 4 {
+                return Err(ProviderError::Protocol(format!(
+                    "creating {name} got no answer {attempts} times ({unknown})"
+                )));
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(200) * attempts).await;
+        }
+    }
+
+    async fn create_user(&self, action: &Action) -> Result<String, ProviderError> {
+        let username = action.user.as_str();
+        let mut attributes = attributes_of(action);
+        attributes.insert("username".into(), username.into());
+        // BEdita's default status is `draft`, which cannot sign in.
+        attributes.insert("status".into(), "on".into());
+        if action.after("password").is_some() {
+            let password = self.passwords.get(username).ok_or_else(|| {
+                ProviderError::Protocol(format!("no initial password is known for {username}"))
+            })?;
+            attributes.insert("password".into(), password.expose().into());
+        }
+        let body = json!({ "data": { "type": "users", "attributes": attributes } });
+        self.create(New::User(username), &body).await
+    }
+
+    /// The id of what a create may have made already.
+    async fn look_up(&self, new: New<'_>) -> Result<Option<String>, ProviderError> {
+        match new {
+            New::User(username) => self.find_user(username).await,
+            New::Role(name) => match self.role_id(name).await {
+                Ok(id) => Ok(Some(id)),
+                Err(ProviderError::Protocol(_)) => Ok(None),
+                Err(err) => Err(err),
+            },
+        }
+    }
+
+    async fn create_role(&self, action: &Action) -> Result<String, ProviderError> {
+        let name = action.user.as_str();
+        let mut attributes = serde_json::Map::new();
+        attributes.insert("name".into(), name.into());
+        if let Some(description) = action.after("description") {
+            attributes.insert("description".into(), description.into());
+        }
+        let body = json!({ "data": { "type": "roles", "attributes": attributes } });
+        let id = self.create(New::Role(name), &body).await?;
+        self.remember_role(name, &id);
+        Ok(id)
+    }
+
+    /// `PATCH /users/{id}` with `attributes`; the id goes in the body as a string.
+    async fn patch_user(
+        &self,
+        id: &str,
+        attributes: serde_json::Map<String, Value>,
+    ) -> Result<(), ProviderError> {
+        let body = json!({ "data": { "id": id, "type": "users", "attributes": attributes } });
+        let path = format!("/users/{id}");
+        let answer = self
+            .call(
+                Method::PATCH,
+                &path,
+                &[],
+                Some(&body),
+                Kind::Write { idempotent: true },
+            )
+            .await?;
+        expect(answer, &[StatusCode::OK]).map(|_| ())
+    }
+
+    /// Changes the user's roles: `POST` adds, `DELETE` removes, `PATCH` replaces the set. A 204
+    /// means there was nothing to change, which is as good.
+    async fn relate(&self, id: &str, method: Method, roles: &[&str]) -> Result<(), ProviderError> {
+        let mut data = Vec::with_capacity(roles.len());
+        for role in roles {
+            data.push(json!({ "type": "roles", "id": self.role_id(role).await? }));
+        }
+        let body = json!({ "data": data });
+        let path = format!("/users/{id}/relationships/roles");
+        let answer = self
+            .call(
+                method,
+                &path,
+                &[],
+                Some(&body),
+                Kind::Write { idempotent: true },
+            )
+            .await?;
+        expect(answer, &[StatusCode::OK, StatusCode::NO_CONTENT]).map(|_| ())
+    }
+
+    /// `DELETE` that counts a 404 as done: an earlier attempt whose answer was lost got there.
+    async fn delete(&self, path: &str) -> Result<(), ProviderError> {
+        let answer = self
+            .call(
+                Method::DELETE,
+                path,
+                &[],
+                None,
+                Kind::Write { idempotent: true },
+            )
+            .await?;
+        if answer.status == StatusCode::NOT_FOUND {
+            return Ok(());
+        }
+        expect(answer, &[StatusCode::NO_CONTENT]).map(|_| ())
+    }
+
+    /// Takes a user out of the trash, then sets its status and, when the plan manages them, its
+    /// whole role set (the trash does not show which roles it kept).
+    async fn restore(&self, id: &str, action: &Action) -> Result<(), ProviderError> {
+        let path = format!("/trash/{id}");
+        let body = json!({ "data": { "id": id, "type": "users" } });
+        let answer = self
+            .call(
+                Method::PATCH,
+                &path,
+                &[],
+                Some(&body),
+                Kind::Write { idempotent: true },
+            )
+            .await?;
+        // Not in the trash: restored already by an attempt whose answer was lost, or gone.
+        if answer.status == StatusCode::NOT_FOUND {
+            let user_path = format!("/users/{id}");
+            let found = self
+                .call(Method::GET, &user_path, &[], None, Kind::Read)
+                .await?;
+            if found.status != StatusCode::OK {
+                return Err(api_error(&answer));
+            }
+        } else {
+            expect(answer, &[StatusCode::NO_CONTENT, StatusCode::OK])?;
+        }
+        let status = status_of(action.after("state"));
+        let mut attributes = serde_json::Map::new();
+        attributes.insert("status".into(), status.into());
+        self.patch_user(id, attributes).await?;
+        if let Some(list) = action.after("roles") {
+            let roles: Vec<&str> = list.split(", ").filter(|r| !r.is_empty()).collect();
+            self.relate(id, Method::PATCH, &roles).await?;
+        }
+        Ok(())
+    }
+}
+
+/// The user attributes an action sets, by their BEdita names.
+fn attributes_of(action: &Action) -> serde_json::Map<String, Value> {
+    let mut attributes = serde_json::Map::new();
+    for change in &action.changes {
+        let name = match change.attribute.as_ref() {
+            "language" => "lang",
+            name @ ("email" | "name" | "surname") => name,
+            _ => continue,
+        };
+        if let Some(value) = &change.after {
+            attributes.insert(name.into(), value.clone().into());
+        }
+    }
+    attributes
+}
+
+/// BEdita's `status` for a state.
+fn status_of(state: Option<&str>) -> &'static str {
+    match state {
+        Some(s) if s == State::Deactivated.as_str() => "off",
+        _ => "on",
+    }
+}
+
+/// Fails with the server's own error unless the answer has one of the `expected` statuses.
+fn expect(answer: Answer, expected: &[StatusCode]) -> Result<Answer, ProviderError> {
+    if expected.contains(&answer.status) {
+        Ok(answer)
+    } else {
+        Err(api_error(&answer))
+    }
+}
+
+/// The server's error object, verbatim.
+fn api_error(answer: &Answer) -> ProviderError {
+    let body: wire::ErrorBody = serde_json::from_slice(&answer.body).unwrap_or_default();
+    let error = body.error.unwrap_or_default();
+    let text = error.to_string();
+    ProviderError::Api {
+        status: answer.status.as_u16(),
+        errors: if text.is_empty() {
+            Vec::new()
+        } else {
+            vec![text]
+        },
+        codes: error.code.into_iter().collect(),
+    }
+}
+
+fn parse<T: serde::de::DeserializeOwned>(answer: &Answer, what: &str) -> Result<T, ProviderError> {
+    serde_json::from_slice(&answer.body)
+        .map_err(|e| ProviderError::Protocol(format!("unexpected {what} from BEdita: {e}")))
+}
+
+/// A listed user, normalised; `trashed` users are [`State::Absent`].
+fn live_user(
+    resource: wire::Resource<wire::UserAttributes>,
+    role_names: &HashMap<String, String>,
+    trashed: bool,
+) -> Result<LiveUser, ProviderError> {
+    let a = resource.attributes;
+    let username = a.username.ok_or_else(|| {
+        ProviderError::Protocol(format!("BEdita user {} has no username", resource.id))
+    })?;
+    let state = match (trashed, a.status.as_deref()) {
+        (true, _) => State::Absent,
+        (false, Some("on")) => State::Active,
+        // `off`, and `draft`, which cannot sign in either.
+        (false, _) => State::Deactivated,
+    };
+    let mut attributes = std::collections::BTreeMap::new();
+    for (name, value) in [
+        ("email", &a.email),
+        ("name", &a.name),
+        ("surname", &a.surname),
+        ("language", &a.lang),
+    ] {
+        if let Some(value) = value.as_ref().filter(|v| !v.is_empty()) {
+            attributes.insert(name, value.clone());
+        }
+    }
+    let roles: BTreeSet<String> = resource
+        .relationships
+        .and_then(|r| r.roles)
+        .and_then(|r| r.data)
+        .unwrap_or_default()
+        .into_iter()
+        .map(|i| role_names.get(&i.id).cloned().unwrap_or(i.id))
+        .collect();
+    Ok(LiveUser {
+        id: resource.id,
+        key: username.trim().to_string(),
+        email: a.email.filter(|e| !e.is_empty()),
+        state,
+        attributes,
+        roles,
+    })
+}
+
+fn read_roles(
+    page: wire::ListDocument<wire::Resource<wire::RoleAttributes>>,
+) -> Result<Vec<LiveRole>, ProviderError> {
+    Ok(page
+        .data
+        .into_iter()
+        .map(|r| LiveRole {
+            builtin: r.id == "1" || r.meta.and_then(|m| m.unchangeable).unwrap_or(false),
+            id: r.id,
+            name: r.attributes.name,
+            description: r.attributes.description,
+        })
+        .collect())
+}
+
+/// Users with their roles: role names come from the page's `included` list.
+fn read_users(
+    page: wire::ListDocument<wire::Resource<wire::UserAttributes>>,
+) -> Result<Vec<LiveUser>, ProviderError> {
+    let names: HashMap<String, String> = page
+        .included
+        .into_iter()
+        .map(|r| (r.id, r.attributes.name))
+        .collect();
+    page.data
+        .into_iter()
+        .map(|u| live_user(u, &names, false))
+        .collect()
+}
+
+fn read_trash(
+    page: wire::ListDocument<wire::Resource<wire::UserAttributes>>,
+) -> Result<Vec<LiveUser>, ProviderError> {
+    page.data
+        .into_iter()
+        .filter(|r| r.kind == "users")
+        .map(|u| live_user(u, &HashMap::new(), true))
+        .collect()
+}
+
+impl Account for Arc<Bedita> {
+    async fn fetch(&self) -> Result<LiveState, ProviderError> {
+        let include = vec![("include", "roles".to_string())];
+        let trash = vec![("filter[type]", "users".to_string())];
+        // Sign in first, so the concurrent reads share one token.
+        self.token(None).await?;
+        let (roles, mut users, trashed) = tokio::try_join!(
+            self.list_all("/roles", Vec::new(), read_roles),
+            self.list_all("/users", include, read_users),
+            self.list_all("/trash", trash, read_trash),
+        )?;
+        if let Ok(mut known) = self.roles.lock() {
+            known.extend(roles.iter().map(|r| (r.name.clone(), r.id.clone())));
+        }
+        // A user that moved between the lists while they were read is kept once, as active.
+        let mut seen: BTreeSet<String> = users.iter().map(|u| u.id.clone()).collect();
+        users.extend(trashed.into_iter().filter(|u| seen.insert(u.id.clone())));
+        let own = match &self.login {
+            Login::Password { username, .. } => Some(username.value.expose().trim().to_string()),
+            Login::Client { .. } => None,
+        };
+        let mut state = LiveState::new(users, own);
+        let mut roles = roles;
+        roles.sort_by(|a, b| a.name.cmp(&b.name));
+        state.roles = Some(roles);
+        Ok(state)
+    }
+
+    async fn execute(
+        &self,
+        action: &Action,
+        id: Option<&str>,
+    ) -> Result<Option<String>, ProviderError> {
+        if let Login::Client { .. } = self.login {
+            return Err(ProviderError::Auth(
+                "BEdita makes changes only for a signed-in user; give the target `username` and `password` credentials".into(),
+            ));
+        }
+        let need_id = || id.ok_or_else(|| ProviderError::Protocol("the id is not known".into()));
+        match action.op {
+            Op::CreateRole => self.create_role(action).await.map(Some),
+            Op::Create => self.create_user(action).await.map(Some),
+            Op::Restore => self.restore(need_id()?, action).await.map(|_| None),
+            Op::Update => self
+                .patch_user(need_id()?, attributes_of(action))
+                .await
+                .map(|_| None),
+            Op::Reactivate | Op::Deactivate => {
+                let state = if action.op == Op::Reactivate {
+                    State::Active
+                } else {
+                    State::Deactivated
+                };
+                let mut attributes = serde_json::Map::new();
+                attributes.insert("status".into(), status_of(Some(state.as_str())).into());
+                self.patch_user(need_id()?, attributes).await.map(|_| None)
+            }
+            Op::Grant | Op::Revoke => {
+                let method = if action.op == Op::Grant {
+                    Method::POST
+                } else {
+                    Method::DELETE
+                };
+                self.relate(need_id()?, method, &action.roles())
+                    .await
+                    .map(|_| None)
+            }
+            Op::Delete => self
+                .delete(&format!("/users/{}", need_id()?))
+                .await
+                .map(|_| None),
+            Op::DeleteRole => {
+                let id = match id {
+                    Some(id) => id.to_string(),
+                    None => self.role_id(&action.user).await?,
+                };
+                self.delete(&format!("/roles/{id}")).await.map(|_| None)
+            }
+            Op::Promote | Op::Demote => Err(ProviderError::Protocol(
+                "BEdita grants and revokes roles; it has no single role to change".into(),
+            )),
+        }
+    }
+}
