@@ -703,3 +703,245 @@ fn an_unmanaged_user_already_deactivated_is_left_alone() {
         "{text}"
     );
 }
+
+// BEdita: roles as sets of declared resources, deactivation, and a trash users come back from.
+
+const NAMES: [&str; 6] = ["ada", "bob", "carol", "dave", "erin", "frank"];
+/// Declared in the files; `desk` does not exist live until it is created.
+const DECLARED: [&str; 4] = ["admin", "editor", "reviewer", "desk"];
+/// Live at the start; `legacy` is in no file.
+const LIVE_ROLES: [&str; 4] = ["admin", "editor", "reviewer", "legacy"];
+const STATES: [State; 3] = [State::Active, State::Deactivated, State::Absent];
+
+fn pick(names: &[&str], mask: u8) -> BTreeSet<String> {
+    names
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| mask & (1 << i) != 0)
+        .map(|(_, n)| n.to_string())
+        .collect()
+}
+
+fn bedita_live_role(id: usize, name: &str) -> rollcall::model::LiveRole {
+    rollcall::model::LiveRole {
+        id: id.to_string(),
+        name: name.to_string(),
+        description: None,
+        builtin: name == "admin",
+    }
+}
+
+/// The plan's actions in the latest order its dependencies allow: whenever several are ready,
+/// the one planned last runs first. Running them so shows the dependencies are enough.
+fn latest_order(plan: &Plan) -> Vec<&rollcall::plan::Action> {
+    let mut done = vec![false; plan.actions.len()];
+    let mut order = Vec::new();
+    while order.len() < plan.actions.len() {
+        let next = plan
+            .actions
+            .iter()
+            .rev()
+            .find(|a| !done[a.id] && a.depends_on.iter().all(|d| done[*d]))
+            .expect("the dependencies have no cycle");
+        done[next.id] = true;
+        order.push(next);
+    }
+    order
+}
+
+/// What BEdita holds after every action of `plan` succeeded, run in [`latest_order`].
+fn simulate_bedita(live: &LiveState, plan: &Plan) -> LiveState {
+    let mut users: BTreeMap<String, LiveUser> = live
+        .users
+        .iter()
+        .map(|u| (u.key.clone(), u.clone()))
+        .collect();
+    let mut roles = live.roles.clone().unwrap_or_default();
+    let state_of = |text: Option<&str>| match text {
+        Some("deactivated") => State::Deactivated,
+        _ => State::Active,
+    };
+    for action in latest_order(plan) {
+        let user = users.get_mut(&action.user);
+        match (action.op, user) {
+            (Op::CreateRole, _) => {
+                assert!(roles.iter().all(|r| r.name != action.user), "role twice");
+                roles.push(bedita_live_role(100 + action.id, &action.user));
+            }
+            (Op::DeleteRole, _) => {
+                assert!(
+                    users
+                        .values()
+                        .filter(|u| u.state != State::Absent)
+                        .all(|u| !u.roles.contains(&action.user)),
+                    "a role is deleted while someone holds it"
+                );
+                roles.retain(|r| r.name != action.user);
+                for user in users.values_mut() {
+                    user.roles.remove(&action.user);
+                }
+            }
+            (Op::Create, None) => {
+                let mut attributes = BTreeMap::new();
+                if let Some(language) = action.after("language") {
+                    attributes.insert("language", language.to_string());
+                }
+                users.insert(
+                    action.user.clone(),
+                    LiveUser {
+                        id: format!("new-{}", action.user),
+                        key: action.user.clone(),
+                        email: None,
+                        state: State::Active,
+                        attributes,
+                        roles: BTreeSet::new(),
+                    },
+                );
+            }
+            (Op::Create, Some(_)) => panic!("{} created twice", action.user),
+            (Op::Restore, Some(user)) => {
+                assert_eq!(
+                    user.state,
+                    State::Absent,
+                    "restoring a user not in the trash"
+                );
+                user.state = state_of(action.after("state"));
+                if let Some(list) = action.after("roles") {
+                    user.roles = list
+                        .split(", ")
+                        .filter(|r| !r.is_empty())
+                        .map(str::to_string)
+                        .collect();
+                }
+            }
+            (op, Some(user)) => {
+                assert_ne!(user.state, State::Absent, "{} on a trashed user", op.name());
+                match op {
+                    Op::Update => {
+                        for change in &action.changes {
+                            assert_eq!(change.attribute, "language");
+                            user.attributes
+                                .insert("language", change.after.clone().unwrap());
+                        }
+                    }
+                    Op::Grant | Op::Revoke => {
+                        for role in action.roles() {
+                            assert!(
+                                roles.iter().any(|r| r.name == role),
+                                "{role} is granted or revoked before it exists"
+                            );
+                            if op == Op::Grant {
+                                user.roles.insert(role.to_string());
+                            } else {
+                                user.roles.remove(role);
+                            }
+                        }
+                    }
+                    Op::Reactivate => user.state = State::Active,
+                    Op::Deactivate => user.state = State::Deactivated,
+                    Op::Delete => user.state = State::Absent,
+                    op => panic!("BEdita has no {} operation", op.name()),
+                }
+            }
+            (op, None) => panic!("{} on {}, who does not exist", op.name(), action.user),
+        }
+    }
+    let mut state = LiveState::new(users.into_values().collect(), live.own_key.clone());
+    roles.sort_by(|a, b| a.name.cmp(&b.name));
+    state.roles = Some(roles);
+    state
+}
+
+prop_compose! {
+    fn bedita_live()(picks in proptest::collection::vec((any::<bool>(), 0..3usize, 0..16u8, 0..3usize), NAMES.len())) -> LiveState {
+        let users = picks
+            .iter()
+            .enumerate()
+            .filter(|(_, (present, ..))| *present)
+            .map(|(n, (_, state, roles, language))| LiveUser {
+                id: (10 + n).to_string(),
+                key: NAMES[n].to_string(),
+                email: None,
+                state: STATES[*state],
+                attributes: BTreeMap::from([("language", LANGUAGES[*language].to_string())]),
+                // The trash does not show roles.
+                roles: if STATES[*state] == State::Absent {
+                    BTreeSet::new()
+                } else {
+                    pick(&LIVE_ROLES, *roles)
+                },
+            })
+            .collect();
+        let mut live = LiveState::new(users, None);
+        live.roles = Some(
+            LIVE_ROLES
+                .iter()
+                .enumerate()
+                .map(|(i, name)| bedita_live_role(i + 1, name))
+                .collect(),
+        );
+        live
+    }
+}
+
+prop_compose! {
+    fn bedita_desired()(
+        picks in proptest::collection::vec((0..4u8, proptest::option::of(0..16u8), proptest::option::of(0..3usize)), NAMES.len()),
+        unmanaged in 0..3usize,
+        delete_roles in any::<bool>(),
+    ) -> DesiredState {
+        let users = picks
+            .iter()
+            .enumerate()
+            .filter_map(|(n, (mode, roles, language))| {
+                let state = match mode {
+                    0 => return None,
+                    1 => State::Absent,
+                    2 => State::Deactivated,
+                    _ => State::Active,
+                };
+                let mut user = desired_user("x@acme.org", state, None, None);
+                user.key = NAMES[n].to_string();
+                user.username = Some(NAMES[n].to_string());
+                user.email = None;
+                if state == State::Active {
+                    user.roles = roles.map(|mask| pick(&DECLARED, mask));
+                    user.language = language.map(|l| LanguageTag::parse(LANGUAGES[l]).unwrap());
+                }
+                Some(user)
+            })
+            .collect();
+        let policy = [Unmanaged::Ignore, Unmanaged::Deactivate, Unmanaged::Delete][unmanaged];
+        let mut state = desired(users, policy);
+        state.target.provider = Provider::Bedita;
+        state.policy.unmanaged_roles = if delete_roles {
+            rollcall::desired::format::UnmanagedRoles::Delete
+        } else {
+            rollcall::desired::format::UnmanagedRoles::Ignore
+        };
+        state.roles = DECLARED
+            .iter()
+            .map(|name| rollcall::model::DesiredRole {
+                name: name.to_string(),
+                description: None,
+                origin: origin(),
+            })
+            .collect();
+        state
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(512))]
+
+    #[test]
+    fn bedita_plans_converge_in_one_apply(live in bedita_live(), want in bedita_desired()) {
+        let first = plan(&want, &live, &PlanOptions::default());
+        for action in &first.actions {
+            prop_assert!(action.depends_on.iter().all(|d| *d < action.id));
+        }
+        let after = simulate_bedita(&live, &first);
+        let second = plan(&want, &after, &PlanOptions::default());
+        prop_assert!(second.is_empty(), "{:?}\nthen {:?}", first.actions, second.actions);
+    }
+}

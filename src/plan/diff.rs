@@ -257,6 +257,11 @@ fn diff_user(
                 });
             }
             out.push(draft(Op::Create, changes, None));
+            // An account that should exist but not sign in is created, then switched off.
+            if desired.state == State::Deactivated {
+                let change = state_change(State::Active, State::Deactivated);
+                out.push(draft(Op::Deactivate, vec![change], None));
+            }
             if caps.roles == Roles::Declared
                 && let Some(roles) = desired.roles.as_ref().filter(|r| !r.is_empty())
             {
