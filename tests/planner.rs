@@ -945,3 +945,121 @@ proptest! {
         prop_assert!(second.is_empty(), "{:?}\nthen {:?}", first.actions, second.actions);
     }
 }
+
+#[test]
+fn a_bedita_plan_shows_roles_grants_revokes_and_restores() {
+    let mut live = LiveState::new(
+        vec![
+            LiveUser {
+                id: "10".into(),
+                key: "ada".into(),
+                email: None,
+                state: State::Active,
+                attributes: BTreeMap::new(),
+                roles: pick(&LIVE_ROLES, 0b1010),
+            },
+            LiveUser {
+                id: "11".into(),
+                key: "bob".into(),
+                email: None,
+                state: State::Absent,
+                attributes: BTreeMap::new(),
+                roles: BTreeSet::new(),
+            },
+        ],
+        None,
+    );
+    live.roles = Some(
+        LIVE_ROLES
+            .iter()
+            .enumerate()
+            .map(|(i, name)| bedita_live_role(i + 1, name))
+            .collect(),
+    );
+    let user = |name: &str, roles: u8| {
+        let mut user = desired_user("x@acme.org", State::Active, None, None);
+        user.key = name.to_string();
+        user.username = Some(name.to_string());
+        user.email = None;
+        user.roles = Some(pick(&DECLARED, roles));
+        user
+    };
+    let mut want = desired(
+        vec![
+            user("ada", 0b1010),
+            user("bob", 0b0010),
+            user("carol", 0b1000),
+        ],
+        Unmanaged::Ignore,
+    );
+    want.target.provider = Provider::Bedita;
+    want.policy.unmanaged_roles = rollcall::desired::format::UnmanagedRoles::Delete;
+    want.roles = DECLARED
+        .iter()
+        .map(|name| rollcall::model::DesiredRole {
+            name: name.to_string(),
+            description: None,
+            origin: origin(),
+        })
+        .collect();
+    let planned = plan(&want, &live, &PlanOptions::default());
+    let target = TargetInfo {
+        provider: Provider::Bedita,
+        url: "https://api.magazine.example.com".into(),
+    };
+    let text = render::human::render(&planned, &target, false);
+    let expected = r#"rollcall will perform the following actions on bedita https://api.magazine.example.com:
+
+  # role "desk" will be created
+  + role "desk" {
+      + name = "desk"
+    }
+
+  # user "bob" will be restored from the trash
+  ~ user "bob" {
+        id    = "11"
+      ~ state = "absent" -> "active"
+      + roles = "editor"
+    }
+
+  # user "carol" will be created
+  + user "carol" {
+      + username = "carol"
+      + role     = "desk"
+    }
+
+  # user "ada" will be updated in-place
+  ~ user "ada" {
+        id   = "10"
+      + role = "desk"
+      - role = "legacy"
+        # (1 unchanged attribute hidden)
+    }
+
+  # role "legacy" will be deleted (role "legacy" is in no file, and the policy is `unmanaged_roles: delete`)
+  - role "legacy" {
+      - name = "legacy"
+    }
+
+Plan: 1 to create, 1 to change, 1 to restore, 0 to delete; 1 role to create, 1 to delete.
+"#;
+    assert_eq!(text, expected);
+    // The deletion waits for the revoke; carol's grant for the role and for carol.
+    let by = |op: Op, user: &str| {
+        planned
+            .actions
+            .iter()
+            .find(|a| a.op == op && a.user == user)
+            .unwrap()
+            .id
+    };
+    let revoke = by(Op::Revoke, "ada");
+    assert_eq!(
+        planned.actions[by(Op::DeleteRole, "legacy")].depends_on,
+        [revoke]
+    );
+    assert_eq!(
+        planned.actions[by(Op::Grant, "carol")].depends_on,
+        [by(Op::CreateRole, "desk"), by(Op::Create, "carol")]
+    );
+}

@@ -173,7 +173,7 @@ pub fn render(plan: &Plan, target: &TargetInfo, color: bool) -> String {
             let _ = write!(
                 summary,
                 "; {new_roles} {} to create, {old_roles} to delete",
-                plural(new_roles + old_roles)
+                plural(new_roles)
             );
         }
         summary.push('.');
