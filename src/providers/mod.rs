@@ -3,6 +3,7 @@
 //! [`Capabilities`] is the contract the validator checks files against, so a field or state a
 //! provider cannot express is a validation error rather than an apply-time failure.
 
+pub mod bedita;
 pub mod http;
 pub mod piwik;
 pub mod publica;
