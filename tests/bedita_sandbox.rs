@@ -5,7 +5,8 @@ use std::sync::Arc;
 use reqwest::header::HeaderMap;
 use reqwest::{Method, StatusCode};
 use rollcall::providers::bedita::sandbox::{
-    Data, MEDIA_TYPE, Options, Role, SEED_API_KEY, SEED_PASSWORD, SEED_USERNAME, Sandbox,
+    Data, MEDIA_TYPE, Options, Role, SEED_API_KEY, SEED_CLIENT_SECRET, SEED_PASSWORD,
+    SEED_USERNAME, Sandbox,
 };
 use rollcall::providers::http::{Http, RetryPolicy};
 use rollcall::providers::sandbox::{Faults, Server, spawn};
@@ -302,7 +303,7 @@ async fn login_by_password_form_and_client_credentials() {
             .header("Accept", MEDIA_TYPE)
             .header("Content-Type", "application/json")
             .body(
-                json!({ "grant_type": "client_credentials", "client_id": SEED_API_KEY, "client_secret": "sandbox-client-secret" })
+                json!({ "grant_type": "client_credentials", "client_id": SEED_API_KEY, "client_secret": SEED_CLIENT_SECRET })
                     .to_string(),
             ),
     )

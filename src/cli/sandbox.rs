@@ -94,12 +94,10 @@ pub fn run(args: &SandboxArgs) -> anyhow::Result<u8> {
             )?;
             let mut credentials = Vec::new();
             // The seed's administrator, while the password is still the seed's.
+            let seed_hash = bedita::sandbox::password_hash(bedita::sandbox::SEED_PASSWORD);
             let seed_login = data.users.iter().any(|u| {
                 u.username == bedita::sandbox::SEED_USERNAME
-                    && u.password_hash.as_deref()
-                        == Some(
-                            bedita::sandbox::password_hash(bedita::sandbox::SEED_PASSWORD).as_str(),
-                        )
+                    && u.password_hash.as_ref() == Some(&seed_hash)
             });
             if seed_login {
                 credentials.push(format!(

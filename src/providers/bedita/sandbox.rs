@@ -925,7 +925,8 @@ fn check_id(data: &Map<String, Value>, key: &str, id: u64) -> Result<(), Failure
 fn credentials(request: &Request) -> Result<HashMap<String, String>, Failure> {
     let content_type = request.header("content-type").unwrap_or("");
     let base = content_type.split(';').next().unwrap_or("").trim();
-    if request.body.iter().all(u8::is_ascii_whitespace) && !base.is_empty() {
+    let known = [FORM, JSON, MEDIA_TYPE].contains(&base);
+    if known && request.body.iter().all(u8::is_ascii_whitespace) {
         return Ok(HashMap::new());
     }
     if base == FORM {
@@ -1532,7 +1533,7 @@ impl Inner {
         }
         for (field, value) in &attributes {
             match (field.as_str(), value) {
-                ("username", Value::String(s)) if s.is_empty() => {
+                ("username", Value::String(s)) if s.trim().is_empty() => {
                     errors.push(rule(field, "_empty"));
                 }
                 ("username", Value::String(s)) if s.starts_with("__deleted-") => {
