@@ -10,13 +10,14 @@ use anyhow::Context as _;
 use super::{SandboxArgs, exit};
 use crate::desired::format::Provider;
 use crate::providers::sandbox::{Api, Faults, spawn};
-use crate::providers::{piwik, publica};
+use crate::providers::{bedita, piwik, publica};
 
 pub const EXAMPLES: &str = "\
 Examples:
   rollcall sandbox --provider piwik-pro --port 8080
   rollcall sandbox --provider publica-la --state store.json       keep users between runs
   rollcall sandbox --provider piwik-pro --rate-limit 10 --error-share 0.1 --drop-share 0.2
+  rollcall sandbox --provider bedita --token-lifetime 60          tokens to renew every minute
 
 Point a file's target at the printed URL, with the printed credentials in the environment.";
 
@@ -84,7 +85,46 @@ pub fn run(args: &SandboxArgs) -> anyhow::Result<u8> {
                 credentials,
             )
         }
-        Provider::Bedita => anyhow::bail!("the BEdita sandbox is not available yet"),
+        Provider::Bedita => {
+            let data = starting_data(
+                args,
+                bedita::sandbox::Data::read,
+                bedita::sandbox::Data::seed,
+                bedita::sandbox::Data::write,
+            )?;
+            let mut credentials = Vec::new();
+            // The seed's administrator, while the password is still the seed's.
+            let seed_hash = bedita::sandbox::password_hash(bedita::sandbox::SEED_PASSWORD);
+            let seed_login = data.users.iter().any(|u| {
+                u.username == bedita::sandbox::SEED_USERNAME
+                    && u.password_hash.as_ref() == Some(&seed_hash)
+            });
+            if seed_login {
+                credentials.push(format!(
+                    "api_key={} username={} password={}",
+                    data.api_key,
+                    bedita::sandbox::SEED_USERNAME,
+                    bedita::sandbox::SEED_PASSWORD
+                ));
+            } else {
+                credentials.push(format!("api_key={}", data.api_key));
+            }
+            if !data.client_secret.is_empty() {
+                credentials.push(format!(
+                    "api_key={} client_secret={}",
+                    data.api_key, data.client_secret
+                ));
+            }
+            let options = bedita::sandbox::Options {
+                token_lifetime: Duration::from_secs(args.token_lifetime),
+                state_file,
+            };
+            (
+                Arc::new(bedita::sandbox::Sandbox::new(data, options)),
+                "BEdita",
+                credentials,
+            )
+        }
     };
     let faults = Faults {
         rate_limit: args

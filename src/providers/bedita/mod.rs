@@ -8,6 +8,7 @@
 //! count is known; the trash is read too, so a user the files want back is restored rather than
 //! re-created. Roles are resources, granted and revoked through the user's `roles` relationship.
 
+pub mod sandbox;
 pub mod wire;
 
 use std::collections::{BTreeSet, HashMap};
