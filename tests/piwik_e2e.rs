@@ -2,18 +2,15 @@
 
 mod common;
 
-use std::sync::Arc;
 use std::time::Duration;
 
-use common::Workspace;
 use rollcall::apply::{self, Outcome};
 use rollcall::cli::session::Session;
-use rollcall::desired;
 use rollcall::model::DesiredState;
 use rollcall::plan::{Op, Plan, PlanOptions};
 use rollcall::providers::Account;
 use rollcall::providers::piwik::sandbox::{Client, Data, Options, Sandbox, User};
-use rollcall::providers::sandbox::{Faults, Server, spawn};
+use rollcall::providers::sandbox::Faults;
 
 const CLIENT: (&str, &str) = ("e2e-client", "e2e-secret");
 
@@ -62,24 +59,10 @@ users:
     state: absent
 ";
 
-struct Harness {
-    _server: Server,
-    sandbox: Arc<Sandbox>,
-    url: String,
-    ws: Workspace,
-}
+type Harness = common::Served<Sandbox>;
 
 async fn harness(data: Data, options: Options, faults: Faults) -> Harness {
-    let sandbox = Arc::new(Sandbox::new(data, options));
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let server = spawn(listener, sandbox.clone(), faults).unwrap();
-    let url = server.url();
-    Harness {
-        _server: server,
-        sandbox,
-        url,
-        ws: Workspace::new(),
-    }
+    common::serve(Sandbox::new(data, options), faults).await
 }
 
 impl Harness {
@@ -88,17 +71,13 @@ impl Harness {
             "version: 1\ntarget:\n  provider: piwik-pro\n  url: {}\n  credentials:\n    client_id: ${{PIWIK_CLIENT_ID}}\n    client_secret: ${{PIWIK_CLIENT_SECRET}}\n{body}",
             self.url
         );
-        let path = self.ws.write("team.yaml", text);
         let secret = secret.to_string();
         let env = move |name: &str| match name {
             "PIWIK_CLIENT_ID" => Some(CLIENT.0.to_string()),
             "PIWIK_CLIENT_SECRET" => Some(secret.clone()),
             _ => None,
         };
-        match desired::load(&[path], &env).result {
-            Ok(state) => state,
-            Err(d) => panic!("invalid test file: {d:?}"),
-        }
+        self.load_file("team.yaml", text, &env)
     }
 
     async fn session(&self, body: &str) -> Session {
@@ -107,18 +86,9 @@ impl Harness {
             .unwrap()
     }
 
-    /// Plans and applies once; returns the plan and how many actions failed.
+    /// Plans and applies once; returns the plan and how many actions did not succeed.
     async fn apply(&self, body: &str) -> (Plan, usize) {
-        let session = self.session(body).await;
-        let (live, plan) = session.plan(&PlanOptions::default()).await.unwrap();
-        assert!(plan.blocked.is_empty(), "{:?}", plan.blocked);
-        let report = apply::run(session.account.clone(), &plan, &live, 4, None, |_, _| {}).await;
-        for (id, outcome) in &report.outcomes {
-            if let Outcome::Failed(err) = outcome {
-                eprintln!("action {id} ({:?}) failed: {err}", plan.actions[*id].op);
-            }
-        }
-        (plan, report.failed() + report.skipped())
+        common::apply_once(self.desired(body, CLIENT.1), || {}).await
     }
 
     async fn plan(&self, body: &str) -> Plan {

@@ -2,16 +2,13 @@
 
 mod common;
 
-use std::sync::Arc;
 use std::time::Duration;
 
-use common::Workspace;
-use rollcall::apply;
 use rollcall::cli::session::Session;
 use rollcall::model::DesiredState;
 use rollcall::plan::{Op, Plan, PlanOptions};
 use rollcall::providers::publica::sandbox::{Data, SEED_TOKEN, Sandbox, User};
-use rollcall::providers::sandbox::{Faults, Server, spawn};
+use rollcall::providers::sandbox::Faults;
 
 /// A store: staff, readers on two plans, one deactivated reader, one leaver.
 const STORE: &str = "
@@ -41,24 +38,10 @@ users:
     state: absent
 ";
 
-struct Harness {
-    _server: Server,
-    sandbox: Arc<Sandbox>,
-    url: String,
-    ws: Workspace,
-}
+type Harness = common::Served<Sandbox>;
 
 async fn harness(data: Data, faults: Faults) -> Harness {
-    let sandbox = Arc::new(Sandbox::new(data, None));
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let server = spawn(listener, sandbox.clone(), faults).unwrap();
-    let url = server.url();
-    Harness {
-        _server: server,
-        sandbox,
-        url,
-        ws: Workspace::new(),
-    }
+    common::serve(Sandbox::new(data, None), faults).await
 }
 
 impl Harness {
@@ -67,16 +50,12 @@ impl Harness {
             "version: 1\ntarget:\n  provider: publica-la\n  url: {}\n  credentials:\n    api_token: ${{PUBLICA_TOKEN}}\n{body}",
             self.url
         );
-        let path = self.ws.write("store.yaml", text);
         let env = |name: &str| match name {
             "PUBLICA_TOKEN" => Some(SEED_TOKEN.to_string()),
             "READER_PASSWORD" => Some("reader-pass-1".to_string()),
             _ => None,
         };
-        match rollcall::desired::load(&[path], &env).result {
-            Ok(state) => state,
-            Err(d) => panic!("invalid test file: {d:?}"),
-        }
+        self.load_file("store.yaml", text, &env)
     }
 
     async fn plan(&self, body: &str) -> anyhow::Result<Plan> {
@@ -86,10 +65,7 @@ impl Harness {
 
     /// Plans and applies once; returns the plan and how many actions did not succeed.
     async fn apply(&self, body: &str) -> (Plan, usize) {
-        let session = Session::connect(self.desired(body), None).await.unwrap();
-        let (live, plan) = session.plan(&PlanOptions::default()).await.unwrap();
-        let report = apply::run(session.account.clone(), &plan, &live, 4, None, |_, _| {}).await;
-        (plan, report.failed() + report.skipped())
+        common::apply_once(self.desired(body), || {}).await
     }
 
     fn user(&self, external_id: &str) -> User {

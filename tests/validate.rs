@@ -256,6 +256,10 @@ fn fields_and_states_the_provider_cannot_express() {
     assert_eq!(messages(&problems), ["BEdita users have no `admin`"]);
     let (problems, _) = check(PIWIK_HEAD, "policy:\n  unmanaged: deactivate\n");
     assert_eq!(messages(&problems), ["Piwik PRO cannot deactivate users"]);
+    let (problems, _) = check(PUBLICA_HEAD, "policy:\n  unmanaged_roles: delete\n");
+    assert_eq!(messages(&problems), ["Publica.la has no roles to manage"]);
+    let (problems, _) = check(BEDITA_HEAD, "policy:\n  unmanaged_roles: remove\n");
+    assert_eq!(problems.len(), 1, "an unknown keyword");
 }
 
 #[test]

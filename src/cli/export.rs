@@ -8,7 +8,7 @@ use anyhow::Context as _;
 
 use super::session::{self, Session};
 use super::{ExportArgs, Output, exit};
-use crate::desired::format::TargetUrl;
+use crate::desired::format::{State, TargetUrl};
 use crate::model::{DesiredState, LiveState};
 
 pub const EXAMPLES: &str = "\
@@ -23,9 +23,9 @@ pub fn run(args: &ExportArgs, output: Output) -> anyhow::Result<u8> {
     let Some(desired) = session::load(&args.paths, output)? else {
         return Ok(exit::ERROR);
     };
-    if desired.target.provider != crate::desired::format::Provider::PiwikPro {
+    if desired.target.provider == crate::desired::format::Provider::PublicaLa {
         anyhow::bail!(
-            "export is available for Piwik PRO only so far: {} does not list every user's natural key",
+            "export is not available for {}: its user list does not return external ids",
             desired.target.provider.capabilities().name
         );
     }
@@ -37,7 +37,8 @@ pub fn run(args: &ExportArgs, output: Output) -> anyhow::Result<u8> {
             Some(path) => {
                 std::fs::write(path, &text)
                     .with_context(|| format!("cannot write `{}`", path.display()))?;
-                eprintln!("Wrote {} users to `{}`.", live.users.len(), path.display());
+                let users = live.users.iter().filter(|u| u.state != State::Absent);
+                eprintln!("Wrote {} users to `{}`.", users.count(), path.display());
             }
             None => std::io::stdout().write_all(text.as_bytes())?,
         }
@@ -83,14 +84,36 @@ pub fn render(desired: &DesiredState, live: &LiveState) -> String {
             }
         }
     }
-    if live.users.is_empty() {
+    if let Some(roles) = live.roles.as_ref().filter(|r| !r.is_empty()) {
+        out.push_str("roles:\n");
+        for role in roles {
+            let _ = writeln!(out, "  - name: {}", quote(&role.name));
+            if let Some(description) = &role.description {
+                let _ = writeln!(out, "    description: {}", quote(description));
+            }
+        }
+    }
+    // Users in a trash are gone as far as the files go.
+    let users: Vec<_> = live
+        .users
+        .iter()
+        .filter(|u| u.state != State::Absent)
+        .collect();
+    if users.is_empty() {
         out.push_str("users: []\n");
         return out;
     }
+    let identity = target.provider.capabilities().identity;
     out.push_str("users:\n");
-    for user in &live.users {
-        let email = user.email.as_deref().unwrap_or(&user.key);
-        let _ = writeln!(out, "  - email: {}", quote(email));
+    for user in users {
+        let key = match identity {
+            "email" => user.email.as_deref().unwrap_or(&user.key),
+            _ => &user.key,
+        };
+        let _ = writeln!(out, "  - {identity}: {}", quote(key));
+        if user.state == State::Deactivated {
+            let _ = writeln!(out, "    state: deactivated");
+        }
         for (name, value) in &user.attributes {
             let _ = writeln!(out, "    {name}: {}", quote(value));
         }

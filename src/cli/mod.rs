@@ -2,7 +2,7 @@
 
 mod apply;
 mod completions;
-mod export;
+pub mod export;
 mod plan;
 mod sandbox;
 mod schema;

@@ -172,7 +172,32 @@ impl Session {
                         };
                         (url.clone(), api_key, login, None, url.clone())
                     }
-                    TargetUrl::Sandbox => anyhow::bail!("the BEdita sandbox is not built in yet"),
+                    TargetUrl::Sandbox => {
+                        let data = if state_file.exists() {
+                            bedita::sandbox::Data::read(&state_file)?
+                        } else {
+                            bedita::sandbox::Data::seed()
+                        };
+                        let options = bedita::sandbox::Options {
+                            state_file: Some(state_file.clone()),
+                            ..Default::default()
+                        };
+                        let sandbox = bedita::sandbox::Sandbox::new(data, options);
+                        let server = start_sandbox(Arc::new(sandbox)).await?;
+                        let login = bedita::Login::Password {
+                            username: secret(
+                                "the sandbox username",
+                                bedita::sandbox::SEED_USERNAME,
+                            ),
+                            password: secret(
+                                "the sandbox password",
+                                bedita::sandbox::SEED_PASSWORD,
+                            ),
+                        };
+                        let key = secret("the sandbox API key", bedita::sandbox::SEED_API_KEY);
+                        let url = format!("sandbox ({})", state_file.display());
+                        (server.url(), key, login, Some(server), url)
+                    }
                 };
                 let client = Bedita::new(&base, api_key, login, passwords, http);
                 (AnyAccount::Bedita(Arc::new(client)), server, url)

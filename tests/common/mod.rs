@@ -2,9 +2,15 @@
 #![allow(dead_code)]
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
+use rollcall::apply;
+use rollcall::cli::session::Session;
 use rollcall::desired::{self, Loaded};
 use rollcall::diagnostic::Renderer;
+use rollcall::model::DesiredState;
+use rollcall::plan::{Plan, PlanOptions};
+use rollcall::providers::sandbox::{Api, Faults, Server, spawn};
 
 /// The environment the tests load files with.
 pub fn env(name: &str) -> Option<String> {
@@ -117,3 +123,66 @@ target:
     username: ${BEDITA_USERNAME}
     password: ${BEDITA_PASSWORD}
 ";
+
+/// A simulator served on a free loopback port, and a workspace for the files that target it.
+pub struct Served<S> {
+    pub server: Server,
+    pub sandbox: Arc<S>,
+    pub url: String,
+    pub ws: Workspace,
+}
+
+/// Serves `sandbox` with `faults` until the returned value is dropped.
+pub async fn serve<S: Api>(sandbox: S, faults: Faults) -> Served<S> {
+    let sandbox = Arc::new(sandbox);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("a free port");
+    let server = spawn(listener, sandbox.clone(), faults).expect("the sandbox starts");
+    let url = server.url();
+    Served {
+        server,
+        sandbox,
+        url,
+        ws: Workspace::new(),
+    }
+}
+
+impl<S> Served<S> {
+    /// Writes `text` to `name` and loads it with `env`; any problem fails the test.
+    pub fn load_file(
+        &self,
+        name: &str,
+        text: String,
+        env: &dyn Fn(&str) -> Option<String>,
+    ) -> DesiredState {
+        let path = self.ws.write(name, text);
+        match desired::load(&[path], env).result {
+            Ok(state) => state,
+            Err(d) => panic!("invalid test file: {d:?}"),
+        }
+    }
+}
+
+/// Plans `desired` and applies it once, after `between`; returns the plan and how many actions
+/// did not succeed (each failure is printed).
+pub async fn apply_once(desired: DesiredState, between: impl FnOnce()) -> (Plan, usize) {
+    let session = Session::connect(desired, None).await.expect("connected");
+    let (live, plan) = session
+        .plan(&PlanOptions::default())
+        .await
+        .expect("planned");
+    assert!(plan.blocked.is_empty(), "{:?}", plan.blocked);
+    between();
+    let report = apply::run(session.account.clone(), &plan, &live, 4, None, |_, _| {}).await;
+    for (id, outcome) in &report.outcomes {
+        if let apply::Outcome::Failed(err) = outcome {
+            eprintln!(
+                "{} ({}) failed: {err}",
+                plan.actions[*id].subject(),
+                plan.actions[*id].op.name()
+            );
+        }
+    }
+    (plan, report.failed() + report.skipped())
+}

@@ -1,0 +1,421 @@
+//! End to end over real HTTP: the BEdita 5 client against the strict sandbox.
+
+mod common;
+
+use std::time::Duration;
+
+use rollcall::apply;
+use rollcall::cli::session::Session;
+use rollcall::model::DesiredState;
+use rollcall::plan::{Op, Plan, PlanOptions};
+use rollcall::providers::bedita::sandbox::{
+    Data, Options, Role, SEED_API_KEY, SEED_PASSWORD, SEED_USERNAME, Sandbox, User,
+};
+use rollcall::providers::sandbox::Faults;
+
+/// The editorial team as the files want it.
+const TEAM: &str = "
+policy:
+  protect: [bedita]
+roles:
+  - name: admin
+  - name: editor
+  - name: reviewer
+defaults:
+  language: it
+  roles: [editor]
+users:
+  - username: giulia.rossi
+    email: giulia.rossi@magazine.example.com
+    name: Giulia
+    roles: [admin, editor]
+  - username: luca.ferrari
+    email: luca.ferrari@magazine.example.com
+  - username: anna.marino
+    email: anna.marino@magazine.example.com
+    roles: [reviewer]
+  - username: sara.conti
+    email: sara.conti@magazine.example.com
+    surname: Conti
+    password: ${EDITOR_PASSWORD}
+  - username: matteo.lombardi
+    state: deactivated
+  - username: roberto.esposito
+    email: roberto.esposito@magazine.example.com
+  - username: paolo.romano
+    state: absent
+";
+
+fn user(id: u64, username: &str, lang: &str, roles: &[u64]) -> User {
+    User {
+        id,
+        username: username.into(),
+        email: Some(format!("{username}@magazine.example.com")),
+        name: None,
+        surname: None,
+        lang: Some(lang.into()),
+        status: "on".into(),
+        password_hash: None,
+        roles: roles.to_vec(),
+        deleted: false,
+        blocked: false,
+        created: 1_700_000_000,
+        modified: 1_700_000_000,
+    }
+}
+
+/// The seed's administrator and roles, and a team of our own.
+fn data() -> Data {
+    let mut data = Data::seed();
+    data.users.retain(|u| u.username == SEED_USERNAME);
+    data.roles.retain(|r| r.id <= 3);
+    data.roles.push(Role {
+        id: 4,
+        name: "legacy".into(),
+        description: None,
+        unchangeable: false,
+        priority: 100,
+        created: 1_700_000_000,
+    });
+    let mut giulia = user(10, "giulia.rossi", "it", &[2]);
+    giulia.name = Some("Giulia".into());
+    let mut roberto = user(15, "roberto.esposito", "it", &[2]);
+    roberto.deleted = true;
+    roberto.status = "off".into();
+    data.users.extend([
+        giulia,
+        user(11, "luca.ferrari", "en", &[2]),
+        user(12, "anna.marino", "it", &[2, 3]),
+        user(13, "matteo.lombardi", "it", &[2]),
+        user(14, "paolo.romano", "it", &[2, 4]),
+        roberto,
+    ]);
+    data.next_id = 100;
+    data
+}
+
+type Harness = common::Served<Sandbox>;
+
+async fn harness(data: Data, faults: Faults) -> Harness {
+    common::serve(Sandbox::new(data, Options::default()), faults).await
+}
+
+impl Harness {
+    fn desired(&self, body: &str) -> DesiredState {
+        let text = format!(
+            "version: 1\ntarget:\n  provider: bedita\n  url: {}\n  credentials:\n    api_key: ${{KEY}}\n    username: ${{WHO}}\n    password: ${{PASSWORD}}\n{body}",
+            self.url
+        );
+        let env = |name: &str| match name {
+            "KEY" => Some(SEED_API_KEY.to_string()),
+            "WHO" => Some(SEED_USERNAME.to_string()),
+            "PASSWORD" => Some(SEED_PASSWORD.to_string()),
+            "EDITOR_PASSWORD" => Some("editor-pass-1".to_string()),
+            _ => None,
+        };
+        self.load_file("team.yaml", text, &env)
+    }
+
+    async fn plan(&self, body: &str) -> Plan {
+        let session = Session::connect(self.desired(body), None).await.unwrap();
+        session.plan(&PlanOptions::default()).await.unwrap().1
+    }
+
+    /// Plans and applies once; returns the plan and how many actions did not succeed.
+    async fn apply(&self, body: &str) -> (Plan, usize) {
+        common::apply_once(self.desired(body), || {}).await
+    }
+
+    fn user(&self, username: &str) -> User {
+        let data = self.sandbox.data();
+        let found: Vec<&User> = data
+            .users
+            .iter()
+            .filter(|u| u.username == username)
+            .collect();
+        assert_eq!(found.len(), 1, "exactly one {username}");
+        found[0].clone()
+    }
+
+    /// A user's role names, sorted.
+    fn roles_of(&self, username: &str) -> Vec<String> {
+        let data = self.sandbox.data();
+        let mut names: Vec<String> = self
+            .user(username)
+            .roles
+            .iter()
+            .filter_map(|id| data.roles.iter().find(|r| r.id == *id))
+            .map(|r| r.name.clone())
+            .collect();
+        names.sort();
+        names
+    }
+}
+
+fn ops(plan: &Plan) -> Vec<(Op, &str)> {
+    plan.actions
+        .iter()
+        .map(|a| (a.op, a.user.as_str()))
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn plan_apply_plan_converges() {
+    let h = harness(data(), Faults::default()).await;
+    let (plan, failed) = h.apply(TEAM).await;
+    assert_eq!(failed, 0);
+    assert_eq!(
+        ops(&plan),
+        [
+            (Op::Restore, "roberto.esposito"),
+            (Op::Create, "sara.conti"),
+            (Op::Update, "luca.ferrari"),
+            (Op::Grant, "giulia.rossi"),
+            (Op::Grant, "sara.conti"),
+            (Op::Revoke, "anna.marino"),
+            (Op::Deactivate, "matteo.lombardi"),
+            (Op::Delete, "paolo.romano"),
+        ]
+    );
+    // The new user exists before it is granted anything.
+    assert_eq!(plan.actions[4].depends_on, [1]);
+    let again = h.plan(TEAM).await;
+    assert!(again.is_empty(), "{:?}", again.actions);
+
+    let sara = h.user("sara.conti");
+    assert_eq!(sara.status, "on", "created able to sign in, not as a draft");
+    assert!(sara.password_hash.is_some());
+    assert_eq!(h.roles_of("sara.conti"), ["editor"]);
+    assert_eq!(h.roles_of("giulia.rossi"), ["admin", "editor"]);
+    assert_eq!(h.roles_of("anna.marino"), ["reviewer"]);
+    assert_eq!(h.user("luca.ferrari").lang.as_deref(), Some("it"));
+    assert_eq!(h.user("matteo.lombardi").status, "off");
+    let paolo = h.user("paolo.romano");
+    assert!(paolo.deleted, "soft-deleted to the trash");
+    let roberto = h.user("roberto.esposito");
+    assert!(!roberto.deleted && roberto.status == "on");
+    assert_eq!(roberto.id, 15, "restored, not re-created");
+    assert_eq!(h.roles_of("roberto.esposito"), ["editor"]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_new_role_and_three_users_holding_it_apply_in_one_run() {
+    let h = harness(data(), Faults::default()).await;
+    let team = TEAM.replace(
+        "  - name: reviewer\n",
+        "  - name: reviewer\n  - name: photo-desk\n    description: Images and galleries\n",
+    ) + "
+  - username: chiara.ricci
+    roles: [photo-desk]
+  - username: marco.bianchi
+    roles: [photo-desk, editor]
+  - username: elena.greco
+    roles: [photo-desk]
+";
+    let (plan, failed) = h.apply(&team).await;
+    assert_eq!(failed, 0);
+    assert_eq!(plan.actions[0].op, Op::CreateRole);
+    assert_eq!(plan.actions[0].user, "photo-desk");
+    for name in ["chiara.ricci", "marco.bianchi", "elena.greco"] {
+        let create = plan
+            .actions
+            .iter()
+            .find(|a| a.op == Op::Create && a.user == name)
+            .unwrap();
+        let grant = plan
+            .actions
+            .iter()
+            .find(|a| a.op == Op::Grant && a.user == name)
+            .unwrap();
+        assert!(create.id < grant.id);
+        assert_eq!(
+            grant.depends_on,
+            [0, create.id],
+            "role, then user, then grant"
+        );
+        assert!(h.roles_of(name).contains(&"photo-desk".to_string()));
+    }
+    let role = h
+        .sandbox
+        .data()
+        .roles
+        .into_iter()
+        .find(|r| r.name == "photo-desk")
+        .unwrap();
+    assert_eq!(role.description.as_deref(), Some("Images and galleries"));
+    assert!(h.plan(&team).await.is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_removed_then_re_added_user_is_restored_from_the_trash() {
+    let h = harness(data(), Faults::default()).await;
+    let (_, failed) = h.apply(TEAM).await;
+    assert_eq!(failed, 0);
+    let id = h.user("paolo.romano").id;
+
+    let back = TEAM.replace(
+        "  - username: paolo.romano\n    state: absent\n",
+        "  - username: paolo.romano\n    roles: [reviewer]\n",
+    );
+    let (plan, failed) = h.apply(&back).await;
+    assert_eq!(failed, 0);
+    assert_eq!(ops(&plan), [(Op::Restore, "paolo.romano")]);
+    let paolo = h.user("paolo.romano");
+    assert_eq!(paolo.id, id, "the same user, not a new one");
+    assert!(!paolo.deleted);
+    assert_eq!(paolo.status, "on");
+    // The restore sets the whole role set: `legacy`, held before the removal, is gone.
+    assert_eq!(h.roles_of("paolo.romano"), ["reviewer"]);
+    assert!(h.plan(&back).await.is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_token_expiring_mid_apply_is_renewed_without_failing_an_action() {
+    let h = harness(data(), Faults::default()).await;
+    let sandbox = h.sandbox.clone();
+    let (plan, failed) = common::apply_once(h.desired(TEAM), move || sandbox.expire_tokens()).await;
+    assert!(!plan.is_empty());
+    assert_eq!(failed, 0);
+    assert!(h.plan(TEAM).await.is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn faults_still_converge_without_duplicates() {
+    let faults = Faults {
+        error_share: 0.2,
+        drop_share: 0.4,
+        seed: 7,
+        ..Faults::default()
+    };
+    let h = harness(data(), faults).await;
+    let team = TEAM.replace(
+        "  - name: reviewer\n",
+        "  - name: reviewer\n  - name: photo-desk\n",
+    ) + "
+  - username: chiara.ricci
+    roles: [photo-desk]
+  - username: marco.bianchi
+    roles: [photo-desk]
+";
+    let mut runs = 0;
+    loop {
+        runs += 1;
+        let (plan, failed) = h.apply(&team).await;
+        if plan.is_empty() || runs == 6 {
+            break;
+        }
+        let _ = failed;
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert!(h.plan(&team).await.is_empty(), "converged in {runs} runs");
+    let data = h.sandbox.data();
+    let mut names: Vec<&str> = data.users.iter().map(|u| u.username.as_str()).collect();
+    let all = names.len();
+    names.sort_unstable();
+    names.dedup();
+    assert_eq!(names.len(), all, "no user twice");
+    assert_eq!(
+        data.roles.iter().filter(|r| r.name == "photo-desk").count(),
+        1,
+        "no role twice"
+    );
+    assert_eq!(h.roles_of("marco.bianchi"), ["photo-desk"]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn roles_no_file_declares_are_revoked_then_deleted_under_the_policy() {
+    let h = harness(data(), Faults::default()).await;
+    let team = TEAM
+        .replace(
+            "  protect: [bedita]\n",
+            "  protect: [bedita]\n  unmanaged_roles: delete\n",
+        )
+        .replace(
+            "  - username: paolo.romano\n    state: absent\n",
+            "  - username: paolo.romano\n",
+        );
+    let (plan, failed) = h.apply(&team).await;
+    assert_eq!(failed, 0);
+    let revoke = plan
+        .actions
+        .iter()
+        .find(|a| a.op == Op::Revoke && a.user == "paolo.romano")
+        .unwrap();
+    let delete = plan.actions.last().unwrap();
+    assert_eq!(
+        (delete.op, delete.user.as_str()),
+        (Op::DeleteRole, "legacy")
+    );
+    assert_eq!(
+        delete.depends_on,
+        [revoke.id],
+        "revoked before it is deleted"
+    );
+    let data = h.sandbox.data();
+    assert!(data.roles.iter().all(|r| r.name != "legacy"));
+    assert!(data.roles.iter().any(|r| r.name == "admin"), "admin stays");
+    assert_eq!(h.roles_of("paolo.romano"), ["editor"]);
+    assert!(h.plan(&team).await.is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_built_in_admin_is_never_removed_or_stripped() {
+    let h = harness(data(), Faults::default()).await;
+    let team = TEAM.replace("  protect: [bedita]\n", "  protect: []\n")
+        + "  - username: bedita\n    roles: [editor]\n";
+    let plan = h.plan(&team).await;
+    let guards: Vec<&str> = plan.blocked.iter().map(|b| b.guard.as_ref()).collect();
+    assert!(guards.contains(&"built-in-admin"), "{guards:?}");
+    assert!(guards.contains(&"own-user"), "{guards:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_servers_own_error_is_shown_verbatim() {
+    let h = harness(data(), Faults::default()).await;
+    // The email belongs to a user in the trash, so BEdita refuses it.
+    let team = "
+users:
+  - username: r.esposito
+    email: roberto.esposito@magazine.example.com
+";
+    let session = Session::connect(h.desired(team), None).await.unwrap();
+    let (live, plan) = session.plan(&PlanOptions::default()).await.unwrap();
+    let report = apply::run(session.account.clone(), &plan, &live, 4, None, |_, _| {}).await;
+    let errors: Vec<String> = report
+        .outcomes
+        .iter()
+        .filter_map(|(_, o)| match o {
+            apply::Outcome::Failed(err) => Some(err.to_string()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(errors.len(), 1);
+    assert!(
+        errors[0].starts_with("HTTP 400: Invalid data: ") && errors[0].contains("[email.unique]"),
+        "{}",
+        errors[0]
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_exported_project_plans_no_changes() {
+    let h = harness(data(), Faults::default()).await;
+    let session = Session::connect(h.desired(""), None).await.unwrap();
+    let live = session.fetch().await.unwrap();
+    let text = rollcall::cli::export::render(&session.desired, &live);
+    assert!(text.contains("  - name: \"legacy\"\n"), "{text}");
+    assert!(
+        text.contains("    roles: [\"editor\", \"legacy\"]\n"),
+        "{text}"
+    );
+    assert!(
+        !text.contains("roberto.esposito"),
+        "users in the trash are left out"
+    );
+    let exported = text.split_once("users:\n").unwrap().1;
+    let roles = text.split_once("roles:\n").unwrap().1;
+    let roles = roles.split_once("users:\n").unwrap().0;
+    let body = format!("roles:\n{roles}users:\n{exported}");
+    let plan = h.plan(&body).await;
+    assert!(plan.is_empty(), "{:?}", plan.actions);
+}
