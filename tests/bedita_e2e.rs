@@ -419,3 +419,37 @@ async fn an_exported_project_plans_no_changes() {
     let plan = h.plan(&body).await;
     assert!(plan.is_empty(), "{:?}", plan.actions);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn blocked_and_new_deactivated_users_take_one_action_each() {
+    let mut data = data();
+    if let Some(luca) = data.users.iter_mut().find(|u| u.username == "luca.ferrari") {
+        luca.blocked = true;
+        luca.lang = Some("it".into());
+    }
+    let h = harness(data, Faults::default()).await;
+    let team = TEAM.to_string() + "  - username: nadia.villa\n    state: deactivated\n";
+    let (plan, failed) = h.apply(&team).await;
+    assert_eq!(failed, 0);
+    let of = |user: &str| -> Vec<Op> {
+        plan.actions
+            .iter()
+            .filter(|a| a.user == user)
+            .map(|a| a.op)
+            .collect()
+    };
+    assert_eq!(
+        of("luca.ferrari"),
+        [Op::Reactivate],
+        "a block is a deactivation"
+    );
+    assert_eq!(
+        of("nadia.villa"),
+        [Op::Create, Op::Grant],
+        "created switched off"
+    );
+    let luca = h.user("luca.ferrari");
+    assert!(!luca.blocked && luca.status == "on");
+    assert_eq!(h.user("nadia.villa").status, "off");
+    assert!(h.plan(&team).await.is_empty());
+}

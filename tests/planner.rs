@@ -792,7 +792,7 @@ fn simulate_bedita(live: &LiveState, plan: &Plan) -> LiveState {
                         id: format!("new-{}", action.user),
                         key: action.user.clone(),
                         email: None,
-                        state: State::Active,
+                        state: state_of(action.after("state")),
                         attributes,
                         roles: BTreeSet::new(),
                     },

@@ -260,6 +260,8 @@ fn fields_and_states_the_provider_cannot_express() {
     assert_eq!(messages(&problems), ["Publica.la has no roles to manage"]);
     let (problems, _) = check(BEDITA_HEAD, "policy:\n  unmanaged_roles: remove\n");
     assert_eq!(problems.len(), 1, "an unknown keyword");
+    let (problems, _) = check(BEDITA_HEAD, "roles:\n  - name: news,sport\n");
+    assert_eq!(messages(&problems), ["a role name cannot contain `,`"]);
 }
 
 #[test]

@@ -522,6 +522,16 @@ fn collect_roles(
                 checker.error(at(*source, role.name.span), "a role needs a name");
                 continue;
             }
+            // BEdita lists roles by name separated by commas (`filter[roles]=a,b`).
+            if name.contains(',') {
+                checker
+                    .error(
+                        at(*source, role.name.span),
+                        "a role name cannot contain `,`",
+                    )
+                    .hint = Some(format!("rename `{name}`, say with `-` in place of `,`"));
+                continue;
+            }
             if let Some(first) = roles.get(&name) {
                 checker
                     .error(

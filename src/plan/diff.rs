@@ -256,9 +256,18 @@ fn diff_user(
                     after: Some(SENSITIVE.into()),
                 });
             }
+            // An account that should exist but not sign in is created switched off where the
+            // provider allows, else created and then switched off.
+            let deactivated = desired.state == State::Deactivated;
+            if deactivated && caps.create_sets_state {
+                changes.push(Change {
+                    attribute: "state".into(),
+                    before: None,
+                    after: Some(State::Deactivated.to_string()),
+                });
+            }
             out.push(draft(Op::Create, changes, None));
-            // An account that should exist but not sign in is created, then switched off.
-            if desired.state == State::Deactivated {
+            if deactivated && !caps.create_sets_state {
                 let change = state_change(State::Active, State::Deactivated);
                 out.push(draft(Op::Deactivate, vec![change], None));
             }

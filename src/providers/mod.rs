@@ -130,6 +130,8 @@ pub struct Capabilities {
     pub removal: &'static str,
     /// The operation that carries out `state: absent`.
     pub absent_op: crate::plan::Op,
+    /// Whether a user can be created deactivated, rather than created and then deactivated.
+    pub create_sets_state: bool,
     /// What creating a user is called: "invite", "create".
     pub create_verb: &'static str,
     pub create_verb_past: &'static str,
@@ -156,6 +158,7 @@ const PIWIK_PRO: Capabilities = Capabilities {
     password_len: None,
     removal: "deleted (Piwik PRO has no deactivation)",
     absent_op: crate::plan::Op::Delete,
+    create_sets_state: false,
     create_verb: "invite",
     create_verb_past: "invited",
     delete_verb_past: "deleted",
@@ -187,6 +190,7 @@ const PUBLICA_LA: Capabilities = Capabilities {
     password_len: Some((8, 255)),
     removal: "deactivated (Publica.la's only removal)",
     absent_op: crate::plan::Op::Deactivate,
+    create_sets_state: false,
     create_verb: "create",
     create_verb_past: "created",
     delete_verb_past: "deleted",
@@ -211,6 +215,7 @@ const BEDITA: Capabilities = Capabilities {
     password_len: Some((1, 1024)),
     removal: "soft-deleted to the trash (restorable)",
     absent_op: crate::plan::Op::Delete,
+    create_sets_state: true,
     create_verb: "create",
     create_verb_past: "created",
     delete_verb_past: "moved to the trash",

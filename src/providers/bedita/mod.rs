@@ -1,7 +1,7 @@
 //! BEdita 5: the client.
 //!
-//! Every request carries `X-Api-Key` and `Accept: application/vnd.api+json`, writes the same
-//! `Content-Type`, exactly. `POST /auth` signs in (`grant_type` `password`, or
+//! Every request carries `X-Api-Key` and `Accept: application/vnd.api+json`, exactly; JSON:API
+//! writes send the same `Content-Type`. `POST /auth`, which takes plain JSON, signs in (`grant_type` `password`, or
 //! `client_credentials` for reading only); when a call answers 401 with `be_token_expired` the
 //! token is renewed with `grant_type=refresh_token` and the call tried again. Users are listed a
 //! hundred at a time with their roles included, the remaining pages concurrently once the page
@@ -27,6 +27,8 @@ use wire::MEDIA_TYPE;
 
 /// How many list pages are fetched at once.
 const PAGE_CONCURRENCY: usize = 8;
+/// The most pages of a hundred rollcall reads from one list: ten million entries.
+const MAX_PAGES: u64 = 100_000;
 
 /// How rollcall signs in.
 pub enum Login {
@@ -176,8 +178,8 @@ impl Bedita {
         })
     }
 
-    /// One API call, signed in. An expired token is renewed and the call tried again; so is a
-    /// token the server no longer knows, once, with a fresh sign-in.
+    /// One API call, signed in. A token the server calls expired (or, once, any token it
+    /// refuses) is renewed, or replaced by a fresh sign-in, and the call tried again.
     async fn call(
         &self,
         method: Method,
@@ -239,7 +241,19 @@ impl Bedita {
         T: Send + 'static,
     {
         let first = self.page::<A>(path, &query, 1).await?;
-        let pages = first.meta.pagination.page_count;
+        let pages = first
+            .meta
+            .pagination
+            .as_ref()
+            .map(|p| p.page_count)
+            .ok_or_else(|| {
+                ProviderError::Protocol(format!("BEdita's {path} list has no meta.pagination"))
+            })?;
+        if pages > MAX_PAGES {
+            return Err(ProviderError::Protocol(format!(
+                "BEdita's {path} list claims {pages} pages, more than rollcall reads ({MAX_PAGES})"
+            )));
+        }
         let mut items = read(first)?;
         let numbers: Vec<u64> = (2..=pages).collect();
         let mut later = Vec::with_capacity(numbers.len());
@@ -270,6 +284,8 @@ impl Bedita {
         number: u64,
     ) -> Result<wire::ListDocument<wire::Resource<A>>, ProviderError> {
         let mut query = query.to_vec();
+        // A stable order, so pages read concurrently neither overlap nor leave gaps.
+        query.push(("sort", "id".to_string()));
         query.push(("page", number.to_string()));
         query.push(("page_size", wire::MAX_PAGE.to_string()));
         let answer = self
@@ -284,6 +300,13 @@ impl Bedita {
         if let Some(id) = self.known_role(name) {
             return Ok(id);
         }
+        self.find_role(name)
+            .await?
+            .ok_or_else(|| ProviderError::Protocol(format!("BEdita has no role `{name}`")))
+    }
+
+    /// The id of the role called `name` on the server, if there is one.
+    async fn find_role(&self, name: &str) -> Result<Option<String>, ProviderError> {
         let query = [("filter[name]", name.to_string())];
         let answer = self
             .call(Method::GET, "/roles", &query, None, Kind::Read)
@@ -295,9 +318,10 @@ impl Bedita {
             .data
             .into_iter()
             .find(|r| r.attributes.name == name)
-            .map(|r| r.id)
-            .ok_or_else(|| ProviderError::Protocol(format!("BEdita has no role `{name}`")))?;
-        self.remember_role(name, &id);
+            .map(|r| r.id);
+        if let Some(id) = &id {
+            self.remember_role(name, id);
+        }
         Ok(id)
     }
 
@@ -386,8 +410,8 @@ impl Bedita {
         let username = action.user.as_str();
         let mut attributes = attributes_of(action);
         attributes.insert("username".into(), username.into());
-        // BEdita's default status is `draft`, which cannot sign in.
-        attributes.insert("status".into(), "on".into());
+        // Always explicit: BEdita's default status is `draft`, which cannot sign in.
+        attributes.insert("status".into(), status_of(action.after("state")).into());
         if action.after("password").is_some() {
             let password = self.passwords.get(username).ok_or_else(|| {
                 ProviderError::Protocol(format!("no initial password is known for {username}"))
@@ -402,11 +426,7 @@ impl Bedita {
     async fn look_up(&self, new: New<'_>) -> Result<Option<String>, ProviderError> {
         match new {
             New::User(username) => self.find_user(username).await,
-            New::Role(name) => match self.role_id(name).await {
-                Ok(id) => Ok(Some(id)),
-                Err(ProviderError::Protocol(_)) => Ok(None),
-                Err(err) => Err(err),
-            },
+            New::Role(name) => self.find_role(name).await,
         }
     }
 
@@ -429,7 +449,17 @@ impl Bedita {
         id: &str,
         attributes: serde_json::Map<String, Value>,
     ) -> Result<(), ProviderError> {
-        let body = json!({ "data": { "id": id, "type": "users", "attributes": attributes } });
+        self.patch_user_with(id, json!({ "attributes": attributes }))
+            .await
+    }
+
+    /// `PATCH /users/{id}` with `data` members besides the id and type.
+    async fn patch_user_with(&self, id: &str, members: Value) -> Result<(), ProviderError> {
+        let mut data = json!({ "id": id, "type": "users" });
+        if let (Some(data), Value::Object(members)) = (data.as_object_mut(), members) {
+            data.extend(members);
+        }
+        let body = json!({ "data": data });
         let path = format!("/users/{id}");
         let answer = self
             .call(
@@ -573,20 +603,16 @@ fn parse<T: serde::de::DeserializeOwned>(answer: &Answer, what: &str) -> Result<
         .map_err(|e| ProviderError::Protocol(format!("unexpected {what} from BEdita: {e}")))
 }
 
-/// A listed user, normalised; `trashed` users are [`State::Absent`].
-fn live_user(
-    resource: wire::Resource<wire::UserAttributes>,
-    role_names: &HashMap<String, String>,
-    trashed: bool,
-) -> Result<LiveUser, ProviderError> {
+/// A listed user, normalised, with the ids of its roles; `trashed` users are
+/// [`State::Absent`]. `None` for an entry with no username.
+fn live_user(resource: wire::Resource<wire::UserAttributes>, trashed: bool) -> Option<LiveUser> {
     let a = resource.attributes;
-    let username = a.username.ok_or_else(|| {
-        ProviderError::Protocol(format!("BEdita user {} has no username", resource.id))
-    })?;
+    let username = a.username?;
+    let blocked = resource.meta.as_ref().and_then(|m| m.blocked) == Some(true);
     let state = match (trashed, a.status.as_deref()) {
         (true, _) => State::Absent,
-        (false, Some("on")) => State::Active,
-        // `off`, and `draft`, which cannot sign in either.
+        (false, Some("on")) if !blocked => State::Active,
+        // `off`, `draft` and blocked users cannot sign in.
         (false, _) => State::Deactivated,
     };
     let mut attributes = std::collections::BTreeMap::new();
@@ -606,9 +632,9 @@ fn live_user(
         .and_then(|r| r.data)
         .unwrap_or_default()
         .into_iter()
-        .map(|i| role_names.get(&i.id).cloned().unwrap_or(i.id))
+        .map(|i| i.id)
         .collect();
-    Ok(LiveUser {
+    Some(LiveUser {
         id: resource.id,
         key: username.trim().to_string(),
         email: a.email.filter(|e| !e.is_empty()),
@@ -633,29 +659,32 @@ fn read_roles(
         .collect())
 }
 
-/// Users with their roles: role names come from the page's `included` list.
+/// Users, with the ids of their roles.
 fn read_users(
     page: wire::ListDocument<wire::Resource<wire::UserAttributes>>,
 ) -> Result<Vec<LiveUser>, ProviderError> {
-    let names: HashMap<String, String> = page
-        .included
-        .into_iter()
-        .map(|r| (r.id, r.attributes.name))
-        .collect();
     page.data
         .into_iter()
-        .map(|u| live_user(u, &names, false))
+        .map(|u| {
+            let id = u.id.clone();
+            live_user(u, false)
+                .ok_or_else(|| ProviderError::Protocol(format!("BEdita user {id} has no username")))
+        })
         .collect()
 }
 
+/// Users in the trash. An entry that does not show its username cannot be matched to a file, so
+/// it is left out: such a user, if the files want it back, meets BEdita's uniqueness check.
 fn read_trash(
     page: wire::ListDocument<wire::Resource<wire::UserAttributes>>,
 ) -> Result<Vec<LiveUser>, ProviderError> {
-    page.data
+    let users: Vec<LiveUser> = page
+        .data
         .into_iter()
         .filter(|r| r.kind == "users")
-        .map(|u| live_user(u, &HashMap::new(), true))
-        .collect()
+        .filter_map(|u| live_user(u, true))
+        .collect();
+    Ok(users)
 }
 
 impl Account for Arc<Bedita> {
@@ -672,8 +701,22 @@ impl Account for Arc<Bedita> {
         if let Ok(mut known) = self.roles.lock() {
             known.extend(roles.iter().map(|r| (r.name.clone(), r.id.clone())));
         }
-        // A user that moved between the lists while they were read is kept once, as active.
-        let mut seen: BTreeSet<String> = users.iter().map(|u| u.id.clone()).collect();
+        let names: HashMap<&str, &str> = roles
+            .iter()
+            .map(|r| (r.id.as_str(), r.name.as_str()))
+            .collect();
+        for user in &mut users {
+            user.roles = std::mem::take(&mut user.roles)
+                .into_iter()
+                .map(|id| match names.get(id.as_str()) {
+                    Some(name) => (*name).to_string(),
+                    None => format!("#{id}"),
+                })
+                .collect();
+        }
+        // Each user once; one that moved between the lists while they were read, as active.
+        let mut seen: BTreeSet<String> = BTreeSet::new();
+        users.retain(|u| seen.insert(u.id.clone()));
         users.extend(trashed.into_iter().filter(|u| seen.insert(u.id.clone())));
         let own = match &self.login {
             Login::Password { username, .. } => Some(username.value.expose().trim().to_string()),
@@ -705,16 +748,19 @@ impl Account for Arc<Bedita> {
                 .patch_user(need_id()?, attributes_of(action))
                 .await
                 .map(|_| None),
-            Op::Reactivate | Op::Deactivate => {
-                let state = if action.op == Op::Reactivate {
-                    State::Active
-                } else {
-                    State::Deactivated
-                };
-                let mut attributes = serde_json::Map::new();
-                attributes.insert("status".into(), status_of(Some(state.as_str())).into());
-                self.patch_user(need_id()?, attributes).await.map(|_| None)
-            }
+            // Signing in again also lifts a block, which BEdita applies for administrators.
+            Op::Reactivate => self
+                .patch_user_with(
+                    need_id()?,
+                    json!({ "attributes": { "status": "on" }, "meta": { "blocked": false } }),
+                )
+                .await
+                .map(|_| None),
+            // The gentlest way to stop a sign-in: the status, not a block.
+            Op::Deactivate => self
+                .patch_user_with(need_id()?, json!({ "attributes": { "status": "off" } }))
+                .await
+                .map(|_| None),
             Op::Grant | Op::Revoke => {
                 let method = if action.op == Op::Grant {
                     Method::POST

@@ -1967,7 +1967,9 @@ impl Inner {
         let role = &self.data.roles[index];
         check_id(data, key, role.id)?;
         let changes = self.role_changes(data, Some(role.id))?;
-        if role.unchangeable && changes.name.as_ref().is_some_and(|name| *name != role.name) {
+        if (role.unchangeable || role.id == ADMIN_ROLE)
+            && changes.name.as_ref().is_some_and(|name| *name != role.name)
+        {
             return Err(Failure::new(
                 StatusCode::FORBIDDEN,
                 format!("Could not modify \"Role\" {}", role.id),
@@ -1988,7 +1990,7 @@ impl Inner {
     fn delete_role(&mut self, key: &str) -> Result<Reply, Failure> {
         let index = self.role_index(key)?;
         let role = &self.data.roles[index];
-        if role.unchangeable {
+        if role.unchangeable || role.id == ADMIN_ROLE {
             return Err(Failure::new(
                 StatusCode::FORBIDDEN,
                 format!("Could not delete \"Role\" {}", role.id),

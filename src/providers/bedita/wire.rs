@@ -7,13 +7,13 @@ pub const MEDIA_TYPE: &str = "application/vnd.api+json";
 /// The largest page BEdita serves by default.
 pub const MAX_PAGE: usize = 100;
 
-/// `POST /auth`: `{"meta": {"jwt": ..., "renew": ...}}`.
-#[derive(Debug, Deserialize)]
+/// `POST /auth`: `{"meta": {"jwt": ..., "renew": ...}}`. No `Debug`: it holds tokens.
+#[derive(Deserialize)]
 pub struct AuthResponse {
     pub meta: AuthMeta,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Deserialize)]
 pub struct AuthMeta {
     pub jwt: String,
     #[serde(default)]
@@ -25,20 +25,17 @@ pub struct AuthMeta {
 pub struct ListDocument<T> {
     pub data: Vec<T>,
     #[serde(default)]
-    pub included: Vec<Resource<RoleAttributes>>,
-    #[serde(default)]
     pub meta: ListMeta,
 }
 
 #[derive(Debug, Default, Deserialize)]
 pub struct ListMeta {
     #[serde(default)]
-    pub pagination: Pagination,
+    pub pagination: Option<Pagination>,
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Deserialize)]
 pub struct Pagination {
-    #[serde(default)]
     pub page_count: u64,
 }
 
@@ -63,8 +60,12 @@ pub struct Resource<A> {
 
 #[derive(Debug, Default, Deserialize)]
 pub struct ResourceMeta {
+    /// Roles: built in.
     #[serde(default)]
     pub unchangeable: Option<bool>,
+    /// Users: blocked by an administrator.
+    #[serde(default)]
+    pub blocked: Option<bool>,
 }
 
 #[derive(Debug, Default, Deserialize)]
