@@ -32,6 +32,7 @@ async fn bench(users: usize, limit: usize, parallelism: usize) {
     let limit_text = limit.to_string();
     let (mut sandbox, url) = sandbox_process::start(
         env!("CARGO_BIN_EXE_rollcall"),
+        "piwik-pro",
         &["--rate-limit", &limit_text, "--rate-window", "1"],
     );
 

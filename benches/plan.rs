@@ -1,9 +1,10 @@
-//! Fetch and plan large accounts against the Piwik PRO sandbox, and print the figures.
+//! Fetch and plan large accounts against the Piwik PRO and BEdita sandboxes, and print the figures.
 //!
-//! `cargo bench --bench plan` runs 10,000 and 100,000 users; `cargo bench --bench plan -- 50000`
-//! runs the sizes given (run one size per invocation for a clean memory figure: the peak is the
-//! process's). The sandbox runs as a separate `rollcall sandbox` process, so the memory figures are
-//! rollcall's own: after loading the files, and after fetching, planning and rendering.
+//! `cargo bench --bench plan` runs 10,000 and 100,000 users on Piwik PRO and 10,000 on BEdita;
+//! `cargo bench --bench plan -- bedita 50000` runs the provider and sizes given (run one size per
+//! invocation for a clean memory figure: the peak is the process's). The sandbox runs as a
+//! separate `rollcall sandbox` process, so the memory figures are rollcall's own: after loading
+//! the files, and after fetching, planning and rendering.
 
 use std::time::Instant;
 
@@ -13,21 +14,32 @@ mod sandbox_process;
 use rollcall::cli::session::Session;
 use rollcall::plan::PlanOptions;
 use rollcall::providers::Account;
-use rollcall::providers::piwik::sandbox::{Client, Data, User};
+use rollcall::providers::{bedita, piwik};
 
 fn main() {
-    let sizes: Vec<usize> = std::env::args()
-        .skip(1)
-        .filter_map(|a| a.parse().ok())
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let sizes: Vec<usize> = args.iter().filter_map(|a| a.parse().ok()).collect();
+    let providers: Vec<&str> = ["piwik-pro", "bedita"]
+        .into_iter()
+        .filter(|p| args.iter().any(|a| a == p))
         .collect();
-    let sizes = if sizes.is_empty() {
-        vec![10_000, 100_000]
-    } else {
-        sizes
+    let runs: Vec<(&str, usize)> = match (providers.is_empty(), sizes.is_empty()) {
+        (true, true) => vec![
+            ("piwik-pro", 10_000),
+            ("piwik-pro", 100_000),
+            ("bedita", 10_000),
+        ],
+        (true, false) => sizes.iter().map(|n| ("piwik-pro", *n)).collect(),
+        (false, true) => providers.iter().map(|p| (*p, 10_000)).collect(),
+        (false, false) => providers
+            .iter()
+            .flat_map(|p| sizes.iter().map(move |n| (*p, *n)))
+            .collect(),
     };
     let runtime = tokio::runtime::Runtime::new().expect("a runtime");
     println!(
-        "{:>9} {:>8} {:>8} {:>8} {:>9} {:>8} {:>13} {:>13}",
+        "{:>9} {:>9} {:>8} {:>8} {:>8} {:>9} {:>8} {:>13} {:>13}",
+        "provider",
         "users",
         "load s",
         "fetch s",
@@ -37,14 +49,15 @@ fn main() {
         "peak MB load",
         "peak MB total"
     );
-    for n in sizes {
-        runtime.block_on(bench(n));
+    for (provider, n) in runs {
+        runtime.block_on(bench(provider, n));
     }
 }
 
-async fn bench(n: usize) {
-    let dir = tempfile::tempdir().expect("a temporary directory");
-    let seed = dir.path().join("seed.json");
+/// Seeds the sandbox with `n` users and writes files for them: every live user, one in a hundred
+/// changed, a few hundred new ones. Returns the seed and the files' text after `target:`.
+fn piwik_fixture(n: usize, seed: &std::path::Path) -> String {
+    use piwik::sandbox::{Client, Data, User};
     let mut data = Data {
         organization: "bench".into(),
         clients: vec![Client {
@@ -68,15 +81,9 @@ async fn bench(n: usize) {
         data.users
             .push(user(i, format!("person{i:06}@bench.example"), "USER"));
     }
-    data.write(&seed).expect("write the seed");
-
-    let seed_path = seed.to_str().expect("a UTF-8 temporary path");
-    let (mut sandbox, url) =
-        sandbox_process::start(env!("CARGO_BIN_EXE_rollcall"), &["--seed", seed_path]);
-
-    // The files: every live user, one in a hundred with a new language, a few hundred new ones.
-    let mut yaml = format!(
-        "version: 1\ntarget:\n  provider: piwik-pro\n  url: {url}\n  credentials:\n    client_id: ${{ID}}\n    client_secret: ${{SECRET}}\ndefaults:\n  language: en-US\nusers:\n"
+    data.write(seed).expect("write the seed");
+    let mut yaml = String::from(
+        "  provider: piwik-pro\n  url: {url}\n  credentials:\n    client_id: ${ID}\n    client_secret: ${SECRET}\ndefaults:\n  language: en-US\nusers:\n",
     );
     for i in 1..=n {
         yaml.push_str(&format!("  - email: person{i:06}@bench.example\n"));
@@ -87,12 +94,74 @@ async fn bench(n: usize) {
     for i in 0..n / 250 {
         yaml.push_str(&format!("  - email: new{i:06}@bench.example\n"));
     }
+    yaml
+}
+
+/// As [`piwik_fixture`], for BEdita: users hold `editor`, one in a hundred is also granted
+/// `reviewer`, and a few hundred new users get `editor`.
+fn bedita_fixture(n: usize, seed: &std::path::Path) -> String {
+    use bedita::sandbox::{Data, User};
+    let mut data = Data::seed();
+    data.users.retain(|u| u.id == bedita::sandbox::ADMIN_USER);
+    let first = 1_000;
+    for i in 1..=n {
+        let id = first + i as u64;
+        data.users.push(User {
+            id,
+            username: format!("person{i:06}"),
+            email: Some(format!("person{i:06}@bench.example")),
+            name: None,
+            surname: None,
+            lang: Some("en".into()),
+            status: "on".into(),
+            password_hash: None,
+            roles: vec![2],
+            deleted: false,
+            blocked: false,
+            created: 1_700_000_000,
+            modified: 1_700_000_000,
+        });
+    }
+    data.next_id = first + n as u64 + 1;
+    data.write(seed).expect("write the seed");
+    let mut yaml = String::from(
+        "  provider: bedita\n  url: {url}\n  credentials:\n    api_key: ${ID}\n    username: ${WHO}\n    password: ${SECRET}\nroles:\n  - name: admin\n  - name: editor\n  - name: reviewer\ndefaults:\n  language: en\n  roles: [editor]\nusers:\n",
+    );
+    for i in 1..=n {
+        yaml.push_str(&format!("  - username: person{i:06}\n"));
+        if i % 100 == 0 {
+            yaml.push_str("    roles: [editor, reviewer]\n");
+        }
+    }
+    for i in 0..n / 250 {
+        yaml.push_str(&format!("  - username: new{i:06}\n"));
+    }
+    yaml
+}
+
+async fn bench(provider: &str, n: usize) {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let seed = dir.path().join("seed.json");
+    let body = match provider {
+        "bedita" => bedita_fixture(n, &seed),
+        _ => piwik_fixture(n, &seed),
+    };
+    let seed_path = seed.to_str().expect("a UTF-8 temporary path");
+    let (mut sandbox, url) = sandbox_process::start(
+        env!("CARGO_BIN_EXE_rollcall"),
+        provider,
+        &["--seed", seed_path],
+    );
+    let yaml = format!("version: 1\ntarget:\n{}", body.replacen("{url}", &url, 1));
     let file = dir.path().join("team.yaml");
     std::fs::write(&file, yaml).expect("write the files");
 
-    let env = |name: &str| match name {
-        "ID" => Some("bench".to_string()),
-        "SECRET" => Some("bench-secret".to_string()),
+    let env = |name: &str| match (provider, name) {
+        ("bedita", "ID") => Some(bedita::sandbox::SEED_API_KEY.to_string()),
+        ("bedita", "WHO") => Some(bedita::sandbox::SEED_USERNAME.to_string()),
+        ("bedita", "SECRET") => Some(bedita::sandbox::SEED_PASSWORD.to_string()),
+        (_, "ID") => Some("bench".to_string()),
+        (_, "SECRET") => Some("bench-secret".to_string()),
         _ => None,
     };
     let started = Instant::now();
@@ -115,7 +184,7 @@ async fn bench(n: usize) {
     let _ = sandbox.kill();
     let _ = sandbox.wait();
     println!(
-        "{n:>9} {:>8.3} {:>8.3} {:>8.3} {:>9.3} {:>8} {:>13.1} {:>13.1}",
+        "{provider:>9} {n:>9} {:>8.3} {:>8.3} {:>8.3} {:>9.3} {:>8} {:>13.1} {:>13.1}",
         load.as_secs_f64(),
         fetch.as_secs_f64(),
         planning.as_secs_f64(),

@@ -429,7 +429,7 @@ mod sandbox_process;
 
 /// Starts `rollcall sandbox` on a free port and returns the child and its URL.
 fn sandbox_process() -> (std::process::Child, String) {
-    sandbox_process::start(env!("CARGO_BIN_EXE_rollcall"), &[])
+    sandbox_process::start(env!("CARGO_BIN_EXE_rollcall"), "piwik-pro", &[])
 }
 
 #[test]

@@ -3,12 +3,12 @@
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 
-/// Starts `rollcall sandbox --provider piwik-pro EXTRA...` on a free port; returns the child and
+/// Starts `rollcall sandbox --provider PROVIDER EXTRA...` on a free port; returns the child and
 /// its URL. The child's standard output is drained for as long as it lives, so nothing it prints
 /// later can fail.
-pub fn start(binary: &str, extra: &[&str]) -> (Child, String) {
+pub fn start(binary: &str, provider: &str, extra: &[&str]) -> (Child, String) {
     let mut child = Command::new(binary)
-        .args(["sandbox", "--provider", "piwik-pro"])
+        .args(["sandbox", "--provider", provider])
         .args(extra)
         .stdout(Stdio::piped())
         .stderr(Stdio::null())

@@ -276,6 +276,8 @@ pub struct Sandbox {
 
 struct Inner {
     data: Data,
+    /// Every user's `uname`, worked out once between writes.
+    unames: std::cell::OnceCell<Unames>,
     /// Access tokens by value.
     access: HashMap<String, Access>,
     /// Renew tokens by value, which never expire: the user each renews, none for the application.
@@ -293,6 +295,7 @@ impl Sandbox {
         Sandbox {
             inner: Mutex::new(Inner {
                 data,
+                unames: std::cell::OnceCell::new(),
                 access: HashMap::new(),
                 renew: HashMap::new(),
             }),
@@ -1021,6 +1024,10 @@ impl Api for Sandbox {
             Ok(reply) => reply,
             Err(failure) => call.failure(failure),
         };
+        // A write may add or rename users, so their unames are worked out afresh.
+        if request.method != Method::GET {
+            inner.unames.take();
+        }
         if reply.committed
             && let Some(path) = &self.options.state_file
             && let Err(err) = inner.data.write(path)
@@ -1033,6 +1040,10 @@ impl Api for Sandbox {
 }
 
 impl Inner {
+    fn unames(&self) -> &Unames {
+        self.unames.get_or_init(|| Unames::new(&self.data.users))
+    }
+
     fn serve(&mut self, call: &mut Call, lifetime: Duration) -> Result<Reply, Failure> {
         let request = call.request;
         let segments: Vec<&str> = request.path.split('/').filter(|s| !s.is_empty()).collect();
@@ -1293,7 +1304,7 @@ impl Inner {
         let found = match key.parse::<u64>() {
             Ok(id) => self.data.users.iter().position(|u| u.id == id),
             Err(_) if !trashed => {
-                let unames = Unames::new(&self.data.users);
+                let unames = self.unames();
                 self.data.users.iter().position(|u| unames.of(u) == key)
             }
             Err(_) => None,
@@ -1346,7 +1357,7 @@ impl Inner {
             "name" => same_text(user.name.as_deref(), value),
             "surname" => same_text(user.surname.as_deref(), value),
             "lang" => same_text(user.lang.as_deref(), value),
-            "uname" => Unames::new(&self.data.users).of(user) == value,
+            "uname" => self.unames().of(user) == value,
             _ => false,
         }
     }
@@ -1453,9 +1464,9 @@ impl Inner {
     }
 
     fn single_user(&self, call: &Call, user: &User, with_roles: bool) -> Value {
-        let unames = Unames::new(&self.data.users);
+        let unames = self.unames();
         let mut body = json!({
-            "data": self.user_resource(call, &unames, user, with_roles),
+            "data": self.user_resource(call, unames, user, with_roles),
             "links": call.links(),
             "meta": { "schema": call.schema(if with_roles { &["users", "roles"] } else { &["users"] }) },
         });
@@ -1484,10 +1495,10 @@ impl Inner {
         sort_by_key(&mut users, query.sort.as_ref(), |u| u.id, user_key);
         let (users, links, pagination) = paginate(call, users, query.paging)?;
         let with_roles = query.includes("roles");
-        let unames = Unames::new(&self.data.users);
+        let unames = self.unames();
         let data: Vec<Value> = users
             .iter()
-            .map(|u| self.user_resource(call, &unames, u, with_roles))
+            .map(|u| self.user_resource(call, unames, u, with_roles))
             .collect();
         let types: &[&str] = if with_roles {
             &["users", "roles"]
@@ -2025,10 +2036,10 @@ impl Inner {
             .collect();
         sort_by_key(&mut users, query.sort.as_ref(), |u| u.id, user_key);
         let (users, links, pagination) = paginate(call, users, query.paging)?;
-        let unames = Unames::new(&self.data.users);
+        let unames = self.unames();
         let data: Vec<Value> = users
             .iter()
-            .map(|u| self.user_resource(call, &unames, u, false))
+            .map(|u| self.user_resource(call, unames, u, false))
             .collect();
         Ok(call.reply(
             StatusCode::OK,
