@@ -679,3 +679,52 @@ fn apply_asks_on_a_terminal_and_only_yes_applies() {
         "{screen}"
     );
 }
+
+#[test]
+fn the_bedita_example_converges_against_the_built_in_sandbox() {
+    let ws = Workspace::new();
+    let example =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/examples/bedita.yaml"))
+            .unwrap()
+            .replace("url: https://api.magazine.example.com", "url: sandbox");
+    ws.write("team.yaml", example);
+    let run = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_rollcall"))
+            .args(args)
+            .current_dir(ws.dir.path())
+            .env_clear()
+            .envs(ENV_VARS.iter().copied())
+            .output()
+            .expect("run rollcall")
+    };
+
+    let out = run(&["plan", "--format", "json", "team.yaml"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let plan: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+    let first = &plan["actions"][0];
+    assert_eq!(first["op"], "create-role");
+    assert_eq!(first["role"], "photo-desk");
+    assert!(first.get("user").is_none(), "a role action names a role");
+    assert_eq!(plan["summary"]["create_role"], 1);
+
+    let out = run(&["apply", "--auto-approve", "team.yaml"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let text = stdout(&out);
+    assert!(text.contains("role photo-desk: created"), "{text}");
+    assert!(
+        text.contains("giulia.rossi: granted admin, editor"),
+        "{text}"
+    );
+
+    let out = run(&["plan", "--detailed-exitcode", "team.yaml"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
+    let state = std::fs::read_to_string(ws.path(".rollcall/sandbox/bedita.json")).unwrap();
+    assert!(state.contains("\"sara.conti\""));
+    assert!(
+        !state.contains("editor-pass-1"),
+        "only password hashes are kept"
+    );
+    let journal = std::fs::read_to_string(ws.path(".rollcall/journal.jsonl")).unwrap();
+    assert!(journal.contains("\"role\":\"photo-desk\""), "{journal}");
+    assert!(!journal.contains("editor-pass-1") && !journal.contains("\"jwt\""));
+}
