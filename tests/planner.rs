@@ -1063,3 +1063,36 @@ Plan: 1 to create, 1 to change, 1 to restore, 0 to delete; 1 role to create, 1 t
         [by(Op::CreateRole, "desk"), by(Op::Create, "carol")]
     );
 }
+
+#[test]
+fn deactivating_the_last_active_admin_is_blocked() {
+    let admin = |id: &str, key: &str, state: State| LiveUser {
+        id: id.into(),
+        key: key.into(),
+        email: None,
+        state,
+        attributes: BTreeMap::new(),
+        roles: BTreeSet::from(["admin".to_string()]),
+    };
+    let mut live = LiveState::new(
+        vec![
+            admin("10", "ada", State::Active),
+            admin("11", "bob", State::Deactivated),
+        ],
+        None,
+    );
+    live.roles = Some(vec![bedita_live_role(1, "admin")]);
+    let mut ada = desired_user("x@acme.org", State::Deactivated, None, None);
+    ada.key = "ada".into();
+    ada.username = Some("ada".into());
+    ada.email = None;
+    let mut want = desired(vec![ada], Unmanaged::Ignore);
+    want.target.provider = Provider::Bedita;
+    let planned = plan(&want, &live, &PlanOptions::default());
+    let guards: Vec<&str> = planned.blocked.iter().map(|b| b.guard.as_ref()).collect();
+    assert_eq!(guards, ["last-owner"], "a deactivated admin cannot sign in");
+    assert_eq!(
+        planned.blocked[0].message,
+        "the plan would leave BEdita with no `admin`"
+    );
+}

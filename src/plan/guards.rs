@@ -1,6 +1,6 @@
 //! Guards: conditions under which a plan must not be applied.
 
-use std::collections::BTreeSet;
+use std::collections::BTreeMap;
 
 use super::{Action, Blocked, Op, PlanOptions};
 use crate::desired::format::{MaxRemovals, State};
@@ -66,27 +66,44 @@ pub fn check(
         }
     }
     if let Some(top) = admin {
-        let mut owners: BTreeSet<&str> = live
+        // Each user's (active, holds `top`) once the plan is through; only active holders run
+        // the account.
+        let mut after: BTreeMap<&str, (bool, bool)> = live
             .users
             .iter()
-            .filter(|u| u.state != State::Absent && u.roles.contains(top))
-            .map(|u| u.key.as_str())
+            .map(|u| {
+                (
+                    u.key.as_str(),
+                    (u.state == State::Active, u.roles.contains(top)),
+                )
+            })
             .collect();
-        let had_owner = !owners.is_empty();
+        let had_owner = after.values().any(|&(active, holds)| active && holds);
+        let state_active = |a: &Action| a.after("state") != Some(State::Deactivated.as_str());
         for action in actions.iter().filter(|a| !a.op.is_role()) {
-            let gives_top = action.changes.iter().any(|c| {
-                (c.attribute == "role" && c.after.as_deref() == Some(top))
-                    || (c.attribute == "roles"
-                        && c.after
-                            .as_deref()
-                            .is_some_and(|l| l.split(", ").any(|r| r == top)))
-            });
-            if action.op != Op::Create && gives_top {
-                owners.insert(&action.user);
-            } else if strips(action) && (action.op != Op::Revoke || action.roles().contains(&top)) {
-                owners.remove(action.user.as_str());
+            let entry = after.entry(action.user.as_str()).or_insert((false, false));
+            let roles = action.roles();
+            match action.op {
+                Op::Create => {
+                    *entry = (state_active(action), action.after("role") == Some(top));
+                }
+                Op::Restore => {
+                    let list = action.after("roles").unwrap_or_default();
+                    *entry = (state_active(action), list.split(", ").any(|r| r == top));
+                }
+                Op::Reactivate => entry.0 = true,
+                Op::Deactivate | Op::Delete => entry.0 = false,
+                Op::Promote | Op::Demote => entry.1 = action.after("role") == Some(top),
+                Op::Grant if roles.contains(&top) => entry.1 = true,
+                Op::Revoke if roles.contains(&top) => entry.1 = false,
+                _ => {}
             }
         }
+        let owners: Vec<&str> = after
+            .iter()
+            .filter(|(_, (active, holds))| *active && *holds)
+            .map(|(key, _)| *key)
+            .collect();
         if had_owner && owners.is_empty() {
             blocked.push(Blocked {
                 guard: "last-owner".into(),
