@@ -453,3 +453,33 @@ async fn blocked_and_new_deactivated_users_take_one_action_each() {
     assert_eq!(h.user("nadia.villa").status, "off");
     assert!(h.plan(&team).await.is_empty());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn refused_credentials_name_the_variables_and_never_the_values() {
+    let h = harness(data(), Faults::default()).await;
+    let text = format!(
+        "version: 1\ntarget:\n  provider: bedita\n  url: {}\n  credentials:\n    api_key: ${{KEY}}\n    username: ${{WHO}}\n    password: ${{PASSWORD}}\n",
+        h.url
+    );
+    for (key, password) in [
+        (SEED_API_KEY, "wrong-password-1"),
+        ("wrong-key-1", "wrong-password-1"),
+    ] {
+        let env = |name: &str| match name {
+            "KEY" => Some(key.to_string()),
+            "WHO" => Some(SEED_USERNAME.to_string()),
+            "PASSWORD" => Some(password.to_string()),
+            _ => None,
+        };
+        let desired = h.load_file("team.yaml", text.clone(), &env);
+        let session = Session::connect(desired, None).await.unwrap();
+        let err = format!("{:#}", session.fetch().await.unwrap_err());
+        let expected = if key == SEED_API_KEY {
+            "BEdita refused the credentials in `WHO` and `PASSWORD` (HTTP 401: Login request not successful)"
+        } else {
+            "BEdita refused the API key in `KEY` (HTTP 403: Invalid API key)"
+        };
+        assert!(err.contains(expected), "{err}");
+        assert!(!err.contains(password) && !err.contains(key), "{err}");
+    }
+}

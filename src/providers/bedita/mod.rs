@@ -134,14 +134,20 @@ impl Bedita {
             ),
         };
         self.auth(body, None).await.map_err(|err| match err {
-            ProviderError::Api { status, errors, .. } => ProviderError::Auth(format!(
-                "BEdita refused the credentials in {vars} (HTTP {status}: {})",
-                if errors.is_empty() {
+            ProviderError::Api { status, errors, .. } => {
+                // A 403 is about the application, before any user is looked at.
+                let what = if status == 403 {
+                    format!("the API key in `{}`", self.api_key.var)
+                } else {
+                    format!("the credentials in {vars}")
+                };
+                let reason = if errors.is_empty() {
                     "no reason given".to_string()
                 } else {
                     errors.join("; ")
-                }
-            )),
+                };
+                ProviderError::Auth(format!("BEdita refused {what} (HTTP {status}: {reason})"))
+            }
             other => other,
         })
     }
