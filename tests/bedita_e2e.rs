@@ -21,6 +21,7 @@ roles:
   - name: admin
   - name: editor
   - name: reviewer
+    description: Reads drafts and comments on them.
 defaults:
   language: it
   roles: [editor]
@@ -167,6 +168,7 @@ async fn plan_apply_plan_converges() {
     assert_eq!(
         ops(&plan),
         [
+            (Op::UpdateRole, "reviewer"),
             (Op::Restore, "roberto.esposito"),
             (Op::Create, "sara.conti"),
             (Op::Update, "luca.ferrari"),
@@ -178,10 +180,20 @@ async fn plan_apply_plan_converges() {
         ]
     );
     // The new user exists before it is granted anything.
-    assert_eq!(plan.actions[4].depends_on, [1]);
+    assert_eq!(plan.actions[5].depends_on, [2]);
     let again = h.plan(TEAM).await;
     assert!(again.is_empty(), "{:?}", again.actions);
 
+    let reviewer = h
+        .sandbox
+        .data()
+        .roles
+        .into_iter()
+        .find(|r| r.name == "reviewer");
+    assert_eq!(
+        reviewer.and_then(|r| r.description).as_deref(),
+        Some("Reads drafts and comments on them.")
+    );
     let sara = h.user("sara.conti");
     assert_eq!(sara.status, "on", "created able to sign in, not as a draft");
     assert!(sara.password_hash.is_some());
@@ -202,8 +214,8 @@ async fn plan_apply_plan_converges() {
 async fn a_new_role_and_three_users_holding_it_apply_in_one_run() {
     let h = harness(data(), Faults::default()).await;
     let team = TEAM.replace(
-        "  - name: reviewer\n",
-        "  - name: reviewer\n  - name: photo-desk\n    description: Images and galleries\n",
+        "defaults:\n",
+        "  - name: photo-desk\n    description: Images and galleries\ndefaults:\n",
     ) + "
   - username: chiara.ricci
     roles: [photo-desk]
@@ -288,10 +300,8 @@ async fn faults_still_converge_without_duplicates() {
         ..Faults::default()
     };
     let h = harness(data(), faults).await;
-    let team = TEAM.replace(
-        "  - name: reviewer\n",
-        "  - name: reviewer\n  - name: photo-desk\n",
-    ) + "
+    let team = TEAM.replace("defaults:\n", "  - name: photo-desk\ndefaults:\n")
+        + "
   - username: chiara.ricci
     roles: [photo-desk]
   - username: marco.bianchi

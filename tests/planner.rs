@@ -768,6 +768,10 @@ fn simulate_bedita(live: &LiveState, plan: &Plan) -> LiveState {
                 assert!(roles.iter().all(|r| r.name != action.user), "role twice");
                 roles.push(bedita_live_role(100 + action.id, &action.user));
             }
+            (Op::UpdateRole, _) => {
+                let role = roles.iter_mut().find(|r| r.name == action.user).unwrap();
+                role.description = action.after("description").map(str::to_string);
+            }
             (Op::DeleteRole, _) => {
                 assert!(
                     users

@@ -137,6 +137,7 @@ async fn execute(
                 Op::Restore => "restored from the trash".into(),
                 Op::Grant => format!("granted {}", action.roles().join(", ")),
                 Op::Revoke => format!("revoked {}", action.roles().join(", ")),
+                Op::UpdateRole => "updated".into(),
                 Op::DeleteRole => "deleted".into(),
                 Op::Update => "updated".into(),
                 Op::Promote | Op::Demote => {

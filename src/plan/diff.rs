@@ -364,7 +364,22 @@ fn plan_roles(
     protected: &mut Vec<String>,
 ) {
     for role in &desired.roles {
-        if live_roles.iter().any(|r| r.name == role.name) {
+        if let Some(live) = live_roles.iter().find(|r| r.name == role.name) {
+            // A description the files leave out is not managed.
+            if role.description.is_some() && role.description != live.description {
+                drafts.push(Draft {
+                    op: Op::UpdateRole,
+                    user: role.name.clone(),
+                    live_id: Some(live.id.clone()),
+                    changes: vec![Change {
+                        attribute: "description".into(),
+                        before: live.description.clone(),
+                        after: role.description.clone(),
+                    }],
+                    reason: None,
+                    unchanged: 1,
+                });
+            }
             continue;
         }
         let mut changes = vec![Change {
@@ -514,7 +529,7 @@ fn removal_changes(live: &LiveUser, caps: &Capabilities) -> Vec<Change> {
 /// along the way. A role's deletion waits for every revoke and removal of its holders.
 fn order(drafts: Vec<Draft>, top_role: Option<&str>) -> Vec<Action> {
     let stage = |op: Op| match op {
-        Op::CreateRole => 0,
+        Op::CreateRole | Op::UpdateRole => 0,
         Op::Create | Op::Restore => 1,
         Op::Reactivate => 2,
         Op::Update => 3,

@@ -45,6 +45,8 @@ pub type ActionId = usize;
 pub enum Op {
     /// Create a role users can then be granted (BEdita).
     CreateRole,
+    /// Change a role's description (BEdita).
+    UpdateRole,
     /// Create (or invite) the user with the attributes in `changes`.
     Create,
     /// Bring a user back from the provider's trash, with the state and roles in `changes`.
@@ -74,6 +76,7 @@ impl Op {
     pub fn name(self) -> &'static str {
         match self {
             Op::CreateRole => "create-role",
+            Op::UpdateRole => "update-role",
             Op::Create => "create",
             Op::Restore => "restore",
             Op::Reactivate => "reactivate",
@@ -95,7 +98,7 @@ impl Op {
 
     /// Whether the action's subject is a role rather than a user.
     pub fn is_role(self) -> bool {
-        matches!(self, Op::CreateRole | Op::DeleteRole)
+        matches!(self, Op::CreateRole | Op::UpdateRole | Op::DeleteRole)
     }
 
     /// Whether the action brings a user into being, so everything else done to it waits.

@@ -40,6 +40,8 @@ pub fn render(plan: &Plan, target: &TargetInfo, color: bool) -> String {
             let first = group[0];
             let (symbol, style, what) = if first.op == Op::CreateRole {
                 ("+", green, "will be created".to_string())
+            } else if first.op == Op::UpdateRole {
+                ("~", yellow, "will be updated in-place".to_string())
             } else if first.op == Op::DeleteRole {
                 ("-", red, "will be deleted".to_string())
             } else if group.iter().any(|a| a.op == Op::Create) {
@@ -168,13 +170,17 @@ pub fn render(plan: &Plan, target: &TargetInfo, color: bool) -> String {
         let _ = write!(summary, ", {removed} to delete");
         let roles = |op: Op| plan.actions.iter().filter(|a| a.op == op).count();
         let plural = |n: usize| if n == 1 { "role" } else { "roles" };
-        let (new_roles, old_roles) = (roles(Op::CreateRole), roles(Op::DeleteRole));
-        if new_roles + old_roles > 0 {
-            let _ = write!(
-                summary,
-                "; {new_roles} {} to create, {old_roles} to delete",
-                plural(new_roles)
-            );
+        let (new_roles, changed_roles, old_roles) = (
+            roles(Op::CreateRole),
+            roles(Op::UpdateRole),
+            roles(Op::DeleteRole),
+        );
+        if new_roles + changed_roles + old_roles > 0 {
+            let _ = write!(summary, "; {new_roles} {} to create, ", plural(new_roles));
+            if changed_roles > 0 {
+                let _ = write!(summary, "{changed_roles} to change, ");
+            }
+            let _ = write!(summary, "{old_roles} to delete");
         }
         summary.push('.');
         out.push_str(&paint(bold, &summary));

@@ -40,6 +40,7 @@ struct Summary {
     deactivate: usize,
     delete: usize,
     create_role: usize,
+    update_role: usize,
     delete_role: usize,
     unchanged: usize,
 }
@@ -64,6 +65,7 @@ pub fn render(plan: &Plan, target: &TargetInfo) -> String {
             deactivate: plan.count(Op::Deactivate),
             delete: plan.count(Op::Delete),
             create_role: plan.count(Op::CreateRole),
+            update_role: plan.count(Op::UpdateRole),
             delete_role: plan.count(Op::DeleteRole),
             unchanged: plan.unchanged,
         },

@@ -467,15 +467,7 @@ impl Bedita {
         }
         let body = json!({ "data": data });
         let path = format!("/users/{id}");
-        let answer = self
-            .call(
-                Method::PATCH,
-                &path,
-                &[],
-                Some(&body),
-                Kind::Write { idempotent: true },
-            )
-            .await?;
+        let answer = self.write(Method::PATCH, &path, Some(&body)).await?;
         expect(answer, &[StatusCode::OK]).map(|_| ())
     }
 
@@ -488,29 +480,24 @@ impl Bedita {
         }
         let body = json!({ "data": data });
         let path = format!("/users/{id}/relationships/roles");
-        let answer = self
-            .call(
-                method,
-                &path,
-                &[],
-                Some(&body),
-                Kind::Write { idempotent: true },
-            )
-            .await?;
+        let answer = self.write(method, &path, Some(&body)).await?;
         expect(answer, &[StatusCode::OK, StatusCode::NO_CONTENT]).map(|_| ())
+    }
+
+    /// A write that may be repeated safely, so the HTTP layer retries it after a lost answer.
+    async fn write(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<&Value>,
+    ) -> Result<Answer, ProviderError> {
+        let kind = Kind::Write { idempotent: true };
+        self.call(method, path, &[], body, kind).await
     }
 
     /// `DELETE` that counts a 404 as done: an earlier attempt whose answer was lost got there.
     async fn delete(&self, path: &str) -> Result<(), ProviderError> {
-        let answer = self
-            .call(
-                Method::DELETE,
-                path,
-                &[],
-                None,
-                Kind::Write { idempotent: true },
-            )
-            .await?;
+        let answer = self.write(Method::DELETE, path, None).await?;
         if answer.status == StatusCode::NOT_FOUND {
             return Ok(());
         }
@@ -522,15 +509,7 @@ impl Bedita {
     async fn restore(&self, id: &str, action: &Action) -> Result<(), ProviderError> {
         let path = format!("/trash/{id}");
         let body = json!({ "data": { "id": id, "type": "users" } });
-        let answer = self
-            .call(
-                Method::PATCH,
-                &path,
-                &[],
-                Some(&body),
-                Kind::Write { idempotent: true },
-            )
-            .await?;
+        let answer = self.write(Method::PATCH, &path, Some(&body)).await?;
         // Not in the trash: restored already by an attempt whose answer was lost, or gone.
         if answer.status == StatusCode::NOT_FOUND {
             let user_path = format!("/users/{id}");
@@ -748,6 +727,18 @@ impl Account for Arc<Bedita> {
         let need_id = || id.ok_or_else(|| ProviderError::Protocol("the id is not known".into()));
         match action.op {
             Op::CreateRole => self.create_role(action).await.map(Some),
+            Op::UpdateRole => {
+                let id = match id {
+                    Some(id) => id.to_string(),
+                    None => self.role_id(&action.user).await?,
+                };
+                let body = json!({ "data": { "id": id, "type": "roles", "attributes": {
+                    "description": action.after("description"),
+                } } });
+                let path = format!("/roles/{id}");
+                let answer = self.write(Method::PATCH, &path, Some(&body)).await?;
+                expect(answer, &[StatusCode::OK]).map(|_| None)
+            }
             Op::Create => self.create_user(action).await.map(Some),
             Op::Restore => self.restore(need_id()?, action).await.map(|_| None),
             Op::Update => self

@@ -402,7 +402,7 @@ impl Account for Arc<Piwik> {
             Op::Deactivate | Op::Reactivate | Op::Restore => Err(ProviderError::Protocol(
                 "Piwik PRO has no deactivated or deleted users to bring back".into(),
             )),
-            Op::Grant | Op::Revoke | Op::CreateRole | Op::DeleteRole => Err(
+            Op::Grant | Op::Revoke | Op::CreateRole | Op::UpdateRole | Op::DeleteRole => Err(
                 ProviderError::Protocol("Piwik PRO has one fixed role per user".into()),
             ),
         }

@@ -469,9 +469,13 @@ impl Account for Arc<Publica> {
                 let logout = !self.keep_sessions.contains(&action.user);
                 self.deactivate(need_id()?, logout).await.map(|_| None)
             }
-            Op::Promote | Op::Demote | Op::Grant | Op::Revoke | Op::CreateRole | Op::DeleteRole => {
-                Err(ProviderError::Protocol("Publica.la has no roles".into()))
-            }
+            Op::Promote
+            | Op::Demote
+            | Op::Grant
+            | Op::Revoke
+            | Op::CreateRole
+            | Op::UpdateRole
+            | Op::DeleteRole => Err(ProviderError::Protocol("Publica.la has no roles".into())),
             Op::Restore => Err(ProviderError::Protocol("Publica.la has no trash".into())),
         }
     }
