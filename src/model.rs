@@ -73,7 +73,7 @@ impl Default for Policy {
 #[derive(Debug, Clone)]
 pub struct DesiredUser {
     /// The natural key, normalised: lower-cased email (Piwik PRO), external id (Publica.la) or
-    /// username (BEdita).
+    /// lower-cased username (BEdita).
     pub key: String,
     /// Where the user is declared.
     pub origin: Origin,

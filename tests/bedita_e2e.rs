@@ -493,3 +493,20 @@ async fn refused_credentials_name_the_variables_and_never_the_values() {
         assert!(!err.contains(password) && !err.contains(key), "{err}");
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn usernames_match_whatever_their_case() {
+    let h = harness(data(), Faults::default()).await;
+    let team = "
+users:
+  - username: Luca.Ferrari
+    language: en
+  - username: New.Person
+";
+    let (plan, failed) = h.apply(team).await;
+    assert_eq!(failed, 0);
+    assert_eq!(ops(&plan), [(Op::Create, "new.person")]);
+    assert_eq!(plan.actions[0].after("username"), Some("New.Person"));
+    h.user("New.Person");
+    assert!(h.plan(team).await.is_empty());
+}

@@ -699,7 +699,10 @@ fn user_key(user: &UserDoc, provider: Provider) -> Option<String> {
     match provider {
         Provider::PiwikPro => user.email.as_ref().map(|e| e.value.key()),
         Provider::PublicaLa => user.external_id.as_ref().map(|e| e.value.0.clone()),
-        Provider::Bedita => user.username.as_ref().map(|u| u.value.trim().to_string()),
+        Provider::Bedita => user
+            .username
+            .as_ref()
+            .map(|u| crate::providers::bedita::username_key(&u.value)),
     }
 }
 

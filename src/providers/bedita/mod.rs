@@ -353,7 +353,12 @@ impl Bedita {
         Ok(list
             .data
             .into_iter()
-            .find(|u| u.attributes.username.as_deref() == Some(username))
+            .find(|u| {
+                u.attributes
+                    .username
+                    .as_deref()
+                    .is_some_and(|found| username_key(found) == username_key(username))
+            })
             .map(|u| u.id))
     }
 
@@ -413,13 +418,14 @@ impl Bedita {
     }
 
     async fn create_user(&self, action: &Action) -> Result<String, ProviderError> {
-        let username = action.user.as_str();
+        // The username as the files write it; the key is its lower-case form.
+        let username = action.after("username").unwrap_or(&action.user);
         let mut attributes = attributes_of(action);
         attributes.insert("username".into(), username.into());
         // Always explicit: BEdita's default status is `draft`, which cannot sign in.
         attributes.insert("status".into(), status_of(action.after("state")).into());
         if action.after("password").is_some() {
-            let password = self.passwords.get(username).ok_or_else(|| {
+            let password = self.passwords.get(&action.user).ok_or_else(|| {
                 ProviderError::Protocol(format!("no initial password is known for {username}"))
             })?;
             attributes.insert("password".into(), password.expose().into());
@@ -550,6 +556,12 @@ fn attributes_of(action: &Action) -> serde_json::Map<String, Value> {
     attributes
 }
 
+/// How a username is matched: trimmed and lower-cased, since BEdita's uniqueness check (a
+/// database index) commonly ignores case.
+pub fn username_key(username: &str) -> String {
+    username.trim().to_lowercase()
+}
+
 /// BEdita's `status` for a state.
 fn status_of(state: Option<&str>) -> &'static str {
     match state {
@@ -621,7 +633,7 @@ fn live_user(resource: wire::Resource<wire::UserAttributes>, trashed: bool) -> O
         .collect();
     Some(LiveUser {
         id: resource.id,
-        key: username.trim().to_string(),
+        key: username_key(&username),
         email: a.email.filter(|e| !e.is_empty()),
         state,
         attributes,
@@ -704,7 +716,7 @@ impl Account for Arc<Bedita> {
         users.retain(|u| seen.insert(u.id.clone()));
         users.extend(trashed.into_iter().filter(|u| seen.insert(u.id.clone())));
         let own = match &self.login {
-            Login::Password { username, .. } => Some(username.value.expose().trim().to_string()),
+            Login::Password { username, .. } => Some(username_key(username.value.expose())),
             Login::Client { .. } => None,
         };
         let mut state = LiveState::new(users, own);
