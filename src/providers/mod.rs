@@ -75,6 +75,46 @@ impl Account for AnyAccount {
     }
 }
 
+/// How many list pages are fetched at once.
+pub const PAGE_CONCURRENCY: usize = 8;
+/// The most pages rollcall reads from one list, whatever a server claims.
+pub const MAX_PAGES: u64 = 100_000;
+
+/// Fetches the pages `keys` names (page numbers or offsets) with at most [`PAGE_CONCURRENCY`] in
+/// flight, starting the next as each one finishes, and returns their items in `keys` order.
+/// Each page is turned into items by `fetch` as it arrives, so no two wire forms pile up.
+pub async fn fetch_pages<T, F, Fut>(keys: Vec<u64>, fetch: F) -> Result<Vec<T>, ProviderError>
+where
+    T: Send + 'static,
+    F: Fn(u64) -> Fut,
+    Fut: Future<Output = Result<Vec<T>, ProviderError>> + Send + 'static,
+{
+    if keys.len() as u64 > MAX_PAGES {
+        return Err(ProviderError::Protocol(format!(
+            "the list claims {} pages, more than rollcall reads ({MAX_PAGES})",
+            keys.len()
+        )));
+    }
+    let mut pages: Vec<Option<Vec<T>>> = Vec::with_capacity(keys.len());
+    pages.resize_with(keys.len(), || None);
+    let mut running = tokio::task::JoinSet::new();
+    let mut next = keys.iter().enumerate();
+    loop {
+        while running.len() < PAGE_CONCURRENCY
+            && let Some((index, &key)) = next.next()
+        {
+            let page = fetch(key);
+            running.spawn(async move { (index, page.await) });
+        }
+        let Some(joined) = running.join_next().await else {
+            break;
+        };
+        let (index, page) = joined.map_err(|e| ProviderError::Protocol(e.to_string()))?;
+        pages[index] = Some(page?);
+    }
+    Ok(pages.into_iter().flatten().flatten().collect())
+}
+
 /// A live account rollcall can read and change, through its provider's API.
 pub trait Account: Send + Sync + 'static {
     /// Every user, normalised, and which one the credentials belong to.

@@ -25,11 +25,6 @@ use crate::model::{LiveRole, LiveState, LiveUser};
 use crate::plan::{Action, Op};
 use wire::MEDIA_TYPE;
 
-/// How many list pages are fetched at once.
-const PAGE_CONCURRENCY: usize = 8;
-/// The most pages of a hundred rollcall reads from one list: ten million entries.
-const MAX_PAGES: u64 = 100_000;
-
 /// How rollcall signs in.
 pub enum Login {
     /// A BEdita user; needed for any change.
@@ -255,31 +250,18 @@ impl Bedita {
             .ok_or_else(|| {
                 ProviderError::Protocol(format!("BEdita's {path} list has no meta.pagination"))
             })?;
-        if pages > MAX_PAGES {
-            return Err(ProviderError::Protocol(format!(
-                "BEdita's {path} list claims {pages} pages, more than rollcall reads ({MAX_PAGES})"
-            )));
-        }
         let mut items = read(first)?;
-        let numbers: Vec<u64> = (2..=pages).collect();
-        let mut later = Vec::with_capacity(numbers.len());
-        for chunk in numbers.chunks(PAGE_CONCURRENCY) {
-            let mut set = tokio::task::JoinSet::new();
-            for &number in chunk {
-                let this = self.clone();
-                let query = query.clone();
-                set.spawn(async move {
-                    let page = this.page::<A>(path, &query, number).await;
-                    (number, page.and_then(read))
-                });
-            }
-            while let Some(joined) = set.join_next().await {
-                let (number, page) = joined.map_err(|e| ProviderError::Protocol(e.to_string()))?;
-                later.push((number, page?));
-            }
-        }
-        later.sort_by_key(|(number, _)| *number);
-        items.extend(later.into_iter().flat_map(|(_, page)| page));
+        let numbers: Vec<u64> = (2..=pages)
+            .take(usize::try_from(super::MAX_PAGES).unwrap_or(usize::MAX) + 1)
+            .collect();
+        let this = self.clone();
+        let rest = super::fetch_pages(numbers, move |number| {
+            let this = this.clone();
+            let query = query.clone();
+            async move { this.page::<A>(path, &query, number).await.and_then(read) }
+        })
+        .await?;
+        items.extend(rest);
         Ok(items)
     }
 

@@ -22,9 +22,6 @@ use crate::model::{LiveState, LiveUser};
 use crate::plan::{Action, Op};
 use wire::{MEDIA_TYPE, USER_TYPE};
 
-/// How many list pages are fetched at once.
-const PAGE_CONCURRENCY: usize = 8;
-
 /// A Piwik PRO account.
 pub struct Piwik {
     http: Http,
@@ -192,27 +189,21 @@ impl Piwik {
         let total = usize::try_from(first.meta.total).unwrap_or(usize::MAX);
         let mut users: Vec<LiveUser> = Vec::with_capacity(total.min(1 << 20));
         users.extend(first.data.into_iter().map(live_user));
-        let offsets: Vec<usize> = (wire::MAX_PAGE..total).step_by(wire::MAX_PAGE).collect();
-        let mut pages = Vec::with_capacity(offsets.len());
-        for chunk in offsets.chunks(PAGE_CONCURRENCY) {
-            let mut set = tokio::task::JoinSet::new();
-            for &offset in chunk {
-                let this = self.clone();
-                set.spawn(async move {
-                    let page = this.page(offset, wire::MAX_PAGE).await;
-                    (
-                        offset,
-                        page.map(|p| p.data.into_iter().map(live_user).collect::<Vec<_>>()),
-                    )
-                });
+        let offsets: Vec<u64> = (wire::MAX_PAGE..total)
+            .step_by(wire::MAX_PAGE)
+            .take(usize::try_from(super::MAX_PAGES).unwrap_or(usize::MAX) + 1)
+            .map(|offset| offset as u64)
+            .collect();
+        let this = self.clone();
+        let rest = super::fetch_pages(offsets, move |offset| {
+            let this = this.clone();
+            async move {
+                let page = this.page(offset as usize, wire::MAX_PAGE).await?;
+                Ok(page.data.into_iter().map(live_user).collect())
             }
-            while let Some(joined) = set.join_next().await {
-                let (offset, page) = joined.map_err(|e| ProviderError::Protocol(e.to_string()))?;
-                pages.push((offset, page?));
-            }
-        }
-        pages.sort_by_key(|(offset, _)| *offset);
-        users.extend(pages.into_iter().flat_map(|(_, page)| page));
+        })
+        .await?;
+        users.extend(rest);
         // A user added or removed during the fetch may shift a page; keep each id once.
         let mut seen = std::collections::HashSet::with_capacity(users.len());
         users.retain(|u| seen.insert(u.id.clone()));

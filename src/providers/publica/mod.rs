@@ -22,7 +22,6 @@ use crate::plan::{Action, Op};
 
 const USERS: &str = "/integration-api/v1/dashboard/users";
 const PER_PAGE: u64 = 100;
-const PAGE_CONCURRENCY: usize = 8;
 
 /// A Publica.la store.
 pub struct Publica {
@@ -159,21 +158,16 @@ impl Publica {
             }
             return Ok(users);
         };
-        let pages: Vec<u64> = (2..=last).collect();
-        let mut fetched = Vec::with_capacity(pages.len());
-        for chunk in pages.chunks(PAGE_CONCURRENCY) {
-            let mut set = tokio::task::JoinSet::new();
-            for &page in chunk {
-                let this = self.clone();
-                set.spawn(async move { (page, this.page(page, deactivated).await) });
-            }
-            while let Some(joined) = set.join_next().await {
-                let (page, result) = joined.map_err(|e| ProviderError::Protocol(e.to_string()))?;
-                fetched.push((page, result?.data));
-            }
-        }
-        fetched.sort_by_key(|(page, _)| *page);
-        users.extend(fetched.into_iter().flat_map(|(_, data)| data));
+        let pages: Vec<u64> = (2..=last)
+            .take(usize::try_from(super::MAX_PAGES).unwrap_or(usize::MAX) + 1)
+            .collect();
+        let this = self.clone();
+        let rest = super::fetch_pages(pages, move |page| {
+            let this = this.clone();
+            async move { Ok(this.page(page, deactivated).await?.data) }
+        })
+        .await?;
+        users.extend(rest);
         Ok(users)
     }
 
