@@ -83,16 +83,20 @@ pub const MAX_PAGES: u64 = 100_000;
 /// Fetches the pages `keys` names (page numbers or offsets) with at most [`PAGE_CONCURRENCY`] in
 /// flight, starting the next as each one finishes, and returns their items in `keys` order.
 /// Each page is turned into items by `fetch` as it arrives, so no two wire forms pile up.
-pub async fn fetch_pages<T, F, Fut>(keys: Vec<u64>, fetch: F) -> Result<Vec<T>, ProviderError>
+pub async fn fetch_pages<T, F, Fut>(
+    keys: impl Iterator<Item = u64>,
+    fetch: F,
+) -> Result<Vec<T>, ProviderError>
 where
     T: Send + 'static,
     F: Fn(u64) -> Fut,
     Fut: Future<Output = Result<Vec<T>, ProviderError>> + Send + 'static,
 {
-    if keys.len() as u64 > MAX_PAGES {
+    let limit = usize::try_from(MAX_PAGES).unwrap_or(usize::MAX);
+    let keys: Vec<u64> = keys.take(limit.saturating_add(1)).collect();
+    if keys.len() > limit {
         return Err(ProviderError::Protocol(format!(
-            "the list claims {} pages, more than rollcall reads ({MAX_PAGES})",
-            keys.len()
+            "the list claims more than {MAX_PAGES} pages, more than rollcall reads"
         )));
     }
     let mut pages: Vec<Option<Vec<T>>> = Vec::with_capacity(keys.len());
@@ -295,6 +299,40 @@ pub const ISO_3166_ALPHA2: &[&str] = &[
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test]
+    async fn pages_come_back_in_order_with_at_most_eight_in_flight() {
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        let in_flight = std::sync::Arc::new(AtomicUsize::new(0));
+        let most = std::sync::Arc::new(AtomicUsize::new(0));
+        let (now, peak) = (in_flight.clone(), most.clone());
+        let items = fetch_pages(2..=40, move |page| {
+            let (now, peak) = (now.clone(), peak.clone());
+            async move {
+                let running = now.fetch_add(1, Ordering::SeqCst) + 1;
+                peak.fetch_max(running, Ordering::SeqCst);
+                // Later pages answer sooner, so completion order is not page order.
+                tokio::time::sleep(std::time::Duration::from_millis(41 - page)).await;
+                now.fetch_sub(1, Ordering::SeqCst);
+                Ok(vec![page, page])
+            }
+        })
+        .await
+        .unwrap();
+        let expected: Vec<u64> = (2..=40).flat_map(|p| [p, p]).collect();
+        assert_eq!(items, expected);
+        assert_eq!(most.load(Ordering::SeqCst), PAGE_CONCURRENCY);
+    }
+
+    #[tokio::test]
+    async fn a_server_claiming_endless_pages_is_refused_before_any_is_read() {
+        let err = fetch_pages(2..=u64::MAX, |_| async {
+            Err::<Vec<u8>, _>(ProviderError::Protocol("no page should be read".into()))
+        })
+        .await
+        .unwrap_err();
+        assert!(err.to_string().contains("more than 100000 pages"), "{err}");
+    }
 
     #[test]
     fn country_codes_are_sorted_and_complete() {

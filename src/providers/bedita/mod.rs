@@ -251,11 +251,8 @@ impl Bedita {
                 ProviderError::Protocol(format!("BEdita's {path} list has no meta.pagination"))
             })?;
         let mut items = read(first)?;
-        let numbers: Vec<u64> = (2..=pages)
-            .take(usize::try_from(super::MAX_PAGES).unwrap_or(usize::MAX) + 1)
-            .collect();
         let this = self.clone();
-        let rest = super::fetch_pages(numbers, move |number| {
+        let rest = super::fetch_pages(2..=pages, move |number| {
             let this = this.clone();
             let query = query.clone();
             async move { this.page::<A>(path, &query, number).await.and_then(read) }

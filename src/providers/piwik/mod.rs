@@ -189,11 +189,9 @@ impl Piwik {
         let total = usize::try_from(first.meta.total).unwrap_or(usize::MAX);
         let mut users: Vec<LiveUser> = Vec::with_capacity(total.min(1 << 20));
         users.extend(first.data.into_iter().map(live_user));
-        let offsets: Vec<u64> = (wire::MAX_PAGE..total)
+        let offsets = (wire::MAX_PAGE..total)
             .step_by(wire::MAX_PAGE)
-            .take(usize::try_from(super::MAX_PAGES).unwrap_or(usize::MAX) + 1)
-            .map(|offset| offset as u64)
-            .collect();
+            .map(|offset| offset as u64);
         let this = self.clone();
         let rest = super::fetch_pages(offsets, move |offset| {
             let this = this.clone();

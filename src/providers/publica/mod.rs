@@ -158,11 +158,8 @@ impl Publica {
             }
             return Ok(users);
         };
-        let pages: Vec<u64> = (2..=last)
-            .take(usize::try_from(super::MAX_PAGES).unwrap_or(usize::MAX) + 1)
-            .collect();
         let this = self.clone();
-        let rest = super::fetch_pages(pages, move |page| {
+        let rest = super::fetch_pages(2..=last, move |page| {
             let this = this.clone();
             async move { Ok(this.page(page, deactivated).await?.data) }
         })
