@@ -9,7 +9,8 @@ use rollcall::cli::session::Session;
 use rollcall::model::DesiredState;
 use rollcall::plan::{Op, Plan, PlanOptions};
 use rollcall::providers::bedita::sandbox::{
-    Data, Options, Role, SEED_API_KEY, SEED_PASSWORD, SEED_USERNAME, Sandbox, User,
+    Data, Options, Role, SEED_API_KEY, SEED_CLIENT_SECRET, SEED_PASSWORD, SEED_USERNAME, Sandbox,
+    User,
 };
 use rollcall::providers::sandbox::Faults;
 
@@ -509,4 +510,30 @@ users:
     assert_eq!(plan.actions[0].after("username"), Some("New.Person"));
     h.user("New.Person");
     assert!(h.plan(team).await.is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_application_secret_can_plan_but_not_apply() {
+    let h = harness(data(), Faults::default()).await;
+    let text = format!(
+        "version: 1\ntarget:\n  provider: bedita\n  url: {}\n  credentials:\n    api_key: ${{KEY}}\n    client_secret: ${{SECRET}}\n{TEAM}",
+        h.url
+    );
+    let env = |name: &str| match name {
+        "KEY" => Some(SEED_API_KEY.to_string()),
+        "SECRET" => Some(SEED_CLIENT_SECRET.to_string()),
+        "EDITOR_PASSWORD" => Some("editor-pass-1".to_string()),
+        _ => None,
+    };
+    let session = Session::connect(h.load_file("team.yaml", text, &env), None)
+        .await
+        .unwrap();
+    let (_, plan) = session.plan(&PlanOptions::default()).await.unwrap();
+    assert_eq!(
+        plan.actions.len(),
+        9,
+        "the same plan as a signed-in user gets"
+    );
+    let reason = session.account.read_only().expect("read-only credentials");
+    assert!(reason.contains("`username` and `password`"), "{reason}");
 }

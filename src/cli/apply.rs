@@ -120,6 +120,9 @@ async fn execute(
     if plan.is_empty() {
         return Ok(exit::OK);
     }
+    if let Some(reason) = session.account.read_only() {
+        anyhow::bail!("nothing was applied: {reason}");
+    }
     if !args.auto_approve && !confirm()? {
         return Ok(exit::ERROR);
     }

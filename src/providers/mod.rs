@@ -53,6 +53,16 @@ pub enum AnyAccount {
     Bedita(std::sync::Arc<bedita::Bedita>),
 }
 
+impl AnyAccount {
+    /// Why these credentials can read the account but not change it, if they cannot.
+    pub fn read_only(&self) -> Option<&'static str> {
+        match self {
+            AnyAccount::Bedita(a) => a.read_only(),
+            _ => None,
+        }
+    }
+}
+
 impl Account for AnyAccount {
     async fn fetch(&self) -> Result<LiveState, ProviderError> {
         match self {

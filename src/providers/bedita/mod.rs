@@ -84,6 +84,16 @@ impl Bedita {
         }
     }
 
+    /// Why these credentials cannot change the project, if they cannot.
+    pub fn read_only(&self) -> Option<&'static str> {
+        match self.login {
+            Login::Client { .. } => Some(
+                "BEdita makes changes only for a signed-in user; give the target `username` and `password` credentials (a `client_secret` can only plan)",
+            ),
+            Login::Password { .. } => None,
+        }
+    }
+
     /// The access token: the cached one, or a new one when there is none or `stale` is the one
     /// the server just called expired. Concurrent calls that all saw the same token expire
     /// renew it once.
@@ -710,10 +720,8 @@ impl Account for Arc<Bedita> {
         action: &Action,
         id: Option<&str>,
     ) -> Result<Option<String>, ProviderError> {
-        if let Login::Client { .. } = self.login {
-            return Err(ProviderError::Auth(
-                "BEdita makes changes only for a signed-in user; give the target `username` and `password` credentials".into(),
-            ));
+        if let Some(reason) = self.read_only() {
+            return Err(ProviderError::Auth(reason.into()));
         }
         let need_id = || id.ok_or_else(|| ProviderError::Protocol("the id is not known".into()));
         match action.op {
