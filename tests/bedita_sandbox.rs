@@ -1,6 +1,6 @@
 //! The BEdita 5 sandbox over real HTTP: as strict as BEdita's documented behaviour.
 
-use std::sync::Arc;
+mod common;
 
 use reqwest::header::HeaderMap;
 use reqwest::{Method, StatusCode};
@@ -8,13 +8,11 @@ use rollcall::providers::bedita::sandbox::{
     Data, MEDIA_TYPE, Options, Role, SEED_API_KEY, SEED_CLIENT_SECRET, SEED_PASSWORD,
     SEED_USERNAME, Sandbox,
 };
-use rollcall::providers::http::{Http, RetryPolicy};
-use rollcall::providers::sandbox::{Faults, Server, spawn};
+use rollcall::providers::sandbox::Faults;
 use serde_json::{Value, json};
 
 struct Cms {
-    server: Server,
-    sandbox: Arc<Sandbox>,
+    served: common::Served<Sandbox>,
     http: reqwest::Client,
 }
 
@@ -23,17 +21,10 @@ async fn cms() -> Cms {
 }
 
 async fn cms_with(data: Data, options: Options, faults: Faults) -> Cms {
-    let sandbox = Arc::new(Sandbox::new(data, options));
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let server = spawn(listener, sandbox.clone(), faults).unwrap();
+    let served = common::serve(Sandbox::new(data, options), faults).await;
     Cms {
-        server,
-        sandbox,
-        // rollcall's own client, which sets up TLS for the process.
-        http: Http::new(RetryPolicy::default(), None)
-            .unwrap()
-            .client()
-            .clone(),
+        served,
+        http: common::http_client(),
     }
 }
 
@@ -53,7 +44,7 @@ async fn send(request: reqwest::RequestBuilder) -> Answer {
 
 impl Cms {
     fn url(&self, path: &str) -> String {
-        format!("{}{path}", self.server.url())
+        format!("{}{path}", self.served.url)
     }
 
     /// A request as a well-behaved client sends it: the API key and the JSON:API media type.
@@ -377,7 +368,7 @@ async fn an_expired_token_says_so_and_the_renew_token_replaces_it() {
     let (_, _, login) = s.login_as(SEED_USERNAME, SEED_PASSWORD).await;
     let jwt = login["meta"]["jwt"].as_str().unwrap();
     let renew = login["meta"]["renew"].as_str().unwrap();
-    s.sandbox.expire_tokens();
+    s.served.sandbox.expire_tokens();
     let (status, _, body) = s.call(Method::GET, "/users", Some(jwt), None).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
     assert_eq!(
@@ -441,7 +432,7 @@ async fn create_answers_201_with_location_and_a_draft_user() {
             .ends_with("+00:00")
     );
 
-    let stored = s.sandbox.data();
+    let stored = s.served.sandbox.data();
     let giulia = stored
         .users
         .iter()
@@ -525,7 +516,10 @@ async fn create_checks_type_id_and_every_attribute() {
         "relationships": { "roles": { "data": [] } } }))
     .await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
-    assert_eq!(s.sandbox.data().users.len(), Data::seed().users.len());
+    assert_eq!(
+        s.served.sandbox.data().users.len(),
+        Data::seed().users.len()
+    );
 }
 
 #[tokio::test]
@@ -840,6 +834,7 @@ async fn role_relationships_answer_200_on_a_change_and_204_otherwise() {
     .await;
     assert_eq!(status, StatusCode::OK);
     let user = s
+        .served
         .sandbox
         .data()
         .users
@@ -907,6 +902,7 @@ async fn roles_are_created_renamed_and_deleted_with_their_grants() {
         .await;
     assert_eq!(status, StatusCode::NO_CONTENT);
     let user = s
+        .served
         .sandbox
         .data()
         .users
@@ -1008,7 +1004,7 @@ async fn the_state_file_keeps_every_write() {
     )
     .await;
     let saved = Data::read(&path).unwrap();
-    assert_eq!(saved, s.sandbox.data());
+    assert_eq!(saved, s.served.sandbox.data());
     let text = std::fs::read_to_string(&path).unwrap();
     assert!(!text.contains("editor-pass-1"), "only the hash is stored");
 

@@ -1,32 +1,24 @@
 //! The Publica.la sandbox over real HTTP: as strict as the service's documented behaviour.
 
-use std::sync::Arc;
+mod common;
+
 use std::time::Duration;
 
 use reqwest::StatusCode;
-use rollcall::providers::http::{Http, RetryPolicy};
 use rollcall::providers::publica::sandbox::{Data, SEED_TOKEN, Sandbox};
-use rollcall::providers::sandbox::{Faults, Server, spawn};
+use rollcall::providers::sandbox::Faults;
 use serde_json::{Value, json};
 
 struct Store {
-    server: Server,
-    sandbox: Arc<Sandbox>,
+    served: common::Served<Sandbox>,
     http: reqwest::Client,
 }
 
 async fn store(faults: Faults) -> Store {
-    let sandbox = Arc::new(Sandbox::new(Data::seed(), None));
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let server = spawn(listener, sandbox.clone(), faults).unwrap();
+    let served = common::serve(Sandbox::new(Data::seed(), None), faults).await;
     Store {
-        server,
-        sandbox,
-        // rollcall's own client, which sets up TLS for the process.
-        http: Http::new(RetryPolicy::default(), None)
-            .unwrap()
-            .client()
-            .clone(),
+        served,
+        http: common::http_client(),
     }
 }
 
@@ -39,7 +31,7 @@ impl Store {
     ) -> (StatusCode, reqwest::header::HeaderMap, Value) {
         let mut request = self
             .http
-            .request(method, format!("{}{path}", self.server.url()))
+            .request(method, format!("{}{path}", self.served.url))
             .header("X-User-Token", SEED_TOKEN)
             .header("Accept", "application/json");
         if let Some(body) = body {
@@ -90,7 +82,7 @@ async fn the_token_header_is_required() {
     let s = store(Faults::default()).await;
     let response = s
         .http
-        .get(format!("{}{USERS}", s.server.url()))
+        .get(format!("{}{USERS}", s.served.url))
         .header("X-User-Token", "wrong")
         .send()
         .await
@@ -217,6 +209,7 @@ async fn put_replaces_the_whole_record() {
         .await;
     assert_eq!(status, StatusCode::NO_CONTENT, "{body}");
     let ana = s
+        .served
         .sandbox
         .data()
         .users
@@ -288,7 +281,8 @@ async fn deactivate_reactivate_and_force_logout() {
         .await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(
-        s.sandbox
+        s.served
+            .sandbox
             .data()
             .users
             .iter()

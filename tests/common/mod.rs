@@ -164,6 +164,14 @@ impl<S> Served<S> {
     }
 }
 
+/// rollcall's own HTTP client, which also sets up TLS for the process.
+pub fn http_client() -> reqwest::Client {
+    rollcall::providers::http::Http::new(rollcall::providers::http::RetryPolicy::default(), None)
+        .expect("an HTTP client")
+        .client()
+        .clone()
+}
+
 /// Plans `desired` and applies it once, after `between`; returns the plan and how many actions
 /// did not succeed (each failure is printed).
 pub async fn apply_once(desired: DesiredState, between: impl FnOnce()) -> (Plan, usize) {

@@ -300,17 +300,28 @@ impl Bedita {
             .ok_or_else(|| ProviderError::Protocol(format!("BEdita has no role `{name}`")))
     }
 
-    /// The id of the role called `name` on the server, if there is one.
-    async fn find_role(&self, name: &str) -> Result<Option<String>, ProviderError> {
-        let query = [("filter[name]", name.to_string())];
+    /// The first page of `path` whose `filter` is `value`: lookups by a unique name.
+    async fn filtered<A: serde::de::DeserializeOwned>(
+        &self,
+        path: &str,
+        filter: &'static str,
+        value: &str,
+    ) -> Result<Vec<wire::Resource<A>>, ProviderError> {
+        let query = [(filter, value.to_string())];
         let answer = self
-            .call(Method::GET, "/roles", &query, None, Kind::Read)
+            .call(Method::GET, path, &query, None, Kind::Read)
             .await?;
         let answer = expect(answer, &[StatusCode::OK])?;
-        let list: wire::ListDocument<wire::Resource<wire::RoleAttributes>> =
-            parse(&answer, "role list")?;
-        let id = list
-            .data
+        let list: wire::ListDocument<wire::Resource<A>> = parse(&answer, path)?;
+        Ok(list.data)
+    }
+
+    /// The id of the role called `name` on the server, if there is one.
+    async fn find_role(&self, name: &str) -> Result<Option<String>, ProviderError> {
+        let found = self
+            .filtered::<wire::RoleAttributes>("/roles", "filter[name]", name)
+            .await?;
+        let id = found
             .into_iter()
             .find(|r| r.attributes.name == name)
             .map(|r| r.id);
@@ -332,15 +343,10 @@ impl Bedita {
 
     /// The active user called `username`, if any.
     async fn find_user(&self, username: &str) -> Result<Option<String>, ProviderError> {
-        let query = [("filter[username]", username.to_string())];
-        let answer = self
-            .call(Method::GET, "/users", &query, None, Kind::Read)
+        let found = self
+            .filtered::<wire::UserAttributes>("/users", "filter[username]", username)
             .await?;
-        let answer = expect(answer, &[StatusCode::OK])?;
-        let list: wire::ListDocument<wire::Resource<wire::UserAttributes>> =
-            parse(&answer, "user list")?;
-        Ok(list
-            .data
+        Ok(found
             .into_iter()
             .find(|u| {
                 u.attributes
