@@ -386,6 +386,50 @@ target:
 }
 
 #[test]
+fn target_urls_are_judged_by_their_parsed_host() {
+    let plain = "uses plain `http` to a remote host, which would send credentials unencrypted";
+    for (url, problem) in [
+        ("http://127.0.0.1.example.com", plain),
+        ("'http://example.com\\@127.0.0.1'", plain),
+        ("http://localhost.example.com:8080", plain),
+        ("http://[::2]", plain),
+        (
+            "https://admin:hunter2@acme.piwik.pro",
+            "holds a user name or password (`user:pass@`); credentials belong under `credentials`",
+        ),
+        (
+            "https://acme.piwik.pro/?x=1",
+            "has a query or fragment; write only the account's base address",
+        ),
+        ("https://", "is not a URL"),
+        ("acme.piwik.pro", "is not a URL"),
+        ("file:///etc/passwd", "is not a URL"),
+        ("ftp://acme.piwik.pro", "is not an `https://` URL"),
+    ] {
+        let head = format!("version: 1\ntarget:\n  provider: piwik-pro\n  url: {url}\n");
+        let (problems, text) = check(&head, "");
+        assert_eq!(
+            messages(&problems),
+            [format!("the target URL {problem}")],
+            "{url}: {text}"
+        );
+        assert!(!text.contains("hunter2"), "{text}");
+    }
+    for url in [
+        "http://127.0.0.1:8080",
+        "http://localhost",
+        "http://[::1]:9",
+        "https://acme.piwik.pro/base/",
+    ] {
+        let head = format!(
+            "version: 1\ntarget:\n  provider: piwik-pro\n  url: {url}\n  credentials:\n    client_id: ${{PIWIK_CLIENT_ID}}\n    client_secret: ${{PIWIK_CLIENT_SECRET}}\n"
+        );
+        let (problems, text) = check(&head, "");
+        assert!(problems.is_empty(), "{url}: {text}");
+    }
+}
+
+#[test]
 fn provider_names_get_suggestions() {
     let (problems, text) = check(
         "version: 1\ntarget:\n  provider: piwik\n  url: sandbox\n",

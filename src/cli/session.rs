@@ -75,7 +75,7 @@ impl Session {
         desired: DesiredState,
         journal: Option<Journal>,
     ) -> anyhow::Result<Session> {
-        let http = Http::new(RetryPolicy::default(), journal)?;
+        let http = |base: &str| Http::new(base, RetryPolicy::default(), journal.clone());
         let provider = desired.target.provider;
         let state_file = Path::new(SANDBOX_DIR).join(format!("{provider}.json"));
         let creds = &desired.target.credentials;
@@ -86,7 +86,7 @@ impl Session {
                 else {
                     anyhow::bail!("the target has no Piwik PRO credentials");
                 };
-                let account = AnyAccount::Piwik(Arc::new(Piwik::new(url, id, secret, http)));
+                let account = AnyAccount::Piwik(Arc::new(Piwik::new(url, id, secret, http(url)?)));
                 (account, None, url.clone())
             }
             (Provider::PiwikPro, TargetUrl::Sandbox) => {
@@ -106,7 +106,7 @@ impl Session {
                     &server.url(),
                     secret("the sandbox client id", id),
                     secret("the sandbox client secret", key),
-                    http,
+                    http(&server.url())?,
                 );
                 let url = format!("sandbox ({})", state_file.display());
                 (AnyAccount::Piwik(Arc::new(client)), Some(server), url)
@@ -144,7 +144,7 @@ impl Session {
                     .filter(|u| u.force_logout == Some(false))
                     .map(|u| u.key.clone())
                     .collect();
-                let client = Publica::new(&base, token, passwords, keep_sessions, http);
+                let client = Publica::new(&base, token, passwords, keep_sessions, http(&base)?);
                 (AnyAccount::Publica(Arc::new(client)), server, url)
             }
             (Provider::Bedita, target) => {
@@ -199,7 +199,7 @@ impl Session {
                         (server.url(), key, login, Some(server), url)
                     }
                 };
-                let client = Bedita::new(&base, api_key, login, passwords, http);
+                let client = Bedita::new(&base, api_key, login, passwords, http(&base)?);
                 (AnyAccount::Bedita(Arc::new(client)), server, url)
             }
         };

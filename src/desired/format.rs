@@ -264,39 +264,55 @@ impl Decode for TargetUrl {
         if text == "sandbox" {
             return Some(TargetUrl::Sandbox);
         }
-        let (scheme, rest) = text.split_once("://").unwrap_or(("", text));
-        let host = rest
-            .split(['/', '?', '#'])
-            .next()
-            .unwrap_or("")
-            .rsplit('@')
-            .next()
-            .unwrap_or("");
-        let hostname = host
-            .strip_prefix('[')
-            .and_then(|h| h.split_once(']'))
-            .map_or_else(|| host.split(':').next().unwrap_or(""), |(h, _)| h);
-        let loopback = hostname == "localhost" || hostname == "::1" || hostname.starts_with("127.");
-        let problem = match scheme {
-            _ if hostname.is_empty() || text.chars().any(char::is_whitespace) => {
-                Some("is not a URL")
+        match parse_target_url(text) {
+            Ok(url) => Some(TargetUrl::Http(
+                url.as_str().trim_end_matches('/').to_string(),
+            )),
+            Err(problem) => {
+                // A URL that was refused may hold a password; its text is never shown.
+                cx.sensitive.push(node.span);
+                cx.error(node.span, format!("the target URL {problem}"))
+                    .hint = Some(
+                    "write the account's base URL, such as `https://acme.piwik.pro`, or `sandbox` for the built-in simulator"
+                        .into(),
+                );
+                None
             }
-            "https" => None,
-            "http" if loopback => None,
-            "http" => {
-                Some("uses plain `http` to a remote host, which would send credentials unencrypted")
-            }
-            _ => Some("is not an `https://` URL"),
-        };
-        if let Some(problem) = problem {
-            cx.error(node.span, format!("the target URL {problem}"))
-                .hint = Some(
-                "write the account's base URL, such as `https://acme.piwik.pro`, or `sandbox` for the built-in simulator"
-                    .into(),
-            );
-            return None;
         }
-        Some(TargetUrl::Http(text.trim_end_matches('/').to_string()))
+    }
+}
+
+/// Parses a target's base URL and checks it is safe to send credentials to: `https`, or plain
+/// `http` only to a loopback address (`localhost`, `127.0.0.0/8`, `::1`); no `user:pass@`, query
+/// or fragment. Every check reads the parsed URL, never the text, so a host such as
+/// `127.0.0.1.example.com` or `example.com\@127.0.0.1` is seen for what it is. The loader runs
+/// it on the files, and the HTTP client again before it connects.
+pub fn parse_target_url(text: &str) -> Result<reqwest::Url, &'static str> {
+    if text.is_empty() || text.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return Err("is not a URL");
+    }
+    let url = reqwest::Url::parse(text).map_err(|_| "is not a URL")?;
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err(
+            "holds a user name or password (`user:pass@`); credentials belong under `credentials`",
+        );
+    }
+    if url.query().is_some() || url.fragment().is_some() {
+        return Err("has a query or fragment; write only the account's base address");
+    }
+    let loopback = match url.host() {
+        None => return Err("is not a URL"),
+        Some(url::Host::Domain(name)) => name.eq_ignore_ascii_case("localhost"),
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+    };
+    match url.scheme() {
+        "https" => Ok(url),
+        "http" if loopback => Ok(url),
+        "http" => {
+            Err("uses plain `http` to a remote host, which would send credentials unencrypted")
+        }
+        _ => Err("is not an `https://` URL"),
     }
 }
 
@@ -308,7 +324,7 @@ impl JsonSchema for TargetUrl {
     fn json_schema(_: &mut SchemaGenerator) -> Schema {
         json_schema!({
             "type": "string",
-            "anyOf": [{ "const": "sandbox" }, { "pattern": "^(https://|http://(localhost|127\\.|\\[::1\\]))" }],
+            "anyOf": [{ "const": "sandbox" }, { "pattern": "^(https://|http://(localhost|127(\\.[0-9]{1,3}){3}|\\[::1\\])(:[0-9]+)?(/|$))" }],
         })
     }
 }

@@ -88,7 +88,20 @@ impl Account for AnyAccount {
 /// How many list pages are fetched at once.
 pub const PAGE_CONCURRENCY: usize = 8;
 /// The most pages rollcall reads from one list, whatever a server claims.
-pub const MAX_PAGES: u64 = 100_000;
+pub const MAX_PAGES: u64 = 10_000;
+/// The most entries (users, roles) rollcall reads from one list: well beyond any account it
+/// manages, and small enough that reading them stays within a few hundred megabytes.
+pub const MAX_LIST_ITEMS: u64 = 500_000;
+
+/// Refuses a list whose server reports more than [`MAX_LIST_ITEMS`] entries, before reading it.
+pub fn check_list_size(reported: u64, what: &str) -> Result<(), ProviderError> {
+    if reported > MAX_LIST_ITEMS {
+        return Err(ProviderError::Protocol(format!(
+            "the service reports {reported} {what}, more than the {MAX_LIST_ITEMS} rollcall reads from one account"
+        )));
+    }
+    Ok(())
+}
 
 /// Fetches the pages `keys` names (page numbers or offsets) with at most [`PAGE_CONCURRENCY`] in
 /// flight, starting the next as each one finishes, and returns their items in `keys` order.
@@ -341,7 +354,7 @@ mod tests {
         })
         .await
         .unwrap_err();
-        assert!(err.to_string().contains("more than 100000 pages"), "{err}");
+        assert!(err.to_string().contains("more than 10000 pages"), "{err}");
     }
 
     #[test]

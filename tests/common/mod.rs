@@ -166,10 +166,11 @@ impl<S> Served<S> {
 
 /// rollcall's own HTTP client, which also sets up TLS for the process.
 pub fn http_client() -> reqwest::Client {
-    rollcall::providers::http::Http::new(rollcall::providers::http::RetryPolicy::default(), None)
+    rollcall::providers::http::init_tls();
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
         .expect("an HTTP client")
-        .client()
-        .clone()
 }
 
 /// Plans `desired` and applies it once, after `between`; returns the plan and how many actions

@@ -18,7 +18,7 @@ use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 use tokio::sync::Mutex;
 
-use super::http::{Answer, Http, Kind};
+use super::http::{Answer, Http, Kind, Waits};
 use super::{Account, ProviderError};
 use crate::desired::format::{Secret, SecretRef, State};
 use crate::model::{LiveRole, LiveState, LiveUser};
@@ -160,7 +160,7 @@ impl Bedita {
     /// `POST /auth` with `body`, as plain JSON (the endpoint does not take JSON:API).
     async fn auth(&self, body: Value, bearer: Option<&str>) -> Result<Tokens, ProviderError> {
         let url = format!("{}/auth", self.base);
-        let mut waits = 0;
+        let mut waits = Waits::default();
         let answer = loop {
             let answer = self
                 .http
@@ -177,7 +177,7 @@ impl Bedita {
                     request
                 })
                 .await?;
-            if !self.http.wait_out(&answer, "/auth", &mut waits).await {
+            if !self.http.wait_out(&answer, "/auth", &mut waits).await? {
                 break answer;
             }
         };
@@ -202,7 +202,7 @@ impl Bedita {
         let url = format!("{}{path}", self.base);
         let mut stale: Option<String> = None;
         let mut renewals = 0;
-        let mut waits = 0;
+        let mut waits = Waits::default();
         loop {
             let token = self.token(stale.as_deref()).await?;
             let answer = self
@@ -222,7 +222,7 @@ impl Bedita {
                     request
                 })
                 .await?;
-            if self.http.wait_out(&answer, path, &mut waits).await {
+            if self.http.wait_out(&answer, path, &mut waits).await? {
                 continue;
             }
             // A token can also expire while a request waits out a rate limit, hence a few.
@@ -260,6 +260,10 @@ impl Bedita {
             .ok_or_else(|| {
                 ProviderError::Protocol(format!("BEdita's {path} list has no meta.pagination"))
             })?;
+        super::check_list_size(
+            pages.saturating_mul(wire::MAX_PAGE as u64),
+            &format!("entries in {path}"),
+        )?;
         let mut items = read(first)?;
         let this = self.clone();
         let rest = super::fetch_pages(2..=pages, move |number| {

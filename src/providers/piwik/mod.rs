@@ -15,7 +15,7 @@ use reqwest::{Method, StatusCode};
 use serde_json::json;
 use tokio::sync::Mutex;
 
-use super::http::{Answer, Http, Kind, TransportError};
+use super::http::{Answer, Http, Kind, TransportError, Waits};
 use super::{Account, ProviderError};
 use crate::desired::format::{SecretRef, State};
 use crate::model::{LiveState, LiveUser};
@@ -62,7 +62,7 @@ impl Piwik {
             "client_id": self.client_id.value.expose(),
             "client_secret": self.client_secret.value.expose(),
         });
-        let mut waits = 0;
+        let mut waits = Waits::default();
         let answer = loop {
             let answer = self
                 .http
@@ -70,7 +70,11 @@ impl Piwik {
                     client.post(&url).json(&body)
                 })
                 .await?;
-            if !self.http.wait_out(&answer, "/auth/token", &mut waits).await {
+            if !self
+                .http
+                .wait_out(&answer, "/auth/token", &mut waits)
+                .await?
+            {
                 break answer;
             }
         };
@@ -113,7 +117,7 @@ impl Piwik {
     ) -> Result<Answer, ProviderError> {
         let url = format!("{}{path}", self.base);
         let mut renewals = 0;
-        let mut waits = 0;
+        let mut waits = Waits::default();
         loop {
             let token = self.token(renewals > 0).await?;
             let answer = self
@@ -132,7 +136,7 @@ impl Piwik {
                     request
                 })
                 .await?;
-            if self.http.wait_out(&answer, path, &mut waits).await {
+            if self.http.wait_out(&answer, path, &mut waits).await? {
                 continue;
             }
             if answer.status == StatusCode::UNAUTHORIZED && renewals < 3 {
@@ -186,6 +190,7 @@ impl Piwik {
     /// is normalised as it arrives, so the wire form of every user is never held at once.
     pub async fn list(self: &Arc<Self>) -> Result<Vec<LiveUser>, ProviderError> {
         let first = self.page(0, wire::MAX_PAGE).await?;
+        super::check_list_size(first.meta.total, "users")?;
         let total = usize::try_from(first.meta.total).unwrap_or(usize::MAX);
         let mut users: Vec<LiveUser> = Vec::with_capacity(total.min(1 << 20));
         users.extend(first.data.into_iter().map(live_user));

@@ -14,7 +14,7 @@ use std::sync::{Arc, Mutex};
 use reqwest::{Method, StatusCode};
 use serde_json::{Map, Value};
 
-use super::http::{Answer, Http, Kind};
+use super::http::{Answer, Http, Kind, Waits};
 use super::{Account, ProviderError};
 use crate::desired::format::{Secret, SecretRef, State};
 use crate::model::{LiveState, LiveUser};
@@ -66,7 +66,7 @@ impl Publica {
         kind: Kind,
     ) -> Result<Answer, ProviderError> {
         let url = format!("{}{path}", self.base);
-        let mut waits = 0;
+        let mut waits = Waits::default();
         loop {
             let answer = self
                 .http
@@ -82,7 +82,7 @@ impl Publica {
                     request
                 })
                 .await?;
-            if self.http.wait_out(&answer, path, &mut waits).await {
+            if self.http.wait_out(&answer, path, &mut waits).await? {
                 continue;
             }
             if answer.status == StatusCode::UNAUTHORIZED {
@@ -149,15 +149,23 @@ impl Publica {
         let first = self.page(1, deactivated).await?;
         let mut users = first.data;
         let Some(last) = first.last_page else {
-            // No page count: follow the pages one by one.
+            // No page count: follow the pages one by one, as far as an account can go.
+            let ceiling = super::MAX_LIST_ITEMS / PER_PAGE;
             let mut next = first.next_page_url.is_some().then_some(2);
             while let Some(page) = next {
+                if page > ceiling {
+                    return Err(ProviderError::Protocol(format!(
+                        "the user list goes on past page {ceiling} ({} users), more than rollcall reads from one account",
+                        super::MAX_LIST_ITEMS
+                    )));
+                }
                 let more = self.page(page, deactivated).await?;
                 next = more.next_page_url.is_some().then_some(page + 1);
                 users.extend(more.data);
             }
             return Ok(users);
         };
+        super::check_list_size(last.saturating_mul(PER_PAGE), "users")?;
         let this = self.clone();
         let rest = super::fetch_pages(2..=last, move |page| {
             let this = this.clone();

@@ -1,0 +1,401 @@
+//! Hostile servers: redirects that would carry credentials elsewhere, bodies without end, answers
+//! that drip or never come, rate limits that never lift, lists that never end. Each ends in a
+//! clear error within its bound, and no credential ever reaches another origin.
+
+mod common;
+#[path = "support/hostile_server.rs"]
+mod hostile_server;
+
+use std::time::{Duration, Instant};
+
+use common::{BEDITA_HEAD, PIWIK_HEAD, PUBLICA_HEAD, Workspace};
+use hostile_server::{Hostile, Reply, Request};
+use reqwest::Method;
+use rollcall::apply::{self, Outcome};
+use rollcall::cli::session::Session;
+use rollcall::model::DesiredState;
+use rollcall::plan::PlanOptions;
+use rollcall::providers::http::{Http, Kind, RetryPolicy, TransportError, Waits};
+
+const REDIRECTS: [u16; 5] = [301, 302, 303, 307, 308];
+/// Every secret the test environment hands out.
+const SECRETS: [&str; 4] = [
+    "client-id",
+    "piwik-top-secret-value",
+    "publica-token",
+    "bedita",
+];
+
+/// Loads `head` (one of the test heads) with its `url` pointed at `url`, plus `users`.
+fn desired(ws: &Workspace, head: &str, url: &str, users: &str) -> DesiredState {
+    let head = head
+        .lines()
+        .map(|l| {
+            if l.trim_start().starts_with("url:") {
+                format!("  url: {url}")
+            } else {
+                l.to_string()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("\n");
+    let path = ws.write("team.yaml", format!("{head}\n{users}"));
+    match common::load(&[path]).result {
+        Ok(state) => state,
+        Err(d) => panic!("invalid test file: {d:?}"),
+    }
+}
+
+/// Connects to `url` with `head` and no users, and returns why reading the users failed.
+async fn fetch_error(ws: &Workspace, head: &str, url: &str) -> String {
+    let session = Session::connect(desired(ws, head, url, ""), None)
+        .await
+        .expect("connected");
+    format!("{:#}", session.fetch().await.expect_err("refused"))
+}
+
+fn piwik_token() -> Reply {
+    Reply::json(
+        200,
+        r#"{"token_type":"Bearer","expires_in":1800,"access_token":"tok"}"#,
+    )
+}
+
+fn bedita_token() -> Reply {
+    Reply::json(200, r#"{"meta":{"jwt":"tok","renew":"ren"}}"#)
+}
+
+/// Asserts that `recorder` received nothing at all, and so no credential.
+fn untouched(recorder: &Hostile, case: &str) {
+    let got = recorder.requests();
+    for request in &got {
+        let raw = String::from_utf8_lossy(&request.raw);
+        for secret in SECRETS {
+            assert!(
+                !raw.contains(secret),
+                "{case}: a credential reached the other origin:\n{raw}"
+            );
+        }
+    }
+    assert!(got.is_empty(), "{case}: the redirect was followed");
+}
+
+/// A path the hostile server answers properly, so that the redirect comes after signing in.
+type SignIn = Option<(&'static str, fn() -> Reply)>;
+
+#[tokio::test]
+async fn no_provider_follows_a_redirect_with_its_credentials() {
+    let recorder = Hostile::recorder().await;
+    let elsewhere = format!("{}/collect", recorder.url);
+    let cases: [(&str, &str, SignIn); 5] = [
+        ("piwik-pro, signing in", PIWIK_HEAD, None),
+        (
+            "piwik-pro, reading users",
+            PIWIK_HEAD,
+            Some(("/auth/token", piwik_token)),
+        ),
+        ("publica-la, reading users", PUBLICA_HEAD, None),
+        ("bedita, signing in", BEDITA_HEAD, None),
+        (
+            "bedita, reading users",
+            BEDITA_HEAD,
+            Some(("/auth", bedita_token)),
+        ),
+    ];
+    for (case, head, sign_in) in cases {
+        for status in REDIRECTS {
+            let to = elsewhere.clone();
+            let hostile = Hostile::start(move |r: &Request| match sign_in {
+                Some((path, answer)) if r.path() == path => answer(),
+                _ => Reply::redirect(status, &to),
+            })
+            .await;
+            let err = fetch_error(&Workspace::new(), head, &hostile.url).await;
+            let case = format!("{case}, HTTP {status}");
+            assert!(
+                err.contains(&format!(
+                    "the service answered {status} to {}; rollcall never follows redirects with credentials. Point `url` at the final address",
+                    recorder.url
+                )),
+                "{case}: {err}"
+            );
+            untouched(&recorder, &case);
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_redirected_write_is_a_failure_and_goes_nowhere() {
+    let recorder = Hostile::recorder().await;
+    let to = format!("{}/api/users/v2", recorder.url);
+    let hostile = Hostile::start(move |r: &Request| match (r.method.as_str(), r.path()) {
+        ("POST", "/auth/token") => piwik_token(),
+        ("GET", "/api/users/v2/me") => Reply::json(
+            200,
+            r#"{"data":{"id":"1","type":"ppms/user","attributes":{"email":"me@acme.org","role":"owner"}}}"#,
+        ),
+        ("GET", "/api/users/v2") => Reply::json(
+            200,
+            r#"{"meta":{"total":1},"data":[{"id":"1","type":"ppms/user","attributes":{"email":"me@acme.org","role":"owner"}}]}"#,
+        ),
+        _ => Reply::redirect(307, &to),
+    })
+    .await;
+    let ws = Workspace::new();
+    let state = desired(
+        &ws,
+        PIWIK_HEAD,
+        &hostile.url,
+        "users:\n  - email: ada@acme.org\n    language: en\n",
+    );
+    let session = Session::connect(state, None).await.expect("connected");
+    let (live, plan) = session
+        .plan(&PlanOptions::default())
+        .await
+        .expect("planned");
+    assert_eq!(plan.actions.len(), 1, "{plan:?}");
+    let report = apply::run(session.account.clone(), &plan, &live, 1, None, |_, _| {}).await;
+    match &report.outcomes[0].1 {
+        Outcome::Failed(err) => assert!(err.to_string().contains("answered 307"), "{err}"),
+        other => panic!("the invite was not refused: {other:?}"),
+    }
+    untouched(&recorder, "a redirected invite");
+}
+
+#[test]
+fn urls_that_hide_a_remote_host_never_get_a_client() {
+    for url in [
+        "http://127.0.0.1.example.com",
+        "http://example.com\\@127.0.0.1",
+        "http://example.com#@127.0.0.1",
+        "http://user:pass@127.0.0.1",
+        "http://localhost.example.com",
+        "ftp://127.0.0.1",
+        "https://acme.piwik.pro?token=x",
+    ] {
+        let err = Http::new(url, RetryPolicy::default(), None)
+            .err()
+            .unwrap_or_else(|| panic!("{url} was accepted"));
+        assert!(
+            err.to_string().starts_with("the target URL "),
+            "{url}: {err}"
+        );
+    }
+    for url in [
+        "http://127.0.0.1:8080",
+        "http://127.3.4.5",
+        "http://localhost:1",
+        "http://[::1]:80",
+        "https://acme.piwik.pro",
+    ] {
+        assert!(
+            Http::new(url, RetryPolicy::default(), None).is_ok(),
+            "{url}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_request_for_another_origin_is_never_sent() {
+    let recorder = Hostile::recorder().await;
+    let target = Hostile::recorder().await;
+    let http = Http::new(&target.url, RetryPolicy::default(), None).expect("a client");
+    let elsewhere = format!("{}/steal", recorder.url);
+    let err = http
+        .send(Method::GET, "/steal", Kind::Read, |client, _| {
+            client.get(&elsewhere).header("X-Api-Key", "bedita")
+        })
+        .await
+        .expect_err("refused");
+    assert!(matches!(err, TransportError::OffTarget { .. }), "{err}");
+    assert_eq!(
+        err.to_string(),
+        format!(
+            "refusing to send a request to {}: the target is {}, and credentials go nowhere else",
+            recorder.url, target.url
+        )
+    );
+    untouched(&recorder, "a request built for another origin");
+    assert!(target.requests().is_empty());
+}
+
+/// A policy with bounds small enough for a test.
+fn quick() -> RetryPolicy {
+    RetryPolicy {
+        attempts: 3,
+        base_delay: Duration::from_millis(10),
+        rate_limit_waits: 20,
+        max_wait: Duration::from_secs(60),
+        attempt_timeout: Duration::from_millis(600),
+        stall_timeout: Duration::from_millis(300),
+        request_deadline: Duration::from_secs(2),
+        run_wait_budget: Duration::from_secs(30),
+        notice_after: Duration::from_millis(200),
+    }
+}
+
+async fn get(http: &Http, url: &str, kind: Kind) -> Result<usize, TransportError> {
+    let url = format!("{url}/api/users/v2");
+    http.send(Method::GET, "/api/users/v2", kind, |client, _| {
+        client.get(&url)
+    })
+    .await
+    .map(|answer| answer.body.len())
+}
+
+#[tokio::test]
+async fn an_endless_body_is_cut_off_at_the_limit() {
+    let hostile = Hostile::start(|_| Reply::Endless {
+        prefix: b"{\"data\":[".to_vec(),
+        bytes: 2 << 30,
+    })
+    .await;
+    let http = Http::new(&hostile.url, quick(), None).expect("a client");
+    let err = get(&http, &hostile.url, Kind::Auth)
+        .await
+        .expect_err("cut off");
+    assert_eq!(
+        err.to_string(),
+        "GET /api/users/v2: the answer is larger than 64 KiB, more than rollcall reads for this request"
+    );
+    let http = Http::new(&hostile.url, RetryPolicy::default(), None).expect("a client");
+    let err = get(&http, &hostile.url, Kind::Read)
+        .await
+        .expect_err("cut off");
+    assert_eq!(
+        err.to_string(),
+        "GET /api/users/v2: the answer is larger than 32768 KiB, more than rollcall reads for this request"
+    );
+    // A body that says up front it is too large is not read at all.
+    let hostile = Hostile::start(|_| Reply::Full {
+        status: 200,
+        headers: vec![],
+        body: vec![b' '; 70 << 10],
+    })
+    .await;
+    let http = Http::new(&hostile.url, quick(), None).expect("a client");
+    assert!(matches!(
+        get(&http, &hostile.url, Kind::Auth).await,
+        Err(TransportError::TooLarge { .. })
+    ));
+}
+
+#[tokio::test]
+async fn a_drip_or_silence_ends_at_the_request_deadline() {
+    for (case, reply) in [
+        (
+            "drip",
+            (|_: &Request| Reply::Drip {
+                every: Duration::from_millis(100),
+                bytes: 1000,
+            }) as fn(&Request) -> Reply,
+        ),
+        ("silence", |_: &Request| Reply::Silent),
+    ] {
+        let hostile = Hostile::start(reply).await;
+        let http = Http::new(&hostile.url, quick(), None).expect("a client");
+        let started = Instant::now();
+        let err = get(&http, &hostile.url, Kind::Read)
+            .await
+            .expect_err("given up");
+        let took = started.elapsed();
+        assert!(
+            err.to_string()
+                .starts_with("GET /api/users/v2: no answer (timed out"),
+            "{case}: {err}"
+        );
+        assert!(
+            took < Duration::from_secs(4),
+            "{case}: gave up after {took:?}"
+        );
+        assert!(hostile.requests().len() <= 3, "{case}: too many attempts");
+    }
+}
+
+#[tokio::test]
+async fn a_rate_limit_that_never_lifts_is_given_up() {
+    let hostile =
+        Hostile::start(|_| Reply::json(429, "{}").with_header("Retry-After", "120")).await;
+    let http = Http::new(&hostile.url, quick(), None).expect("a client");
+    let url = format!("{}/x", hostile.url);
+    let answer = http
+        .send(Method::GET, "/x", Kind::Read, |c, _| c.get(&url))
+        .await
+        .expect("an answer");
+    let started = Instant::now();
+    let err = http
+        .wait_out(&answer, "/x", &mut Waits::default())
+        .await
+        .expect_err("not waited");
+    assert_eq!(
+        err.to_string(),
+        "/x: the service asks to wait 60 s more, beyond the 2 s rollcall gives one request; try again later"
+    );
+    assert!(started.elapsed() < Duration::from_millis(500));
+
+    // Short waits add up to the run's budget, shared by every request.
+    let hostile =
+        Hostile::start(|_| Reply::json(429, "{}").with_header("Retry-After", "0.2")).await;
+    let policy = RetryPolicy {
+        run_wait_budget: Duration::from_millis(500),
+        ..quick()
+    };
+    let http = Http::new(&hostile.url, policy, None).expect("a client");
+    let url = format!("{}/x", hostile.url);
+    let mut waited = 0;
+    let err = loop {
+        let answer = http
+            .send(Method::GET, "/x", Kind::Read, |c, _| c.get(&url))
+            .await
+            .expect("an answer");
+        match http.wait_out(&answer, "/x", &mut Waits::default()).await {
+            Ok(true) => waited += 1,
+            Ok(false) => panic!("a 429 was not waited out"),
+            Err(err) => break err,
+        }
+    };
+    assert_eq!(waited, 2);
+    assert!(
+        err.to_string()
+            .starts_with("/x: this run has already waited 0 s for the service, the most it waits"),
+        "{err}"
+    );
+}
+
+#[tokio::test]
+async fn lists_that_claim_too_much_or_never_end_are_refused() {
+    let ws = Workspace::new();
+    // Piwik PRO: a total far beyond any account.
+    let hostile = Hostile::start(|r: &Request| match r.path() {
+        "/auth/token" => piwik_token(),
+        _ => Reply::json(200, r#"{"meta":{"total":99999000},"data":[]}"#),
+    })
+    .await;
+    let err = fetch_error(&ws, PIWIK_HEAD, &hostile.url).await;
+    assert!(
+        err.ends_with(
+            "the service reports 99999000 users, more than the 500000 rollcall reads from one account"
+        ),
+        "{err}"
+    );
+    assert!(hostile.requests().len() <= 3, "pages were read");
+
+    // Publica.la: a paginator without `last_page` whose `next_page_url` never runs out.
+    let hostile = Hostile::start(|r: &Request| {
+        if r.path().ends_with("/plans") {
+            return Reply::json(200, r#"{"CODE":"success","data":[]}"#);
+        }
+        Reply::json(
+            200,
+            r#"{"CODE":"success","data":{"paginator":{"current_page":1,"data":[],"next_page_url":"https://x/?page=2"}}}"#,
+        )
+    })
+    .await;
+    let err = fetch_error(&ws, PUBLICA_HEAD, &hostile.url).await;
+    assert!(
+        err.ends_with(
+            "the user list goes on past page 5000 (500000 users), more than rollcall reads from one account"
+        ),
+        "{err}"
+    );
+}
