@@ -728,3 +728,144 @@ fn the_bedita_example_converges_against_the_built_in_sandbox() {
     assert!(journal.contains("\"role\":\"photo-desk\""), "{journal}");
     assert!(!journal.contains("editor-pass-1") && !journal.contains("\"jwt\""));
 }
+
+#[test]
+fn an_edited_saved_plan_never_runs() {
+    let ws = Workspace::new();
+    let dir = ws.dir.path();
+    let quickstart = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/examples/quickstart.yaml"
+    ))
+    .unwrap();
+    ws.write("team.yaml", &quickstart);
+    ws.write("private.txt", "TOP-SECRET first line\n");
+    let state = ws.path(".rollcall/sandbox/piwik-pro.json");
+    rollcall::providers::piwik::sandbox::Data::seed()
+        .write(&state)
+        .unwrap();
+    let before = std::fs::read(&state).unwrap();
+    let out = rollcall_in(dir, &["plan", "team.yaml", "--out", "plan.json"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let original: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(ws.path("plan.json")).unwrap()).unwrap();
+    let seed = rollcall::providers::piwik::sandbox::Data::seed();
+    let id_of = move |email: &str| {
+        seed.users
+            .iter()
+            .find(|u| u.email == email)
+            .unwrap()
+            .id
+            .clone()
+    };
+    let update = original["plan"]["actions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .position(|a| a["op"] == "update")
+        .expect("the quickstart updates a user");
+    let delete_owner = serde_json::json!({
+        "id": 0, "op": "delete", "user": "ada@acme.org", "live_id": id_of("ada@acme.org"),
+        "changes": [], "depends_on": []
+    });
+
+    let margaret = id_of("margaret@acme.org");
+    type Edit = Box<dyn Fn(&mut serde_json::Value)>;
+    let cases: Vec<(&str, Edit, &str)> = vec![
+        (
+            "a delete of the owner, added",
+            Box::new(move |plan| {
+                let mut list = vec![delete_owner.clone()];
+                for (i, mut a) in plan["plan"]["actions"]
+                    .as_array()
+                    .unwrap()
+                    .clone()
+                    .into_iter()
+                    .enumerate()
+                {
+                    a["id"] = (i + 1).into();
+                    let deps: Vec<usize> = a["depends_on"]
+                        .as_array()
+                        .unwrap()
+                        .iter()
+                        .map(|d| d.as_u64().unwrap() as usize + 1)
+                        .collect();
+                    a["depends_on"] = deps.into();
+                    list.push(a);
+                }
+                plan["plan"]["actions"] = list.into();
+            }),
+            "  delete \"ada@acme.org\": in the saved plan, but not in the plan the files and the account give now\n",
+        ),
+        (
+            "an update retargeted to another user's id",
+            Box::new(move |plan| {
+                plan["plan"]["actions"][update]["live_id"] = margaret.clone().into();
+            }),
+            "the saved plan has id \"",
+        ),
+        (
+            "an action dropped",
+            Box::new(|plan| {
+                let list = plan["plan"]["actions"].as_array_mut().unwrap();
+                let last = list.len() - 1;
+                list.remove(last);
+            }),
+            ": planned now, but not in the saved plan\n",
+        ),
+        (
+            "a dependency out of range",
+            Box::new(|plan| plan["plan"]["actions"][0]["depends_on"] = serde_json::json!([999])),
+            "refusing to apply `plan.json`: its action 0 depends on action 999, which does not come before it; the file was not written by rollcall\n",
+        ),
+        (
+            "a dependency cycle",
+            Box::new(|plan| plan["plan"]["actions"][0]["depends_on"] = serde_json::json!([1])),
+            "its action 0 depends on action 1, which does not come before it",
+        ),
+        (
+            "an id out of place",
+            Box::new(|plan| plan["plan"]["actions"][1]["id"] = 7.into()),
+            "refusing to apply `plan.json`: its action 1 is numbered 7; the file was not written by rollcall\n",
+        ),
+        (
+            "another file named",
+            Box::new(|plan| plan["files"][0]["path"] = "private.txt".into()),
+            "refusing to apply `plan.json`: the files changed since the plan was made (`private.txt`); make a new plan\n",
+        ),
+    ];
+    for (case, edit, expected) in cases {
+        let mut plan = original.clone();
+        edit(&mut plan);
+        ws.write("plan.json", serde_json::to_string_pretty(&plan).unwrap());
+        let out = rollcall_in(dir, &["apply", "plan.json", "--auto-approve"]);
+        let err = stderr(&out);
+        assert_eq!(out.status.code(), Some(1), "{case}: {err}");
+        assert!(err.contains(expected), "{case}: {err}");
+        assert!(!err.contains("TOP-SECRET"), "{case}: {err}");
+        assert_eq!(stdout(&out), "", "{case}");
+        assert_eq!(
+            std::fs::read(&state).unwrap(),
+            before,
+            "{case}: the account changed"
+        );
+    }
+
+    // A plan too large to be one is not read.
+    let huge = std::fs::File::create(ws.path("huge.json")).unwrap();
+    huge.set_len(65 << 20).unwrap();
+    let out = rollcall_in(dir, &["apply", "huge.json", "--auto-approve"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        stderr(&out),
+        "error: refusing to apply `huge.json`: it is larger than 64 MiB, more than any plan rollcall saves\n"
+    );
+
+    // The plan as saved still applies.
+    ws.write(
+        "plan.json",
+        serde_json::to_string_pretty(&original).unwrap(),
+    );
+    let out = rollcall_in(dir, &["apply", "plan.json", "--auto-approve"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+}

@@ -1,6 +1,6 @@
 //! `rollcall apply PATH...`: show the plan, ask, and carry it out.
 
-use std::io::{BufRead, IsTerminal, Write};
+use std::io::{BufRead, IsTerminal, Read, Write};
 
 use anyhow::Context as _;
 
@@ -42,56 +42,55 @@ pub fn run(args: &ApplyArgs, output: Output) -> anyhow::Result<u8> {
     })
 }
 
-/// `apply plan.json`: exactly the saved plan, if nothing it depends on moved.
+/// `apply plan.json`: exactly the saved plan, if nothing it depends on moved. The plan is made
+/// again from its files and the live account, and applied only if its actions are the saved ones.
 fn run_saved(path: &Path, args: &ApplyArgs, output: Output) -> anyhow::Result<u8> {
-    let text = std::fs::read_to_string(path)
-        .with_context(|| format!("cannot read the saved plan `{}`", path.display()))?;
-    let saved: SavedPlan = serde_json::from_str(&text)
-        .ok()
-        .filter(|s: &SavedPlan| s.kind == saved::KIND)
-        .with_context(|| {
-            format!(
-                "`{}` is not a plan saved by `rollcall plan --out`",
-                path.display()
-            )
-        })?;
-    if saved.format_version != saved::FORMAT_VERSION {
-        anyhow::bail!(
-            "`{}` was saved in plan format {}; this rollcall reads format {}",
-            path.display(),
-            saved.format_version,
-            saved::FORMAT_VERSION
-        );
+    let refuse = |why: String| anyhow::anyhow!("refusing to apply `{}`: {why}", path.display());
+    let too_large = || {
+        refuse(format!(
+            "it is larger than {} MiB, more than any plan rollcall saves",
+            saved::MAX_BYTES >> 20
+        ))
+    };
+    if std::fs::metadata(path).is_ok_and(|m| m.len() > saved::MAX_BYTES) {
+        return Err(too_large());
     }
+    let mut text = String::new();
+    std::fs::File::open(path)
+        .and_then(|file| file.take(saved::MAX_BYTES + 1).read_to_string(&mut text))
+        .with_context(|| format!("cannot read the saved plan `{}`", path.display()))?;
+    if text.len() as u64 > saved::MAX_BYTES {
+        return Err(too_large());
+    }
+    let saved = SavedPlan::parse(&text).map_err(refuse)?;
+    saved.check_digests().map_err(refuse)?;
     let paths: Vec<PathBuf> = saved.files.iter().map(|f| f.path.clone()).collect();
     let Some(desired) = session::load(&paths, output)? else {
         return Ok(exit::ERROR);
     };
-    if let Err(why) = saved.check_files(&desired) {
-        anyhow::bail!("refusing to apply `{}`: {why}", path.display());
-    }
+    saved.check_files(&desired).map_err(refuse)?;
     let journal = open_journal(args)?;
     session::runtime()?.block_on(async {
         let session = Session::connect(desired, Some(journal.clone())).await?;
-        let live = session.fetch().await?;
+        let (live, plan) = session.plan(&saved.options()).await?;
         let moved = saved.drift(&live);
-        if !moved.is_empty() {
-            eprintln!(
-                "error: refusing to apply `{}`: these users changed since the plan was made:",
-                path.display()
-            );
-            for line in &moved {
+        let differences = saved.differences(&plan.actions);
+        if !moved.is_empty() || !differences.is_empty() {
+            let (what, lines) = if moved.is_empty() {
+                (
+                    "it is not the plan its files and the live account give now",
+                    differences,
+                )
+            } else {
+                ("these users changed since the plan was made", moved)
+            };
+            eprintln!("error: refusing to apply `{}`: {what}:", path.display());
+            for line in &lines {
                 eprintln!("  {line}");
             }
             eprintln!("Nothing was applied. Make a new plan.");
             return Ok(exit::ERROR);
         }
-        let mut plan = saved.plan.clone();
-        let options = crate::plan::PlanOptions {
-            allow_removals: saved.allow_removals,
-            ..Default::default()
-        };
-        plan.blocked = crate::plan::recheck(&session.desired, &live, &plan.actions, &options);
         execute(&session, &plan, &live, args, &journal, output).await
     })
 }

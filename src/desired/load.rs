@@ -301,6 +301,13 @@ fn position_of(bytes: &[u8], at: usize) -> Span {
     }
 }
 
+/// The digest a saved plan records for the file at `path`, computed from the text as [`load`]
+/// reads it; `None` when it cannot be read as a desired-state file. Nothing of the file is shown,
+/// so a saved plan can be checked against its files before any of them is displayed.
+pub fn file_digest(path: &Path) -> Option<String> {
+    read_text(path).ok().map(|text| sha256(text.as_bytes()))
+}
+
 /// `sha256:` and the hex digest of `bytes`.
 pub fn sha256(bytes: &[u8]) -> String {
     use sha2::Digest as _;

@@ -14,23 +14,6 @@ use serde::{Deserialize, Serialize};
 
 pub use diff::{PlanOptions, plan};
 
-/// The guards for `actions` against `live` as it is now; a saved plan is checked again this way
-/// before it is applied, since an owner may have left the account in the meantime.
-pub fn recheck(
-    desired: &crate::model::DesiredState,
-    live: &crate::model::LiveState,
-    actions: &[Action],
-    options: &PlanOptions,
-) -> Vec<Blocked> {
-    guards::check(
-        desired,
-        live,
-        actions,
-        desired.target.provider.capabilities(),
-        options,
-    )
-}
-
 /// How a user key is shown: a live user found only by email carries an `email:` key.
 pub fn display_key(key: &str) -> &str {
     key.strip_prefix("email:").unwrap_or(key)

@@ -1,15 +1,22 @@
 //! Saved plans: `plan --out FILE` records exactly what apply will do, bound to the files it came
 //! from and to the live users it touches. `apply FILE` refuses a plan whose files were edited,
 //! whose target differs, or whose users changed since, and otherwise does exactly that plan.
+//!
+//! A saved plan is a record of what was reviewed, never a program: apply plans again from the
+//! same files, the same options and the live account, and proceeds only when that plan's actions
+//! are the saved ones, to the letter. An edited file therefore runs nothing it does not show, and
+//! the guards see what will really happen.
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
-use super::{Plan, PlanOptions};
+use super::{Action, Plan, PlanOptions};
 use crate::model::{DesiredState, LiveState};
 
+/// The largest saved plan read: far beyond a plan for every user an account can have.
+pub const MAX_BYTES: u64 = 64 << 20;
 /// What marks a JSON file as a saved rollcall plan.
 pub const KIND: &str = "rollcall-saved-plan";
 /// The version of the saved-plan format.
@@ -32,6 +39,12 @@ pub struct SavedPlan {
     /// The `--allow-removals` the plan was made with, which also holds when it is applied.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub allow_removals: Option<usize>,
+    /// The `--target-user` patterns the plan was made with.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub target_users: Vec<String>,
+    /// The `--exclude-user` patterns the plan was made with.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub exclude_users: Vec<String>,
     pub plan: Plan,
 }
 
@@ -93,8 +106,114 @@ impl SavedPlan {
             live,
             roles,
             allow_removals: options.allow_removals,
+            target_users: options.target_users.clone(),
+            exclude_users: options.exclude_users.clone(),
             plan: plan.clone(),
         }
+    }
+
+    /// The options the plan was made with, to plan again with when it is applied.
+    pub fn options(&self) -> PlanOptions {
+        PlanOptions {
+            allow_removals: self.allow_removals,
+            target_users: self.target_users.clone(),
+            exclude_users: self.exclude_users.clone(),
+        }
+    }
+
+    /// Reads a saved plan from `text`, refusing anything that is not one made by this format:
+    /// another kind or version, action ids out of place, or a dependency that is not on an
+    /// earlier action (which also rules out cycles).
+    pub fn parse(text: &str) -> Result<SavedPlan, String> {
+        let saved: SavedPlan = serde_json::from_str(text)
+            .ok()
+            .filter(|s: &SavedPlan| s.kind == KIND)
+            .ok_or("it is not a plan saved by `rollcall plan --out`")?;
+        if saved.format_version != FORMAT_VERSION {
+            return Err(format!(
+                "it was saved in plan format {}; this rollcall reads format {FORMAT_VERSION}",
+                saved.format_version
+            ));
+        }
+        for (index, action) in saved.plan.actions.iter().enumerate() {
+            if action.id != index {
+                return Err(format!(
+                    "its action {index} is numbered {}; the file was not written by rollcall",
+                    action.id
+                ));
+            }
+            if let Some(bad) = action.depends_on.iter().find(|&&d| d >= index) {
+                return Err(format!(
+                    "its action {index} depends on action {bad}, which does not come before it; the file was not written by rollcall"
+                ));
+            }
+        }
+        Ok(saved)
+    }
+
+    /// Checks each recorded file's digest against the file on disk, before anything of them is
+    /// read for display: a plan naming files it was not made from shows nothing of them.
+    pub fn check_digests(&self) -> Result<(), String> {
+        let edited: Vec<String> = self
+            .files
+            .iter()
+            .filter(|f| crate::desired::load::file_digest(&f.path).as_ref() != Some(&f.sha256))
+            .map(|f| format!("`{}`", f.path.display()))
+            .collect();
+        if edited.is_empty() {
+            Ok(())
+        } else {
+            Err(format!(
+                "the files changed since the plan was made ({}); make a new plan",
+                edited.join(", ")
+            ))
+        }
+    }
+
+    /// How the saved actions differ from `fresh`, those planned now from the same files,
+    /// options and account: one line per difference, none when they are identical.
+    pub fn differences(&self, fresh: &[Action]) -> Vec<String> {
+        let saved = &self.plan.actions;
+        if saved.as_slice() == fresh {
+            return Vec::new();
+        }
+        let label = |a: &Action| format!("{} {:?}", a.op.name(), a.subject());
+        let mut lines = Vec::new();
+        for action in saved {
+            if fresh.contains(action) {
+                continue;
+            }
+            match fresh
+                .iter()
+                .find(|f| f.op == action.op && f.user == action.user)
+            {
+                Some(now) => lines.push(format!(
+                    "{}: the saved plan has {}, the files and the account now give {}",
+                    label(action),
+                    show(action),
+                    show(now)
+                )),
+                None => lines.push(format!(
+                    "{}: in the saved plan, but not in the plan the files and the account give now",
+                    label(action)
+                )),
+            }
+        }
+        for action in fresh {
+            if !saved
+                .iter()
+                .any(|s| s.op == action.op && s.user == action.user)
+            {
+                lines.push(format!(
+                    "{}: planned now, but not in the saved plan",
+                    label(action)
+                ));
+            }
+        }
+        if lines.is_empty() {
+            lines.push("the same actions, in another order or with other dependencies".into());
+        }
+        lines
     }
 
     /// Why this plan may not be applied to `desired` as it is now, if it may not.
@@ -178,6 +297,27 @@ impl SavedPlan {
         }
         moved
     }
+}
+
+/// An action's particulars, for naming what differs.
+fn show(action: &Action) -> String {
+    let changes: Vec<String> = action
+        .changes
+        .iter()
+        .map(|c| {
+            let side =
+                |v: &Option<String>| v.as_deref().map_or("(none)".into(), |v| format!("{v:?}"));
+            format!("{} {} -> {}", c.attribute, side(&c.before), side(&c.after))
+        })
+        .collect();
+    format!(
+        "id {}, [{}]",
+        action
+            .live_id
+            .as_deref()
+            .map_or("(none)".into(), |id| format!("{id:?}")),
+        changes.join(", ")
+    )
 }
 
 fn target_of(desired: &DesiredState) -> SavedTarget {
