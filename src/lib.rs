@@ -10,5 +10,6 @@ pub mod diagnostic; // problems pointing into files, rendered with a snippet and
 pub mod model; // the validated, provider-neutral desired state, and live users
 pub mod plan; // the pure planner: actions in dependency order, and the guards
 pub mod providers; // what each API can express, the shared HTTP client, clients and sandboxes
+pub mod redact; // the secrets this process holds, scrubbed from text that came from elsewhere
 pub mod render; // plans as terraform-style text and versioned JSON
 pub mod yaml; // the only module that knows the YAML crate

@@ -11,10 +11,11 @@ use std::time::{Duration, Instant};
 use common::{BEDITA_HEAD, PIWIK_HEAD, PUBLICA_HEAD, Workspace};
 use hostile_server::{Hostile, Reply, Request};
 use reqwest::Method;
+use rollcall::apply::journal::Journal;
 use rollcall::apply::{self, Outcome};
 use rollcall::cli::session::Session;
-use rollcall::model::DesiredState;
-use rollcall::plan::PlanOptions;
+use rollcall::model::{DesiredState, LiveState};
+use rollcall::plan::{Plan, PlanOptions};
 use rollcall::providers::http::{Http, Kind, RetryPolicy, TransportError, Waits};
 
 const REDIRECTS: [u16; 5] = [301, 302, 303, 307, 308];
@@ -53,6 +54,27 @@ async fn fetch_error(ws: &Workspace, head: &str, url: &str) -> String {
         .expect("connected");
     format!("{:#}", session.fetch().await.expect_err("refused"))
 }
+
+/// Connects to `url` with `head` and `users`, and plans; the workspace holds the file.
+async fn planned(
+    head: &str,
+    url: &str,
+    users: &str,
+    journal: Option<Journal>,
+) -> (Workspace, Session, LiveState, Plan) {
+    let ws = Workspace::new();
+    let state = desired(&ws, head, url, users);
+    let session = Session::connect(state, journal).await.expect("connected");
+    let (live, plan) = session
+        .plan(&PlanOptions::default())
+        .await
+        .expect("planned");
+    (ws, session, live, plan)
+}
+
+/// The Piwik PRO user the credentials belong to, an owner.
+const PIWIK_ME: &str =
+    r#"{"id":"1","type":"ppms/user","attributes":{"email":"me@acme.org","role":"owner"}}"#;
 
 fn piwik_token() -> Reply {
     Reply::json(
@@ -130,29 +152,16 @@ async fn a_redirected_write_is_a_failure_and_goes_nowhere() {
     let to = format!("{}/api/users/v2", recorder.url);
     let hostile = Hostile::start(move |r: &Request| match (r.method.as_str(), r.path()) {
         ("POST", "/auth/token") => piwik_token(),
-        ("GET", "/api/users/v2/me") => Reply::json(
-            200,
-            r#"{"data":{"id":"1","type":"ppms/user","attributes":{"email":"me@acme.org","role":"owner"}}}"#,
-        ),
+        ("GET", "/api/users/v2/me") => Reply::json(200, format!(r#"{{"data":{PIWIK_ME}}}"#)),
         ("GET", "/api/users/v2") => Reply::json(
             200,
-            r#"{"meta":{"total":1},"data":[{"id":"1","type":"ppms/user","attributes":{"email":"me@acme.org","role":"owner"}}]}"#,
+            format!(r#"{{"meta":{{"total":1}},"data":[{PIWIK_ME}]}}"#),
         ),
         _ => Reply::redirect(307, &to),
     })
     .await;
-    let ws = Workspace::new();
-    let state = desired(
-        &ws,
-        PIWIK_HEAD,
-        &hostile.url,
-        "users:\n  - email: ada@acme.org\n    language: en\n",
-    );
-    let session = Session::connect(state, None).await.expect("connected");
-    let (live, plan) = session
-        .plan(&PlanOptions::default())
-        .await
-        .expect("planned");
+    let users = "users:\n  - email: ada@acme.org\n    language: en\n";
+    let (_ws, session, live, plan) = planned(PIWIK_HEAD, &hostile.url, users, None).await;
     assert_eq!(plan.actions.len(), 1, "{plan:?}");
     let report = apply::run(session.account.clone(), &plan, &live, 1, None, |_, _| {}).await;
     match &report.outcomes[0].1 {
@@ -397,5 +406,121 @@ async fn lists_that_claim_too_much_or_never_end_are_refused() {
             "the user list goes on past page 5000 (500000 users), more than rollcall reads from one account"
         ),
         "{err}"
+    );
+}
+
+/// Whether `text` holds a character that would act on a terminal.
+fn has_controls(text: &str) -> bool {
+    text.chars().any(|c| c.is_control() && c != '\n')
+}
+
+#[tokio::test]
+async fn live_text_cannot_break_out_of_its_place_in_any_format() {
+    // A live user whose email carries a backtick, a Markdown link, HTML, a terminal escape that
+    // clears the screen, a bell and a newline.
+    let eve = "eve`](https://evil.example)<img src=x>\u{1b}[2J\u{7}\n@acme.org";
+    let list = serde_json::json!({
+        "meta": {"total": 2},
+        "data": [
+            {"id": "1", "type": "ppms/user", "attributes": {"email": "me@acme.org", "role": "owner"}},
+            {"id": "2", "type": "ppms/user", "attributes": {"email": eve, "role": "user", "language": "en\u{1b}]0;pwned\u{7}"}},
+        ]
+    })
+    .to_string();
+    let hostile = Hostile::start(move |r: &Request| match r.path() {
+        "/auth/token" => piwik_token(),
+        "/api/users/v2/me" => Reply::json(200, format!(r#"{{"data":{PIWIK_ME}}}"#)),
+        _ => Reply::json(200, list.clone()),
+    })
+    .await;
+    let users =
+        "policy:\n  unmanaged: delete\nusers:\n  - email: me@acme.org\n    roles: [owner]\n";
+    let (_ws, session, live, plan) = planned(PIWIK_HEAD, &hostile.url, users, None).await;
+    assert_eq!(plan.actions.len(), 1, "{plan:?}");
+
+    let markdown = rollcall::render::markdown::render(&plan, &session.target, None);
+    assert!(!has_controls(&markdown), "{markdown}");
+    let removal = markdown
+        .lines()
+        .find(|l| l.starts_with("- **delete**"))
+        .expect("the removal is listed");
+    assert_eq!(
+        removal,
+        "- **delete** ``eve`](https://evil.example)<img src=x>\\e[2j\\u{7}\\n@acme.org``: in no file, and the policy is `unmanaged: delete`"
+    );
+
+    let diff = rollcall::render::diff::render(&plan, &live);
+    assert!(!has_controls(&diff), "{diff}");
+    assert!(
+        diff.starts_with(
+            "--- live/eve`](https://evil.example)<img src=x>\\e[2j\\u{7}\\n@acme.org\n+++ /dev/null\n"
+        ),
+        "{diff}"
+    );
+    assert!(diff.contains("-language: en\\e]0;pwned\\u{7}\n"), "{diff}");
+
+    let human = rollcall::render::human::render(&plan, &session.target, false);
+    assert!(!has_controls(&human), "{human}");
+    assert!(
+        human.contains(
+            "  # user \"eve`](https://evil.example)<img src=x>\\e[2j\\u{7}\\n@acme.org\" will be deleted"
+        ),
+        "{human}"
+    );
+}
+
+#[tokio::test]
+async fn a_service_that_echoes_a_password_gets_it_into_no_journal_or_message() {
+    let hostile = Hostile::start(|r: &Request| {
+        let body = String::from_utf8_lossy(&r.body).to_string();
+        match (r.method.as_str(), r.path()) {
+            ("GET", p) if p.ends_with("/plans") => Reply::json(200, r#"{"CODE":"success","data":[]}"#),
+            ("GET", _) => Reply::json(
+                200,
+                r#"{"CODE":"success","data":{"paginator":{"current_page":1,"last_page":1,"data":[]}}}"#,
+            ),
+            _ => Reply::json(
+                422,
+                serde_json::json!({
+                    "message": format!("rejected \u{1b}[31m{body}"),
+                    "errors": {"password": [format!("{body} is not allowed")]},
+                })
+                .to_string(),
+            ),
+        }
+    })
+    .await;
+    let dir = Workspace::new();
+    let journal_path = dir.path("journal.jsonl");
+    let journal = Journal::open(&journal_path).expect("a journal");
+    let users = "users:\n  - external_id: r-1\n    email: ana@example.org\n    password: ${READER_INITIAL_PASSWORD}\n";
+    let (_ws, session, live, plan) =
+        planned(PUBLICA_HEAD, &hostile.url, users, Some(journal.clone())).await;
+    let report = apply::run(
+        session.account.clone(),
+        &plan,
+        &live,
+        1,
+        Some(&journal),
+        |_, _| {},
+    )
+    .await;
+    let Outcome::Failed(err) = &report.outcomes[0].1 else {
+        panic!("the create did not fail: {:?}", report.outcomes);
+    };
+    let message = err.to_string();
+    assert!(message.starts_with("HTTP 422: password: "), "{message}");
+    assert!(!message.contains("initial-pass-1"), "{message}");
+    assert!(message.contains("<redacted>"), "{message}");
+    let written = std::fs::read_to_string(&journal_path).expect("the journal");
+    assert!(!written.contains("initial-pass-1"), "{written}");
+    assert!(!written.contains("rejected"), "{written}");
+    let action = written
+        .lines()
+        .find(|l| l.contains("\"event\":\"action\""))
+        .expect("the action is journaled");
+    assert!(
+        action.contains(r#""error":{"codes":["password"],"http_status":422,"kind":"api"}"#),
+        "{action}"
     );
 }

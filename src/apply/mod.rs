@@ -167,10 +167,11 @@ impl<F: FnMut(ActionId, &Outcome)> Ledger<'_, F> {
         if let Some(journal) = self.journal {
             let (status, error) = match &outcome {
                 Outcome::Done => ("done", None),
-                Outcome::Failed(err) => ("failed", Some(err.to_string())),
-                Outcome::Skipped(because) => {
-                    ("skipped", Some(format!("action {because} did not succeed")))
-                }
+                Outcome::Failed(err) => ("failed", Some(err.summary())),
+                Outcome::Skipped(because) => (
+                    "skipped",
+                    Some(json!({ "kind": "skipped", "because": because })),
+                ),
             };
             let subject = if action.op.is_role() { "role" } else { "user" };
             journal.write(json!({

@@ -13,6 +13,7 @@ use crate::model::LiveState;
 use crate::plan::saved::{self, SavedPlan};
 use crate::plan::{Op, Plan};
 use crate::render;
+use crate::render::escape::visible;
 
 pub const EXAMPLES: &str = "\
 Examples:
@@ -150,18 +151,18 @@ async fn execute(
                 Op::Delete => "deleted".into(),
             };
             match outcome {
-                Outcome::Done => println!("{}: {verb}", action.subject()),
+                Outcome::Done => println!("{}: {}", visible(&action.subject()), visible(&verb)),
                 Outcome::Failed(err) => {
                     eprintln!(
                         "error: {}: {} failed: {err}",
-                        action.subject(),
+                        visible(&action.subject()),
                         action.op.name()
                     )
                 }
                 Outcome::Skipped(because) => eprintln!(
                     "{}: skipped, because it depends on the failed action for {}",
-                    action.subject(),
-                    plan.actions[*because].subject()
+                    visible(&action.subject()),
+                    visible(&plan.actions[*because].subject())
                 ),
             }
         },

@@ -336,7 +336,9 @@ pub struct Secret(String);
 impl Secret {
     /// Wraps a secret that did not come from a file (such as the sandbox's own credentials).
     pub fn new(value: impl Into<String>) -> Self {
-        Secret(value.into())
+        let value = value.into();
+        crate::redact::remember(&value);
+        Secret(value)
     }
 
     /// The value, for the one place that needs it: the request that authenticates.
@@ -394,7 +396,7 @@ impl Decode for SecretRef {
         };
         Some(SecretRef {
             var: var.to_string(),
-            value: Secret(value),
+            value: Secret::new(value),
         })
     }
 }

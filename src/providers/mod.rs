@@ -14,12 +14,14 @@ use std::future::Future;
 use crate::desired::format::{Provider, State, Unmanaged};
 use crate::model::LiveState;
 use crate::plan::Action;
+use crate::render::escape::visible;
 
-/// A failed call to a provider.
+/// A failed call to a provider. Its text may quote the service, so it is shown without secrets and
+/// with every control character escaped.
 #[derive(Debug, thiserror::Error)]
 pub enum ProviderError {
     /// The service answered with an error status and, usually, its own explanation.
-    #[error("HTTP {status}: {}", if errors.is_empty() { "no details given".to_string() } else { errors.join("; ") })]
+    #[error("HTTP {status}: {}", if errors.is_empty() { "no details given".to_string() } else { shown(&errors.join("; ")) })]
     Api {
         status: u16,
         /// The service's errors, each as `code: title: detail (at pointer)`.
@@ -28,20 +30,60 @@ pub enum ProviderError {
         codes: Vec<String>,
     },
     /// The credentials were refused.
-    #[error("{0}")]
+    #[error("{}", shown(.0))]
     Auth(String),
     /// No usable answer arrived.
     #[error(transparent)]
     Transport(http::TransportError),
     /// The answer was not what the API documents.
-    #[error("{0}")]
+    #[error("{}", shown(.0))]
     Protocol(String),
+}
+
+/// Text that may quote a service, as it may be shown: without any secret this process holds, and
+/// with control characters escaped.
+fn shown(text: &str) -> String {
+    visible(&crate::redact::scrub(text)).into_owned()
 }
 
 impl ProviderError {
     /// Whether the service reported this error code.
     pub fn has_code(&self, code: &str) -> bool {
         matches!(self, ProviderError::Api { codes, .. } if codes.iter().any(|c| c == code))
+    }
+
+    /// What the journal records of the error: its kind, the HTTP status and the service's error
+    /// codes, never the service's own words, which may echo what was sent (an initial password).
+    pub fn summary(&self) -> serde_json::Value {
+        use http::TransportError as T;
+        let token = |code: &String| {
+            (code.len() <= 64
+                && code
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.')))
+            .then(|| code.clone())
+        };
+        match self {
+            ProviderError::Api { status, codes, .. } => serde_json::json!({
+                "kind": "api",
+                "http_status": status,
+                "codes": codes.iter().filter_map(token).collect::<Vec<_>>(),
+            }),
+            ProviderError::Auth(_) => serde_json::json!({ "kind": "credentials refused" }),
+            ProviderError::Protocol(_) => serde_json::json!({ "kind": "unexpected answer" }),
+            ProviderError::Transport(err) => match err {
+                T::Unknown { .. } => serde_json::json!({ "kind": "no answer" }),
+                T::GaveUp { status, .. } => {
+                    serde_json::json!({ "kind": "gave up", "http_status": status.as_u16() })
+                }
+                T::Redirected { status, .. } => {
+                    serde_json::json!({ "kind": "redirected", "http_status": status })
+                }
+                T::TooLarge { .. } => serde_json::json!({ "kind": "answer too large" }),
+                T::OffTarget { .. } => serde_json::json!({ "kind": "off target" }),
+                T::OutOfTime { .. } => serde_json::json!({ "kind": "out of time" }),
+            },
+        }
     }
 }
 

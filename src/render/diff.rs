@@ -4,7 +4,11 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
 
+use std::borrow::Cow;
+
 use similar::TextDiff;
+
+use super::escape::visible;
 
 use crate::desired::format::State;
 use crate::model::LiveState;
@@ -106,9 +110,9 @@ pub fn render(plan: &Plan, live: &LiveState) -> String {
         }
         let removed = actions().any(|a| matches!(a.op, Op::Delete | Op::DeleteRole));
         let shown = if is_role {
-            format!("role/{name}")
+            format!("role/{}", visible(name))
         } else {
-            crate::plan::display_key(name).to_string()
+            visible(crate::plan::display_key(name)).into_owned()
         };
         let (old, new) = match (was.is_empty(), removed) {
             (true, _) => ("/dev/null".to_string(), format!("desired/{shown}")),
@@ -128,13 +132,13 @@ pub fn render(plan: &Plan, live: &LiveState) -> String {
 }
 
 fn list(roles: &BTreeSet<String>) -> String {
-    let names: Vec<&str> = roles.iter().map(String::as_str).collect();
+    let names: Vec<Cow<'_, str>> = roles.iter().map(|r| visible(r)).collect();
     format!("[{}]", names.join(", "))
 }
 
 fn yaml(attributes: &BTreeMap<&str, String>) -> String {
     attributes
         .iter()
-        .map(|(k, v)| format!("{k}: {v}\n"))
+        .map(|(k, v)| format!("{k}: {}\n", visible(v)))
         .collect()
 }

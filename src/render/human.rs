@@ -5,6 +5,7 @@ use std::fmt::Write as _;
 use anstyle::{AnsiColor, Style};
 
 use super::TargetInfo;
+use super::escape::visible;
 use crate::plan::{Action, Op, Plan};
 
 /// Renders `plan`; `color` adds ANSI styles.
@@ -34,7 +35,8 @@ pub fn render(plan: &Plan, target: &TargetInfo, color: bool) -> String {
         let _ = writeln!(
             out,
             "rollcall will perform the following actions on {} {}:\n",
-            target.provider, target.url
+            target.provider,
+            visible(&target.url)
         );
         for group in by_subject(&plan.actions) {
             let first = group[0];
@@ -64,10 +66,10 @@ pub fn render(plan: &Plan, target: &TargetInfo, color: bool) -> String {
             let reason = first
                 .reason
                 .as_ref()
-                .map(|r| format!(" ({r})"))
+                .map(|r| format!(" ({})", visible(r)))
                 .unwrap_or_default();
             let noun = if first.op.is_role() { "role" } else { "user" };
-            let name = crate::plan::display_key(&first.user);
+            let name = visible(crate::plan::display_key(&first.user));
             let _ = writeln!(
                 out,
                 "  {}",
@@ -216,7 +218,7 @@ pub fn render(plan: &Plan, target: &TargetInfo, color: bool) -> String {
             out,
             "Matched by email, as the account's list does not return their {}: {}.",
             caps.identity,
-            plan.matched_by_email.join(", ")
+            visible(&plan.matched_by_email.join(", "))
         );
     }
     if !plan.protected.is_empty() {
@@ -225,7 +227,7 @@ pub fn render(plan: &Plan, target: &TargetInfo, color: bool) -> String {
             "Protected by `policy.protect`, left as they are: {}.",
             plan.protected
                 .iter()
-                .map(|k| crate::plan::display_key(k))
+                .map(|k| visible(crate::plan::display_key(k)))
                 .collect::<Vec<_>>()
                 .join(", ")
         );
@@ -238,10 +240,10 @@ pub fn render(plan: &Plan, target: &TargetInfo, color: bool) -> String {
                 red.bold(),
                 &format!("Blocked by the {} guard", blocked.guard)
             ),
-            blocked.message
+            visible(&blocked.message)
         );
         if let Some(hint) = &blocked.hint {
-            let _ = writeln!(out, "  hint: {hint}");
+            let _ = writeln!(out, "  hint: {}", visible(hint));
         }
     }
     out

@@ -4,6 +4,7 @@
 use std::fmt::Write as _;
 
 use super::TargetInfo;
+use super::escape::{code, fence, mixed};
 use crate::plan::{Op, Plan};
 
 /// The hidden marker that starts every comment for `target`.
@@ -18,8 +19,9 @@ pub fn render(plan: &Plan, target: &TargetInfo, checksum: Option<&str>) -> Strin
     let _ = writeln!(out, "{}", marker(target));
     let _ = writeln!(
         out,
-        "### rollcall plan: {} `{}`\n",
-        target.provider, target.url
+        "### rollcall plan: {} {}\n",
+        target.provider,
+        code(&target.url)
     );
     let status = if !plan.blocked.is_empty() {
         "⛔ blocked"
@@ -64,11 +66,12 @@ pub fn render(plan: &Plan, target: &TargetInfo, checksum: Option<&str>) -> Strin
     for blocked in &plan.blocked {
         let _ = writeln!(
             out,
-            "> **Blocked by the `{}` guard:** {}",
-            blocked.guard, blocked.message
+            "> **Blocked by the {} guard:** {}",
+            code(&blocked.guard),
+            mixed(&blocked.message)
         );
         if let Some(hint) = &blocked.hint {
-            let _ = writeln!(out, "> {hint}");
+            let _ = writeln!(out, "> {}", mixed(hint));
         }
         out.push('\n');
     }
@@ -77,32 +80,34 @@ pub fn render(plan: &Plan, target: &TargetInfo, checksum: Option<&str>) -> Strin
         .iter()
         .filter_map(|a| match a.op {
             Op::Delete | Op::Deactivate | Op::DeleteRole => Some(format!(
-                "- **{}** `{}`{}",
+                "- **{}** {}{}",
                 a.op.name(),
-                a.subject(),
+                code(&a.subject()),
                 a.reason
                     .as_ref()
-                    .map(|r| format!(": {r}"))
+                    .map(|r| format!(": {}", mixed(r)))
                     .unwrap_or_default()
             )),
             Op::Promote | Op::Demote => Some(format!(
-                "- **{}** `{}`: role `{}` → `{}`",
+                "- **{}** {}: role {} → {}",
                 a.op.name(),
-                crate::plan::display_key(&a.user),
-                a.changes
-                    .iter()
-                    .find(|c| c.attribute == "role")
-                    .and_then(|c| c.before.as_deref())
-                    .unwrap_or("none"),
-                a.after("role").unwrap_or("none")
+                code(crate::plan::display_key(&a.user)),
+                code(
+                    a.changes
+                        .iter()
+                        .find(|c| c.attribute == "role")
+                        .and_then(|c| c.before.as_deref())
+                        .unwrap_or("none")
+                ),
+                code(a.after("role").unwrap_or("none"))
             )),
             Op::Grant | Op::Revoke => Some(format!(
-                "- **{}** `{}`: {}",
+                "- **{}** {}: {}",
                 a.op.name(),
-                a.subject(),
+                code(&a.subject()),
                 a.roles()
                     .iter()
-                    .map(|r| format!("`{r}`"))
+                    .map(|r| code(r))
                     .collect::<Vec<_>>()
                     .join(", ")
             )),
@@ -123,7 +128,7 @@ pub fn render(plan: &Plan, target: &TargetInfo, checksum: Option<&str>) -> Strin
             "Protected, left as they are: {}.\n",
             plan.protected
                 .iter()
-                .map(|p| format!("`{p}`"))
+                .map(|p| code(p))
                 .collect::<Vec<_>>()
                 .join(", ")
         );
@@ -137,11 +142,13 @@ pub fn render(plan: &Plan, target: &TargetInfo, checksum: Option<&str>) -> Strin
             .collect::<std::collections::BTreeSet<_>>()
             .len();
         let noun = if users == 1 { "user" } else { "users" };
+        let text = super::human::render(plan, target, false);
+        let fence = fence(&text);
         let _ = writeln!(
             out,
-            "<details><summary>Full plan ({users} {noun})</summary>\n\n```diff"
+            "<details><summary>Full plan ({users} {noun})</summary>\n\n{fence}diff"
         );
-        for line in super::human::render(plan, target, false).lines() {
+        for line in text.lines() {
             // Move each sign to the first column, where diff highlighting looks for it.
             let trimmed = line.trim_start();
             let indent = line.len() - trimmed.len();
@@ -155,10 +162,10 @@ pub fn render(plan: &Plan, target: &TargetInfo, checksum: Option<&str>) -> Strin
                 }
             }
         }
-        out.push_str("```\n\n</details>\n\n");
+        let _ = write!(out, "{fence}\n\n</details>\n\n");
     }
     if let Some(checksum) = checksum {
-        let _ = writeln!(out, "Saved plan: `{checksum}`");
+        let _ = writeln!(out, "Saved plan: {}", code(checksum));
     }
     out
 }

@@ -2,6 +2,7 @@
 //! Markdown for a pull request, or a unified diff per user.
 
 pub mod diff;
+pub mod escape;
 pub mod human;
 pub mod json;
 pub mod markdown;
