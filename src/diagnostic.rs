@@ -27,6 +27,8 @@ pub struct Origin {
 #[derive(Debug, Default)]
 pub struct Sources {
     files: Vec<SourceFile>,
+    /// Words that may be secrets, longest first, removed from every message shown.
+    secret_words: Vec<String>,
 }
 
 #[derive(Debug)]
@@ -69,8 +71,47 @@ impl Sources {
     pub fn mark_sensitive(&mut self, id: SourceId, span: Span) {
         if span.len > 0 {
             let range = span.range();
-            self.files[id.0].sensitive.push((range.start, range.end));
+            self.mark_sensitive_range(id, range);
         }
+    }
+
+    /// Masks the bytes in `range` of a file in every snippet shown from it.
+    pub fn mark_sensitive_range(&mut self, id: SourceId, range: std::ops::Range<usize>) {
+        if range.is_empty() {
+            return;
+        }
+        // Kept sorted and merged, so overlapping ranges are masked once.
+        let ranges = &mut self.files[id.0].sensitive;
+        ranges.push((range.start, range.end));
+        ranges.sort_unstable();
+        let mut merged: Vec<(usize, usize)> = Vec::with_capacity(ranges.len());
+        for &(s, e) in ranges.iter() {
+            match merged.last_mut() {
+                Some(last) if s <= last.1 => last.1 = last.1.max(e),
+                _ => merged.push((s, e)),
+            }
+        }
+        *ranges = merged;
+    }
+
+    /// Removes `words` from every message, label and hint shown from now on.
+    pub fn hide_words(&mut self, words: impl IntoIterator<Item = String>) {
+        self.secret_words.extend(words);
+        self.secret_words
+            .sort_by(|a, b| b.len().cmp(&a.len()).then_with(|| a.cmp(b)));
+        self.secret_words.dedup();
+    }
+
+    /// `text` as it may be shown: without any word that may be a secret, without any value
+    /// this process holds as a secret, and with control characters escaped.
+    pub fn scrub(&self, text: &str) -> String {
+        let mut text = crate::redact::scrub(text).into_owned();
+        for word in &self.secret_words {
+            if text.contains(word.as_str()) {
+                text = text.replace(word.as_str(), "<redacted>");
+            }
+        }
+        crate::render::escape::visible(&text).into_owned()
     }
 
     /// The source line holding `span`, with sensitive text masked, and the caret's start column
@@ -113,7 +154,7 @@ impl Sources {
         let mut col = 0;
         while let Some((i, c)) = chars.next() {
             let at = line_start + i;
-            if let Some(&(s, e)) = file.sensitive.iter().find(|(s, _)| *s == at) {
+            if let Some(&(s, e)) = file.sensitive.iter().find(|&&(s, e)| s <= at && at < e) {
                 let mask = "<redacted>";
                 if (s..e.max(s + 1)).contains(&span_start) {
                     caret_col.get_or_insert(col);
@@ -131,6 +172,14 @@ impl Sources {
             }
             if (span_start..span_end).contains(&at) && caret_col.is_some() {
                 caret_width += 1;
+            }
+            if c != '\t' && crate::render::escape::visible(c.encode_utf8(&mut [0; 4])).len() > 1 {
+                // A control character in the file is shown as its escape, never acted on.
+                let escaped =
+                    crate::render::escape::visible(c.encode_utf8(&mut [0; 4])).into_owned();
+                col += escaped.chars().count();
+                shown.push_str(&escaped);
+                continue;
             }
             shown.push(if c == '\t' { ' ' } else { c });
             col += 1;
@@ -220,7 +269,8 @@ impl<'a> Renderer<'a> {
 
     /// `path:line:col` for a place, or just the path.
     pub fn location(&self, source: SourceId, span: Option<Span>) -> String {
-        let path = self.sources.path(source).display();
+        let path = self.sources.path(source).display().to_string();
+        let path = crate::render::escape::visible(&path);
         match span {
             Some(span) if span.line > 0 => format!("{path}:{}:{}", span.line, span.column),
             _ => path.to_string(),
@@ -237,18 +287,23 @@ impl<'a> Renderer<'a> {
             out,
             "{}{}",
             self.paint(error, "error"),
-            self.paint(bold, &format!(": {}", diagnostic.message))
+            self.paint(
+                bold,
+                &format!(": {}", self.sources.scrub(&diagnostic.message))
+            )
         );
+        let label = diagnostic.label.as_deref().map(|l| self.sources.scrub(l));
         let primary = self.snippet(
             diagnostic.source,
             diagnostic.span,
-            diagnostic.label.as_deref(),
+            label.as_deref(),
             ('^', error),
         );
         let mut gutter = primary.1;
         let mut related = None;
         if let Some((origin, label)) = &diagnostic.related {
-            let snippet = self.snippet(origin.source, Some(origin.span), Some(label), ('-', blue));
+            let label = self.sources.scrub(label);
+            let snippet = self.snippet(origin.source, Some(origin.span), Some(&label), ('-', blue));
             gutter = gutter.max(snippet.1);
             related = Some(snippet);
         }
@@ -272,9 +327,10 @@ impl<'a> Renderer<'a> {
         if let Some(hint) = &diagnostic.hint {
             let _ = writeln!(
                 out,
-                "{pad}{} {}: {hint}",
+                "{pad}{} {}: {}",
                 self.paint(blue, "="),
-                self.paint(cyan, "hint")
+                self.paint(cyan, "hint"),
+                self.sources.scrub(hint)
             );
         }
         out

@@ -234,3 +234,94 @@ fn mangled_files_never_panic() {
         let _ = render(&loaded, ws.dir.path());
     }
 }
+
+#[test]
+fn no_message_shows_a_secret_however_the_file_is_broken() {
+    let ws = Workspace::new();
+    let head = "version: 1\ntarget:\n  provider: piwik-pro\n  url: https://acme.piwik.pro\n  credentials:\n    client_id: ${PIWIK_CLIENT_ID}\n";
+    let users = "users:\n  - email: ada@acme.org\n";
+    let cases = [
+        (
+            "misspelt key",
+            format!("{head}    client_secert: hunter2\n{users}"),
+        ),
+        (
+            "duplicated key",
+            format!(
+                "{head}    client_secret: ${{PIWIK_CLIENT_SECRET}}\n    client_secret: hunter2\n{users}"
+            ),
+        ),
+        (
+            "unclosed quote",
+            format!("{head}    client_secret: \"hunter2\n{users}"),
+        ),
+        (
+            "bad escape",
+            format!("{head}    client_secret: \"hun\\qter2\"\n{users}"),
+        ),
+        (
+            "bad indent",
+            format!("{head}     client_secret: hunter2\n{users}"),
+        ),
+        (
+            "flow list",
+            format!("{head}    client_secret: [hunter2, x]\n{users}"),
+        ),
+        (
+            "anchor reused",
+            format!("{head}    client_secret: &s hunter2\nusers:\n  - email: *s\n"),
+        ),
+        ("secret as a key", format!("{head}    hunter2: x\n{users}")),
+        (
+            "flow mapping",
+            format!(
+                "version: 1\ntarget: {{provider: piwik-pro, url: https://acme.piwik.pro, credentials: {{client_id: x, client_secret: hunter2}}}}\n{users}"
+            ),
+        ),
+        (
+            "block scalar",
+            format!("{head}    client_secret: |\n      hunter2\n{users}"),
+        ),
+        (
+            "a password",
+            format!(
+                "{head}    client_secret: ${{PIWIK_CLIENT_SECRET}}\nusers:\n  - {{email: ada@acme.org, password: hunter2, roles: [x}}\n"
+            ),
+        ),
+        (
+            "a credential's variable in another field",
+            format!(
+                "{head}    client_secret: ${{PIWIK_CLIENT_SECRET}}\nusers:\n  - email: ada@acme.org\n    language: ${{PIWIK_CLIENT_SECRET}}\n"
+            ),
+        ),
+    ];
+    for (case, text) in cases {
+        let path = ws.write("team.yaml", &text);
+        let loaded = load(&[path]);
+        let shown = render(&loaded, ws.dir.path());
+        assert!(loaded.result.is_err(), "{case}: accepted");
+        assert!(!shown.is_empty(), "{case}: no message");
+        for secret in ["hunter2", "hun\\qter2", "piwik-top-secret-value"] {
+            assert!(
+                !shown.contains(secret),
+                "{case}: the secret is shown:\n{shown}"
+            );
+        }
+    }
+
+    // A credential's variable elsewhere is named, not its value.
+    let text = format!(
+        "{head}    client_secret: ${{PIWIK_CLIENT_SECRET}}\nusers:\n  - email: ada@acme.org\n    language: ${{PIWIK_CLIENT_SECRET}}\n"
+    );
+    let path = ws.write("team.yaml", &text);
+    let loaded = load(&[path]);
+    assert!(
+        problems(&loaded).contains(&(
+            10,
+            "`${PIWIK_CLIENT_SECRET}` holds a credential or password, and is used here too"
+                .to_string()
+        )),
+        "{}",
+        render(&loaded, ws.dir.path())
+    );
+}

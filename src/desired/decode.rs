@@ -19,6 +19,10 @@ pub struct Cx<'a> {
     pub diagnostics: Vec<Diagnostic>,
     /// Spans of literal secrets, masked whenever the file is shown.
     pub sensitive: Vec<Span>,
+    /// The variables credentials and passwords are read from.
+    pub secret_vars: Vec<String>,
+    /// Every variable referenced elsewhere, with where.
+    pub plain_vars: Vec<(String, Span)>,
 }
 
 impl<'a> Cx<'a> {
@@ -29,6 +33,8 @@ impl<'a> Cx<'a> {
             env,
             diagnostics: Vec::new(),
             sensitive: Vec::new(),
+            secret_vars: Vec::new(),
+            plain_vars: Vec::new(),
         }
     }
 
@@ -53,7 +59,15 @@ impl<'a> Cx<'a> {
 
     /// Resolves `${VAR}` references in `text`, reporting unknown or malformed ones at `span`.
     pub fn interpolate(&mut self, text: &str, span: Span) -> Option<String> {
-        match env::interpolate(text, self.env) {
+        let used = std::cell::RefCell::new(Vec::new());
+        let lookup = |name: &str| {
+            used.borrow_mut().push(name.to_string());
+            (self.env)(name)
+        };
+        let expanded = env::interpolate(text, &lookup);
+        self.plain_vars
+            .extend(used.into_inner().into_iter().map(|name| (name, span)));
+        match expanded {
             Ok(value) => Some(value),
             Err(err) => {
                 let hint = err.hint();

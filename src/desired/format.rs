@@ -381,6 +381,7 @@ impl Decode for SecretRef {
                 value: Secret(String::new()),
             });
         };
+        cx.secret_vars.push(var.to_string());
         let value = match cx.var(var) {
             Some(value) if !value.is_empty() => value,
             found => {

@@ -30,12 +30,16 @@ pub fn load(paths: &[PathBuf], env: &dyn Fn(&str) -> Option<String>) -> Loaded {
     let mut diagnostics = Vec::new();
     let mut files = Vec::new();
     let mut read_count = 0;
+    let mut secret_vars = std::collections::BTreeSet::new();
+    let mut plain_vars = Vec::new();
     for path in expand(paths, &mut sources, &mut diagnostics) {
         read_count += 1;
         let Some(id) = read(&path, &mut sources, &mut diagnostics) else {
             continue;
         };
         let text = sources.text(id).unwrap_or_default();
+        // Secrets are found in the text before it is parsed, so no message about it shows one.
+        let hidden = super::secrets::scan(text);
         let mut cx = Cx::new(id, text, env);
         let doc = match yaml::parse(text) {
             Ok(Some(root)) => FileDoc::decode(&root, &mut cx),
@@ -51,13 +55,34 @@ pub fn load(paths: &[PathBuf], env: &dyn Fn(&str) -> Option<String>) -> Loaded {
                 None
             }
         };
+        secret_vars.extend(cx.secret_vars);
+        plain_vars.extend(cx.plain_vars.into_iter().map(|(var, span)| (var, id, span)));
         let (mut found, sensitive) = (cx.diagnostics, cx.sensitive);
         for span in sensitive {
             sources.mark_sensitive(id, span);
         }
+        for range in hidden.ranges {
+            sources.mark_sensitive_range(id, range);
+        }
+        sources.hide_words(hidden.words);
         diagnostics.append(&mut found);
         if let Some(doc) = doc {
             files.push((id, doc));
+        }
+    }
+    // A credential's variable used in another field would show the secret wherever that field
+    // is shown (a plan, an export); it is refused, by name.
+    for (var, id, span) in plain_vars {
+        if secret_vars.contains(&var) {
+            sources.mark_sensitive(id, span);
+            diagnostics.push(
+                Diagnostic::new(
+                    id,
+                    Some(span),
+                    format!("`${{{var}}}` holds a credential or password, and is used here too"),
+                )
+                .hint("a credential's variable may be used only under `credentials` or as a `password`; give this field a variable of its own"),
+            );
         }
     }
     // Whole-set checks run on whatever decoded, so one run reports as much as it can. When a

@@ -5,6 +5,7 @@ pub mod env;
 pub mod format;
 pub mod load;
 pub mod schema;
+pub mod secrets;
 pub mod validate;
 
 pub use load::{Loaded, load};
