@@ -197,6 +197,28 @@ impl LiveState {
             roles: None,
         }
     }
+
+    /// Every natural key two or more live users share, with their ids. The planner could only
+    /// pick one of them at random, so a fetch that finds any is refused.
+    pub fn shared_keys(&self) -> Vec<(&str, Vec<&str>)> {
+        let mut shared: Vec<(&str, Vec<&str>)> = Vec::new();
+        for pair in self.users.windows(2) {
+            if pair[0].key != pair[1].key {
+                continue;
+            }
+            match shared.last_mut() {
+                Some((key, ids)) if *key == pair[0].key => ids.push(&pair[1].id),
+                _ => shared.push((&pair[0].key, vec![&pair[0].id, &pair[1].id])),
+            }
+        }
+        // One record listed twice is still one user.
+        for (_, ids) in &mut shared {
+            ids.sort_unstable();
+            ids.dedup();
+        }
+        shared.retain(|(_, ids)| ids.len() > 1);
+        shared
+    }
 }
 
 impl LiveUser {

@@ -128,7 +128,68 @@ pub fn parse(text: &str) -> Result<Option<Node>, SyntaxError> {
     })
 }
 
+/// The explicit tags a file may use: those of the YAML 1.2 core schema, which only say what the
+/// plain reading says anyway. Any other (`!!binary`, `!!timestamp`, a local `!tag`) would make a
+/// value mean something else than a reviewer reads, so it is refused.
+const CORE_TAGS: &[&str] = &["str", "int", "float", "bool", "null", "seq", "map"];
+
+/// Refuses what the value tree cannot show: a second document, and explicit tags outside the
+/// core schema. Only text that could hold either is read a second time, as events.
+fn check_events(text: &str) -> Result<(), SyntaxError> {
+    if !text.contains('!') && !text.contains("---") && !text.contains("...") {
+        return Ok(());
+    }
+    let at = |span: &granit_parser::Span| {
+        let start = &span.start;
+        Some(Span {
+            line: u32::try_from(start.line()).unwrap_or(u32::MAX),
+            column: u32::try_from(start.col() + 1).unwrap_or(u32::MAX),
+            offset: u32::try_from(start.byte_offset()?).ok()?,
+            len: 0,
+        })
+    };
+    let mut documents = 0;
+    for event in granit_parser::Parser::new_from_str(text) {
+        // A syntax error is reported by the reader proper, with its own message.
+        let Ok((event, span)) = event else {
+            return Ok(());
+        };
+        let tag = match &event {
+            granit_parser::Event::DocumentStart(..) => {
+                documents += 1;
+                if documents > 1 {
+                    return Err(SyntaxError {
+                        message: "the file holds more than one YAML document".into(),
+                        span: at(&span),
+                    });
+                }
+                None
+            }
+            granit_parser::Event::Scalar(_, _, _, tag)
+            | granit_parser::Event::SequenceStart(_, _, tag)
+            | granit_parser::Event::MappingStart(_, _, tag) => tag.as_deref(),
+            _ => None,
+        };
+        if let Some(tag) = tag
+            && !tag
+                .core_suffix()
+                .is_some_and(|suffix| CORE_TAGS.contains(&suffix))
+        {
+            return Err(SyntaxError {
+                message: format!(
+                    "the tag `{}{}` is not allowed",
+                    tag.original_handle(),
+                    tag.suffix()
+                ),
+                span: at(&span),
+            });
+        }
+    }
+    Ok(())
+}
+
 fn parse_here(text: &str) -> Result<Option<Node>, SyntaxError> {
+    check_events(text)?;
     let options = serde_saphyr::options! {
         budget: Some(budget()),
         duplicate_keys: DuplicateKeyPolicy::Error,
@@ -180,7 +241,11 @@ fn syntax_error(err: &serde_saphyr::Error) -> SyntaxError {
     if let Some(cut) = message.find(" at line ") {
         message.truncate(cut);
     }
-    let message = message.trim().trim_end_matches('.').to_string();
+    let mut message = message.trim().trim_end_matches('.').to_string();
+    // The crate suggests one of its own options; a reader of the file can do nothing with that.
+    if let Some(cut) = message.find(", set DuplicateKeyPolicy") {
+        message.truncate(cut);
+    }
     SyntaxError { message, span }
 }
 

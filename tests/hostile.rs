@@ -325,3 +325,80 @@ fn no_message_shows_a_secret_however_the_file_is_broken() {
         render(&loaded, ws.dir.path())
     );
 }
+
+#[test]
+fn tags_and_second_documents_are_refused_by_name() {
+    let ws = Workspace::new();
+    let head = "version: 1\ntarget:\n  provider: piwik-pro\n  url: sandbox\nusers:\n  - email: ada@acme.org\n";
+    for (text, line, message) in [
+        (
+            format!("{head}    state: !!binary YWJzZW50\n"),
+            7,
+            "the tag `!!binary` is not allowed",
+        ),
+        (
+            format!("{head}    roles: !!set {{owner}}\n"),
+            7,
+            "the tag `!!set` is not allowed",
+        ),
+        (
+            format!("{head}    language: !local en\n"),
+            7,
+            "the tag `!local` is not allowed",
+        ),
+        (
+            format!("{head}---\nversion: 1\n"),
+            7,
+            "the file holds more than one YAML document",
+        ),
+        (
+            format!("{head}    email: bob@acme.org\n"),
+            7,
+            "duplicate mapping key: email",
+        ),
+    ] {
+        let path = ws.write("team.yaml", &text);
+        let loaded = load(&[path]);
+        let shown = render(&loaded, ws.dir.path());
+        assert_eq!(problems(&loaded), [(line, message.to_string())], "{shown}");
+        assert!(!shown.contains("DuplicateKeyPolicy"), "{shown}");
+    }
+    // Core-schema tags only say what the plain reading says, and are read.
+    let path = ws.write("team.yaml", format!("{head}    language: !!str en\n"));
+    assert!(load(&[path]).result.is_ok());
+}
+
+#[test]
+fn two_thousand_mutated_files_end_in_a_result_never_a_panic() {
+    let ws = Workspace::new();
+    let examples = ["quickstart", "piwik-pro", "publica-la", "bedita"].map(|name| {
+        std::fs::read(format!(
+            "{}/examples/{name}.yaml",
+            env!("CARGO_MANIFEST_DIR")
+        ))
+        .expect("an example")
+    });
+    // Bytes that matter to YAML, to secrets and to terminals.
+    let alphabet = b":-[]{}\"'!&*#|>%@`\\\n\t\r $\x1b\x00\xc3";
+    let mut rng = fastrand::Rng::with_seed(11);
+    for round in 0..2000 {
+        let mut bytes = examples[round % examples.len()].clone();
+        for _ in 0..rng.usize(1..8) {
+            let at = rng.usize(..bytes.len());
+            match rng.u8(..3) {
+                0 => bytes[at] = alphabet[rng.usize(..alphabet.len())],
+                1 => bytes.insert(at, alphabet[rng.usize(..alphabet.len())]),
+                _ => {
+                    bytes.remove(at);
+                }
+            }
+        }
+        let path = ws.write("mutated.yaml", &bytes);
+        let loaded = load(&[path]);
+        let shown = render(&loaded, ws.dir.path());
+        assert!(
+            !shown.contains('\x1b') && !shown.contains('\0'),
+            "round {round}: a control character is shown raw:\n{shown}"
+        );
+    }
+}

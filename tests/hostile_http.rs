@@ -524,3 +524,25 @@ async fn a_service_that_echoes_a_password_gets_it_into_no_journal_or_message() {
         "{action}"
     );
 }
+
+#[tokio::test]
+async fn two_live_users_with_one_key_stop_the_plan() {
+    let hostile = Hostile::start(|r: &Request| match r.path() {
+        "/auth/token" => piwik_token(),
+        "/api/users/v2/me" => Reply::json(200, format!(r#"{{"data":{PIWIK_ME}}}"#)),
+        _ => Reply::json(
+            200,
+            format!(
+                r#"{{"meta":{{"total":3}},"data":[{PIWIK_ME},
+                {{"id":"7","type":"ppms/user","attributes":{{"email":"Ada@acme.org","role":"user"}}}},
+                {{"id":"9","type":"ppms/user","attributes":{{"email":"ada@acme.org ","role":"owner"}}}}]}}"#
+            ),
+        ),
+    })
+    .await;
+    let err = fetch_error(&Workspace::new(), PIWIK_HEAD, &hostile.url).await;
+    assert_eq!(
+        err,
+        "the account lists 2 users as ada@acme.org (ids \"7\", \"9\"); rollcall cannot tell which one the files mean. Make the service's records unique first"
+    );
+}

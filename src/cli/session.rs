@@ -221,6 +221,17 @@ impl Session {
                 self.target.provider, self.target.url
             )
         })?;
+        if let Some((key, ids)) = live.shared_keys().first() {
+            anyhow::bail!(
+                "the account lists {} users as {} (ids {}); rollcall cannot tell which one the files mean. Make the service's records unique first",
+                ids.len(),
+                crate::render::escape::visible(crate::plan::display_key(key)),
+                ids.iter()
+                    .map(|id| format!("{:?}", id))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            );
+        }
         tracing::info!(
             users = live.users.len(),
             seconds = started.elapsed().as_secs_f64(),

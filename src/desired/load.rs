@@ -143,6 +143,17 @@ fn syntax_diagnostic(id: SourceId, err: yaml::SyntaxError) -> Diagnostic {
                 yaml::MAX_NODES
             ),
         )
+    } else if message.starts_with("the tag") {
+        (
+            err.message.clone(),
+            "remove the tag and write the value itself; only plain YAML values are read"
+                .to_string(),
+        )
+    } else if message.contains("more than one yaml document") {
+        (
+            err.message.clone(),
+            "keep one document per file: split the documents into files of their own".to_string(),
+        )
     } else if message.contains("duplicate") {
         (
             err.message.clone(),
