@@ -150,11 +150,23 @@ impl Sources {
                     .map_or(raw.len(), |(i, _)| i)
         };
         let span_end = span_start + span.range().len().max(1);
+        // Besides the ranges marked when the file was read, any secret this process holds.
+        let held: Vec<(usize, usize)> = crate::redact::ranges(raw)
+            .into_iter()
+            .map(|r| (line_start + r.start, line_start + r.end))
+            .collect();
         let mut chars = raw.char_indices().peekable();
         let mut col = 0;
         while let Some((i, c)) = chars.next() {
             let at = line_start + i;
-            if let Some(&(s, e)) = file.sensitive.iter().find(|&&(s, e)| s <= at && at < e) {
+            let masked = file
+                .sensitive
+                .iter()
+                .chain(&held)
+                .filter(|&&(s, e)| s <= at && at < e);
+            if let Some((s, e)) = masked.fold(None, |acc: Option<(usize, usize)>, &(s, e)| {
+                Some(acc.map_or((s, e), |(s0, e0)| (s0.min(s), e0.max(e))))
+            }) {
                 let mask = "<redacted>";
                 if (s..e.max(s + 1)).contains(&span_start) {
                     caret_col.get_or_insert(col);

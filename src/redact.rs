@@ -41,6 +41,21 @@ pub fn scrub(text: &str) -> Cow<'_, str> {
     out
 }
 
+/// The byte ranges of `text` that hold a remembered secret.
+pub fn ranges(text: &str) -> Vec<std::ops::Range<usize>> {
+    let Ok(known) = KNOWN.lock() else {
+        return Vec::new();
+    };
+    let mut found = Vec::new();
+    for secret in known.iter() {
+        found.extend(
+            text.match_indices(secret.as_str())
+                .map(|(at, s)| at..at + s.len()),
+        );
+    }
+    found
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -55,5 +70,6 @@ mod tests {
             "weak password <redacted>, and <redacted>; abc"
         );
         assert!(matches!(scrub("nothing here"), Cow::Borrowed(_)));
+        assert_eq!(ranges("a s3cret-value b"), [2..14]);
     }
 }

@@ -289,6 +289,12 @@ fn no_message_shows_a_secret_however_the_file_is_broken() {
             ),
         ),
         (
+            "a credential's value written in another field",
+            format!(
+                "{head}    client_secret: ${{PIWIK_CLIENT_SECRET}}\nusers:\n  - email: piwik-top-secret-value\n"
+            ),
+        ),
+        (
             "a credential's variable in another field",
             format!(
                 "{head}    client_secret: ${{PIWIK_CLIENT_SECRET}}\nusers:\n  - email: ada@acme.org\n    language: ${{PIWIK_CLIENT_SECRET}}\n"

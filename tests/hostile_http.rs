@@ -546,3 +546,85 @@ async fn two_live_users_with_one_key_stop_the_plan() {
         "the account lists 2 users as ada@acme.org (ids \"7\", \"9\"); rollcall cannot tell which one the files mean. Make the service's records unique first"
     );
 }
+
+/// Collects what rollcall logs while it is alive (on this thread).
+#[derive(Clone, Default)]
+struct Logged(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl std::io::Write for Logged {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.0
+            .lock()
+            .expect("not poisoned")
+            .extend_from_slice(bytes);
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl Logged {
+    fn text(&self) -> String {
+        String::from_utf8_lossy(&self.0.lock().expect("not poisoned")).into_owned()
+    }
+}
+
+/// What every test in this binary logs: a scoped subscriber would miss events whose callsites
+/// another test's thread registered first, so one global subscriber collects them all.
+fn logged() -> &'static Logged {
+    static LOGGED: std::sync::OnceLock<Logged> = std::sync::OnceLock::new();
+    LOGGED.get_or_init(|| {
+        let logged = Logged::default();
+        let writer = logged.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .with_writer(move || writer.clone())
+            .with_ansi(false)
+            .without_time()
+            .with_target(false)
+            .with_max_level(tracing::Level::WARN)
+            .finish();
+        tracing::subscriber::set_global_default(subscriber).expect("the only subscriber");
+        logged
+    })
+}
+
+#[tokio::test]
+async fn long_waits_are_announced() {
+    let logged = logged();
+    let silent = Hostile::start(|_| Reply::Silent).await;
+    let http = Http::new(&silent.url, quick(), None).expect("a client");
+    let url = format!("{}/announce", silent.url);
+    let _ = http
+        .send(Method::GET, "/announce", Kind::Read, |c, _| c.get(&url))
+        .await;
+    assert!(
+        logged.text().contains(
+            " WARN no answer yet from 127.0.0.1 to GET /announce after 0.2 s; waiting up to 0.6 s\n"
+        ),
+        "{}",
+        logged.text()
+    );
+
+    let limited =
+        Hostile::start(|_| Reply::json(429, "{}").with_header("Retry-After", "0.3")).await;
+    let http = Http::new(&limited.url, quick(), None).expect("a client");
+    let url = format!("{}/x", limited.url);
+    let answer = http
+        .send(Method::GET, "/x", Kind::Read, |c, _| c.get(&url))
+        .await
+        .expect("an answer");
+    assert!(
+        http.wait_out(&answer, "/x", &mut Waits::default())
+            .await
+            .expect("waited")
+    );
+    assert!(
+        logged
+            .text()
+            .contains(" WARN rate limited by the service: waiting 0.3 s\n"),
+        "{}",
+        logged.text()
+    );
+}

@@ -352,9 +352,9 @@ impl Http {
             () = tokio::time::sleep(self.policy.notice_after) => {}
         }
         tracing::warn!(
-            "no answer yet from {host} to {method} {path} after {} s; waiting up to {} s",
-            self.policy.notice_after.as_secs(),
-            self.policy.attempt_timeout.as_secs()
+            "no answer yet from {host} to {method} {path} after {}; waiting up to {}",
+            seconds(self.policy.notice_after),
+            seconds(self.policy.attempt_timeout)
         );
         attempt.await
     }
@@ -387,18 +387,15 @@ impl Http {
             .min(self.policy.max_wait);
         if waits.started.elapsed() + wait > self.policy.request_deadline {
             return Err(out_of_time(format!(
-                "the service asks to wait {} s more, beyond the {} s rollcall gives one request; try again later",
-                wait.as_secs_f64().ceil(),
-                self.policy.request_deadline.as_secs()
+                "the service asks to wait {} more, beyond the {} rollcall gives one request; try again later",
+                seconds(wait),
+                seconds(self.policy.request_deadline)
             )));
         }
         self.spend(wait).map_err(out_of_time)?;
         waits.count += 1;
         if wait >= self.policy.notice_after {
-            tracing::warn!(
-                "rate limited by the service: waiting {} s",
-                wait.as_secs_f64().ceil()
-            );
+            tracing::warn!("rate limited by the service: waiting {}", seconds(wait));
         } else {
             tracing::info!("{path}: rate limited, waiting {:.1}s", wait.as_secs_f64());
         }
@@ -526,6 +523,16 @@ async fn read_answer(mut response: reqwest::Response, limit: usize) -> Result<Ex
         body.extend_from_slice(&chunk);
     }
     Ok(Exchange::Answer((status, body, retry_after)))
+}
+
+/// A duration for people: whole seconds, or tenths below ten seconds.
+fn seconds(duration: Duration) -> String {
+    let s = duration.as_secs_f64();
+    if s >= 10.0 || s.fract() == 0.0 {
+        format!("{} s", s.round())
+    } else {
+        format!("{s:.1} s")
+    }
 }
 
 /// Up to `scale` of random extra delay, so that parallel retries spread out.
