@@ -70,6 +70,7 @@ mod tests {
             "weak password <redacted>, and <redacted>; abc"
         );
         assert!(matches!(scrub("nothing here"), Cow::Borrowed(_)));
-        assert_eq!(ranges("a s3cret-value b"), [2..14]);
+        let found = ranges("a s3cret-value b");
+        assert_eq!((found.len(), found.first()), (1, Some(&(2..14))));
     }
 }
