@@ -7,8 +7,8 @@ use std::time::Instant;
 #[path = "../tests/support/sandbox_process.rs"]
 mod sandbox_process;
 
-use rollcall::cli::session::Session;
 use rollcall::plan::PlanOptions;
+use rollcall::session::Session;
 
 fn main() {
     let args: Vec<usize> = std::env::args()

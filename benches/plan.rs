@@ -11,10 +11,10 @@ use std::time::Instant;
 #[path = "../tests/support/sandbox_process.rs"]
 mod sandbox_process;
 
-use rollcall::cli::session::Session;
 use rollcall::plan::PlanOptions;
 use rollcall::providers::Account;
 use rollcall::providers::{bedita, piwik};
+use rollcall::session::Session;
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();

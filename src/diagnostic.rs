@@ -111,7 +111,7 @@ impl Sources {
                 text = text.replace(word.as_str(), "<redacted>");
             }
         }
-        crate::render::escape::visible(&text).into_owned()
+        crate::escape::visible(&text).into_owned()
     }
 
     /// The source line holding `span`, with sensitive text masked, and the caret's start column
@@ -185,10 +185,9 @@ impl Sources {
             if (span_start..span_end).contains(&at) && caret_col.is_some() {
                 caret_width += 1;
             }
-            if c != '\t' && crate::render::escape::visible(c.encode_utf8(&mut [0; 4])).len() > 1 {
+            if c != '\t' && crate::escape::visible(c.encode_utf8(&mut [0; 4])).len() > 1 {
                 // A control character in the file is shown as its escape, never acted on.
-                let escaped =
-                    crate::render::escape::visible(c.encode_utf8(&mut [0; 4])).into_owned();
+                let escaped = crate::escape::visible(c.encode_utf8(&mut [0; 4])).into_owned();
                 col += escaped.chars().count();
                 shown.push_str(&escaped);
                 continue;
@@ -282,7 +281,7 @@ impl<'a> Renderer<'a> {
     /// `path:line:col` for a place, or just the path.
     pub fn location(&self, source: SourceId, span: Option<Span>) -> String {
         let path = self.sources.path(source).display().to_string();
-        let path = crate::render::escape::visible(&path);
+        let path = crate::escape::visible(&path);
         match span {
             Some(span) if span.line > 0 => format!("{path}:{}:{}", span.line, span.column),
             _ => path.to_string(),

@@ -1,7 +1,7 @@
 //! The secrets this process holds, so that text from elsewhere can be cleaned of them: a service
 //! that echoes an initial password or a token in its error must not put it on screen.
 //!
-//! Every [`Secret`](crate::desired::format::Secret) is remembered here when it is made; [`scrub`]
+//! Every [`Secret`](crate::model::vocab::Secret) is remembered here when it is made; [`scrub`]
 //! replaces each remembered value in a text with `<redacted>`.
 
 use std::borrow::Cow;

@@ -5,7 +5,6 @@ mod common;
 use std::time::Duration;
 
 use rollcall::apply;
-use rollcall::cli::session::Session;
 use rollcall::model::DesiredState;
 use rollcall::plan::{Op, Plan, PlanOptions};
 use rollcall::providers::bedita::sandbox::{
@@ -13,6 +12,7 @@ use rollcall::providers::bedita::sandbox::{
     User,
 };
 use rollcall::providers::sandbox::Faults;
+use rollcall::session::Session;
 
 /// The editorial team as the files want it.
 const TEAM: &str = "

@@ -11,12 +11,12 @@ use std::time::{Duration, Instant};
 use common::{BEDITA_HEAD, PIWIK_HEAD, PUBLICA_HEAD, Workspace};
 use hostile_server::{Hostile, Reply, Request};
 use reqwest::Method;
-use rollcall::apply::journal::Journal;
 use rollcall::apply::{self, Outcome};
-use rollcall::cli::session::Session;
+use rollcall::journal::Journal;
 use rollcall::model::{DesiredState, LiveState};
 use rollcall::plan::{Plan, PlanOptions};
 use rollcall::providers::http::{Http, Kind, RetryPolicy, TransportError, Waits};
+use rollcall::session::Session;
 
 const REDIRECTS: [u16; 5] = [301, 302, 303, 307, 308];
 /// Every secret the test environment hands out.

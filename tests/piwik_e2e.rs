@@ -5,12 +5,12 @@ mod common;
 use std::time::Duration;
 
 use rollcall::apply::{self, Outcome};
-use rollcall::cli::session::Session;
 use rollcall::model::DesiredState;
 use rollcall::plan::{Op, Plan, PlanOptions};
 use rollcall::providers::Account;
 use rollcall::providers::piwik::sandbox::{Client, Data, Options, Sandbox, User};
 use rollcall::providers::sandbox::Faults;
+use rollcall::session::Session;
 
 const CLIENT: (&str, &str) = ("e2e-client", "e2e-secret");
 
@@ -155,7 +155,7 @@ async fn a_second_apply_makes_no_writes() {
     h.apply(TEAM).await;
     let before = h.sandbox.data();
     let journal_path = h.ws.path("journal.jsonl");
-    let journal = rollcall::apply::journal::Journal::open(&journal_path).unwrap();
+    let journal = rollcall::journal::Journal::open(&journal_path).unwrap();
     let session = Session::connect(h.desired(TEAM, CLIENT.1), Some(journal.clone()))
         .await
         .unwrap();

@@ -3,8 +3,8 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use proptest::prelude::*;
-use rollcall::desired::format::{Email, LanguageTag, Provider, State, TargetUrl, Unmanaged};
 use rollcall::diagnostic::{Origin, SourceId};
+use rollcall::model::vocab::{Email, LanguageTag, Provider, State, TargetUrl, Unmanaged};
 use rollcall::model::{
     Credentials, DesiredState, DesiredUser, LiveState, LiveUser, Policy, Target,
 };
@@ -494,7 +494,7 @@ fn protected_users_are_left_alone_and_listed() {
 
 #[test]
 fn a_share_of_removals_is_only_enforced_on_larger_accounts() {
-    use rollcall::desired::format::MaxRemovals;
+    use rollcall::model::vocab::MaxRemovals;
     let small = LiveState::new(
         (0..5)
             .map(|n| live_user(n, &format!("u{n}@acme.org"), "user", "en-US"))
@@ -919,9 +919,9 @@ prop_compose! {
         let mut state = desired(users, policy);
         state.target.provider = Provider::Bedita;
         state.policy.unmanaged_roles = if delete_roles {
-            rollcall::desired::format::UnmanagedRoles::Delete
+            rollcall::model::vocab::UnmanagedRoles::Delete
         } else {
-            rollcall::desired::format::UnmanagedRoles::Ignore
+            rollcall::model::vocab::UnmanagedRoles::Ignore
         };
         state.roles = DECLARED
             .iter()
@@ -997,7 +997,7 @@ fn a_bedita_plan_shows_roles_grants_revokes_and_restores() {
         Unmanaged::Ignore,
     );
     want.target.provider = Provider::Bedita;
-    want.policy.unmanaged_roles = rollcall::desired::format::UnmanagedRoles::Delete;
+    want.policy.unmanaged_roles = rollcall::model::vocab::UnmanagedRoles::Delete;
     want.roles = DECLARED
         .iter()
         .map(|name| rollcall::model::DesiredRole {

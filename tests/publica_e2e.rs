@@ -4,11 +4,11 @@ mod common;
 
 use std::time::Duration;
 
-use rollcall::cli::session::Session;
 use rollcall::model::DesiredState;
 use rollcall::plan::{Op, Plan, PlanOptions};
 use rollcall::providers::publica::sandbox::{Data, SEED_TOKEN, Sandbox, User};
 use rollcall::providers::sandbox::Faults;
+use rollcall::session::Session;
 
 /// A store: staff, readers on two plans, one deactivated reader, one leaver.
 const STORE: &str = "

@@ -3,7 +3,7 @@
 mod common;
 
 use common::{BEDITA_HEAD, PIWIK_HEAD, PUBLICA_HEAD, Workspace, load, problems, render};
-use rollcall::desired::format::State;
+use rollcall::model::vocab::State;
 
 /// Loads one file made of `head` and `body`, returning its rendered diagnostics.
 fn check(head: &str, body: &str) -> (Vec<(u32, String)>, String) {
@@ -563,6 +563,6 @@ fn policy_values_are_checked() {
     assert_eq!(state.policy.protect, ["owner@acme.org"]);
     assert_eq!(
         state.policy.max_removals,
-        Some(rollcall::desired::format::MaxRemovals::Percent(10))
+        Some(rollcall::model::vocab::MaxRemovals::Percent(10))
     );
 }

@@ -1,17 +1,15 @@
 //! Apply: runs a plan's actions against a provider, in dependency order, in parallel where the
 //! order allows. A failed action skips only the actions that depend on it.
 
-pub mod journal;
-
 use std::collections::HashMap;
 
 use serde_json::json;
 use tokio::task::JoinSet;
 
+use crate::journal::Journal;
 use crate::model::LiveState;
 use crate::plan::{ActionId, Plan};
 use crate::providers::{Account, ProviderError};
-use journal::Journal;
 
 /// How one action ended.
 #[derive(Debug)]

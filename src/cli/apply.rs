@@ -4,16 +4,18 @@ use std::io::{BufRead, IsTerminal, Read, Write};
 
 use anyhow::Context as _;
 
-use super::session::{self, Session};
+use super::session;
 use super::{ApplyArgs, Output, exit};
-use crate::apply::{self, Outcome, journal::Journal};
+use crate::apply::{self, Outcome};
+use crate::journal::Journal;
+use crate::session::Session;
 use std::path::{Path, PathBuf};
 
+use crate::escape::visible;
 use crate::model::LiveState;
 use crate::plan::saved::{self, SavedPlan};
 use crate::plan::{Op, Plan};
 use crate::render;
-use crate::render::escape::visible;
 
 pub const EXAMPLES: &str = "\
 Examples:

@@ -6,10 +6,11 @@ use std::io::Write as _;
 
 use anyhow::Context as _;
 
-use super::session::{self, Session};
+use super::session;
 use super::{ExportArgs, Output, exit};
-use crate::desired::format::{State, TargetUrl};
+use crate::model::vocab::{State, TargetUrl};
 use crate::model::{DesiredState, LiveState};
+use crate::session::Session;
 
 pub const EXAMPLES: &str = "\
 Examples:
@@ -23,7 +24,7 @@ pub fn run(args: &ExportArgs, output: Output) -> anyhow::Result<u8> {
     let Some(desired) = session::load(&args.paths, output)? else {
         return Ok(exit::ERROR);
     };
-    if desired.target.provider == crate::desired::format::Provider::PublicaLa {
+    if desired.target.provider == crate::model::vocab::Provider::PublicaLa {
         anyhow::bail!(
             "export is not available for {}: its user list does not return external ids",
             desired.target.provider.capabilities().name

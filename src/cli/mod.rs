@@ -198,7 +198,7 @@ pub struct ExportArgs {
 pub struct SandboxArgs {
     /// Which API to simulate.
     #[arg(long, value_parser = parse_provider)]
-    pub provider: crate::desired::format::Provider,
+    pub provider: crate::model::vocab::Provider,
     /// Port on 127.0.0.1; 0 picks a free one.
     #[arg(long, default_value_t = 0)]
     pub port: u16,
@@ -232,8 +232,8 @@ pub struct SandboxArgs {
     pub fault_seed: u64,
 }
 
-fn parse_provider(text: &str) -> Result<crate::desired::format::Provider, String> {
-    use crate::desired::format::Provider;
+fn parse_provider(text: &str) -> Result<crate::model::vocab::Provider, String> {
+    use crate::model::vocab::Provider;
     Provider::parse(text).ok_or_else(|| {
         let names: Vec<&str> = Provider::ALL.iter().map(|p| p.as_str()).collect();
         format!("use one of {}", names.join(", "))

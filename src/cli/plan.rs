@@ -5,10 +5,11 @@ use std::path::Path;
 
 use anyhow::Context as _;
 
-use super::session::{self, Session};
+use super::session;
 use super::{Output, PlanArgs, PlanFormat, exit};
 use crate::plan::saved::SavedPlan;
 use crate::render;
+use crate::session::Session;
 
 /// Writes a saved plan and returns its checksum.
 fn save(path: &Path, saved: &SavedPlan) -> anyhow::Result<String> {

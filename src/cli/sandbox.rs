@@ -8,7 +8,7 @@ use std::time::Duration;
 use anyhow::Context as _;
 
 use super::{SandboxArgs, exit};
-use crate::desired::format::Provider;
+use crate::model::vocab::Provider;
 use crate::providers::sandbox::{Api, Faults, spawn};
 use crate::providers::{bedita, piwik, publica};
 

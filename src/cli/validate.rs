@@ -3,8 +3,9 @@
 use std::io::Write;
 
 use super::{Output, ValidateArgs, exit};
-use crate::desired::{self, format::TargetUrl};
+use crate::desired;
 use crate::diagnostic::Renderer;
+use crate::model::vocab::TargetUrl;
 
 pub const EXAMPLES: &str = "\
 Examples:

@@ -412,56 +412,20 @@ macro_rules! record {
 }
 pub(crate) use record;
 
-/// Declares a closed set of string values: the enum, its schema and its decoder, with "did you
-/// mean" for near misses.
-macro_rules! keyword {
-    (
-        $(#[$meta:meta])*
-        pub enum $name:ident as $what:literal {
-            $( $(#[$vmeta:meta])* $variant:ident = $text:literal ),+ $(,)?
-        }
-    ) => {
-        $(#[$meta])*
-        #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
-        pub enum $name {
-            $( $(#[$vmeta])* $variant, )+
-        }
-
-        impl $name {
-            /// Every value, in declaration order.
-            pub const ALL: &'static [$name] = &[$($name::$variant),+];
-
-            /// The spelling used in files.
-            pub fn as_str(self) -> &'static str {
-                match self {
-                    $( $name::$variant => $text, )+
-                }
-            }
-
-            /// The value spelled `text`, if any.
-            pub fn parse(text: &str) -> Option<Self> {
-                match text {
-                    $( $text => Some($name::$variant), )+
-                    _ => None,
-                }
-            }
-        }
-
-        impl std::fmt::Display for $name {
-            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str(self.as_str())
-            }
-        }
-
+/// Reads and describes the closed sets of names declared in [`crate::model::vocab`]: their
+/// schema and their decoder, with "did you mean" for near misses.
+macro_rules! keyword_format {
+    ($($name:ident),+ $(,)?) => {$(
         impl schemars::JsonSchema for $name {
             fn schema_name() -> std::borrow::Cow<'static, str> {
                 stringify!($name).into()
             }
 
             fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+                let names: Vec<&str> = $name::ALL.iter().map(|v| v.as_str()).collect();
                 schemars::json_schema!({
                     "type": "string",
-                    "enum": [$($text),+],
+                    "enum": names,
                 })
             }
         }
@@ -475,8 +439,9 @@ macro_rules! keyword {
                 if let Some(value) = Self::parse(&text) {
                     return Some(value);
                 }
-                let names = [$($text),+];
-                let diagnostic = cx.error(node.span, format!("`{text}` is not a valid {}", $what));
+                let names: Vec<&str> = $name::ALL.iter().map(|v| v.as_str()).collect();
+                let diagnostic =
+                    cx.error(node.span, format!("`{text}` is not a valid {}", $name::WHAT));
                 match $crate::desired::decode::suggest(&text, &names) {
                     Some(best) => diagnostic.label = Some(format!("did you mean `{best}`?")),
                     None => {
@@ -489,6 +454,6 @@ macro_rules! keyword {
                 None
             }
         }
-    };
+    )+};
 }
-pub(crate) use keyword;
+pub(crate) use keyword_format;

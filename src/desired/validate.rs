@@ -4,12 +4,11 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use super::decode::{Spanned, list, suggest};
-use super::format::{
-    CredentialsDoc, DefaultsDoc, FileDoc, PolicyDoc, Provider, State, TargetDoc, UserDoc,
-};
+use super::format::{CredentialsDoc, DefaultsDoc, FileDoc, PolicyDoc, TargetDoc, UserDoc};
 use crate::diagnostic::{Diagnostic, Origin, SourceId};
+use crate::model::capabilities::{Capabilities, ISO_3166_ALPHA2, Roles};
+use crate::model::vocab::{Provider, State};
 use crate::model::{Credentials, DesiredRole, DesiredState, DesiredUser, Policy, Target};
-use crate::providers::{Capabilities, ISO_3166_ALPHA2, Roles};
 use crate::yaml::Span;
 
 /// Collects diagnostics for one validation pass.
@@ -219,7 +218,7 @@ fn check_credentials(
     target: &TargetDoc,
     caps: &Capabilities,
 ) -> Option<Credentials> {
-    use super::format::TargetUrl;
+    use crate::model::vocab::TargetUrl;
     let expected = caps
         .credentials
         .iter()
@@ -288,7 +287,8 @@ fn check_credentials(
 }
 
 fn resolved_credentials(doc: &CredentialsDoc) -> Credentials {
-    let take = |s: &Option<Spanned<super::format::SecretRef>>| s.as_ref().map(|s| s.value.clone());
+    let take =
+        |s: &Option<Spanned<crate::model::vocab::SecretRef>>| s.as_ref().map(|s| s.value.clone());
     Credentials {
         client_id: take(&doc.client_id),
         client_secret: take(&doc.client_secret),
@@ -342,11 +342,11 @@ fn check_policy(
         unmanaged: policy
             .unmanaged
             .as_ref()
-            .map_or(super::format::Unmanaged::Ignore, |u| u.value),
+            .map_or(crate::model::vocab::Unmanaged::Ignore, |u| u.value),
         unmanaged_roles: policy
             .unmanaged_roles
             .as_ref()
-            .map_or(super::format::UnmanagedRoles::Ignore, |u| u.value),
+            .map_or(crate::model::vocab::UnmanagedRoles::Ignore, |u| u.value),
         protect,
         max_removals: policy.max_removals.as_ref().map(|m| m.value),
     })
@@ -412,7 +412,7 @@ fn check_state(
 fn check_language(
     checker: &mut Checker,
     source: SourceId,
-    language: Option<&Spanned<super::format::LanguageTag>>,
+    language: Option<&Spanned<crate::model::vocab::LanguageTag>>,
     caps: &Capabilities,
 ) {
     let (Some(language), Some(supported)) = (language, caps.languages) else {
@@ -702,7 +702,7 @@ fn user_key(user: &UserDoc, provider: Provider) -> Option<String> {
         Provider::Bedita => user
             .username
             .as_ref()
-            .map(|u| crate::providers::bedita::username_key(&u.value)),
+            .map(|u| crate::model::capabilities::username_key(&u.value)),
     }
 }
 

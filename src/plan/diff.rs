@@ -5,9 +5,9 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use super::{Action, ActionId, Change, Op, Plan, guards};
-use crate::desired::format::{State, Unmanaged, UnmanagedRoles};
+use crate::model::capabilities::{Capabilities, Removal, Roles};
+use crate::model::vocab::{State, Unmanaged, UnmanagedRoles};
 use crate::model::{DesiredState, DesiredUser, LiveRole, LiveState, LiveUser};
-use crate::providers::{Capabilities, Roles};
 
 /// What a plan shows in place of a secret.
 pub const SENSITIVE: &str = "(sensitive value)";
@@ -30,6 +30,14 @@ impl PlanOptions {
         let matches = |patterns: &[String]| patterns.iter().any(|p| glob(&p.to_lowercase(), &key));
         (self.target_users.is_empty() || matches(&self.target_users))
             && !matches(&self.exclude_users)
+    }
+}
+
+/// The operation that carries out `state: absent` on this provider.
+fn absent_op(caps: &Capabilities) -> Op {
+    match caps.absent {
+        Removal::Delete => Op::Delete,
+        Removal::Deactivate => Op::Deactivate,
     }
 }
 
@@ -101,7 +109,7 @@ pub fn plan(desired: &DesiredState, live: &LiveState, options: &PlanOptions) -> 
             policy @ (Unmanaged::Delete | Unmanaged::Deactivate) => {
                 // Deleting means the provider's removal, which may itself be deactivation.
                 let op = if policy == Unmanaged::Delete {
-                    caps.absent_op
+                    absent_op(caps)
                 } else {
                     Op::Deactivate
                 };
@@ -192,14 +200,14 @@ fn diff_user(
         (State::Absent, Some(live)) if live.state == State::Absent => {}
         (State::Absent, Some(live)) => {
             // Removed already, as far as this provider removes.
-            if caps.absent_op == Op::Deactivate && live.state == State::Deactivated {
+            if caps.absent == Removal::Deactivate && live.state == State::Deactivated {
                 return;
             }
             let reason = desired
                 .state_at
                 .as_ref()
                 .map(|at| format!("`state: absent` in {at}"));
-            out.push(draft(caps.absent_op, removal_changes(live, caps), reason));
+            out.push(draft(absent_op(caps), removal_changes(live, caps), reason));
         }
         (State::Absent, None) => {}
         (_, Some(live)) if live.state == State::Absent => {

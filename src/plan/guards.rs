@@ -3,9 +3,9 @@
 use std::collections::BTreeMap;
 
 use super::{Action, Blocked, Op, PlanOptions};
-use crate::desired::format::{MaxRemovals, State};
+use crate::model::capabilities::Capabilities;
+use crate::model::vocab::{MaxRemovals, State};
 use crate::model::{DesiredState, LiveState};
-use crate::providers::Capabilities;
 
 /// Accounts with fewer live users than this are not held to a percentage `max_removals`.
 pub const MIN_POPULATION: usize = 20;

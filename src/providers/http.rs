@@ -21,7 +21,7 @@ use std::time::{Duration, Instant};
 use hyper::StatusCode;
 use reqwest::{Method, RequestBuilder};
 
-use crate::apply::journal::Journal;
+use crate::journal::Journal;
 
 /// How hard to try, and for how long.
 #[derive(Debug, Clone, Copy)]
@@ -184,9 +184,9 @@ impl Http {
     /// A client for the target at `base`, which must pass [`parse_target_url`]: it is checked
     /// here again, right before anything connects.
     ///
-    /// [`parse_target_url`]: crate::desired::format::parse_target_url
+    /// [`parse_target_url`]: crate::model::vocab::parse_target_url
     pub fn new(base: &str, policy: RetryPolicy, journal: Option<Journal>) -> anyhow::Result<Self> {
-        let url = crate::desired::format::parse_target_url(base)
+        let url = crate::model::vocab::parse_target_url(base)
             .map_err(|problem| anyhow::anyhow!("the target URL {problem}"))?;
         init_tls();
         let client = reqwest::Client::builder()

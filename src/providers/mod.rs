@@ -11,10 +11,9 @@ pub mod sandbox;
 
 use std::future::Future;
 
-use crate::desired::format::{Provider, State, Unmanaged};
+use crate::escape::visible;
 use crate::model::LiveState;
 use crate::plan::Action;
-use crate::render::escape::visible;
 
 /// A failed call to a provider. Its text may quote the service, so it is shown without secrets and
 /// with every control character escaped.
@@ -198,169 +197,6 @@ pub trait Account: Send + Sync + 'static {
     ) -> impl Future<Output = Result<Option<String>, ProviderError>> + Send;
 }
 
-/// How a provider models roles.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Roles {
-    /// No roles; access is expressed another way.
-    None,
-    /// Exactly one of a fixed set per user.
-    OneOf(&'static [&'static str]),
-    /// Any number of roles declared under the file's `roles`.
-    Declared,
-}
-
-/// What a provider supports.
-#[derive(Clone, Copy, Debug)]
-pub struct Capabilities {
-    /// The product's name, for messages.
-    pub name: &'static str,
-    /// The user key that identifies a person.
-    pub identity: &'static str,
-    /// User keys besides the identity that the provider stores.
-    pub user_fields: &'static [&'static str],
-    /// Keys a user must have unless `state: absent`.
-    pub required_fields: &'static [&'static str],
-    pub states: &'static [State],
-    pub unmanaged: &'static [Unmanaged],
-    pub roles: Roles,
-    /// The role whose holders run the account (owners, admins); there is always one left.
-    pub admin_role: Option<&'static str>,
-    /// The id of a built-in administrator that is never removed or stripped of `admin_role`.
-    pub builtin_admin: Option<&'static str>,
-    /// Whether users are given plans.
-    pub plans: bool,
-    /// Primary languages the provider accepts, when it restricts them.
-    pub languages: Option<&'static [&'static str]>,
-    /// Accepted sets of credential keys; one must match exactly.
-    pub credentials: &'static [&'static [&'static str]],
-    /// Length limits of the initial password, in characters.
-    pub password_len: Option<(usize, usize)>,
-    /// How `state: absent` is carried out, in words.
-    pub removal: &'static str,
-    /// The operation that carries out `state: absent`.
-    pub absent_op: crate::plan::Op,
-    /// Whether a user can be created deactivated, rather than created and then deactivated.
-    pub create_sets_state: bool,
-    /// What creating a user is called: "invite", "create".
-    pub create_verb: &'static str,
-    pub create_verb_past: &'static str,
-    /// What has happened to a deleted user: "deleted", "moved to the trash".
-    pub delete_verb_past: &'static str,
-}
-
-/// Piwik PRO's supported primary languages (Users API v2, from the 2023-11 revision on).
-pub const PIWIK_LANGUAGES: &[&str] = &["ca", "de", "en", "es", "fi", "fr", "nl", "sv"];
-
-const PIWIK_PRO: Capabilities = Capabilities {
-    name: "Piwik PRO",
-    identity: "email",
-    user_fields: &["language", "roles"],
-    required_fields: &[],
-    states: &[State::Active, State::Absent],
-    unmanaged: &[Unmanaged::Ignore, Unmanaged::Delete],
-    roles: Roles::OneOf(&["owner", "user"]),
-    admin_role: Some("owner"),
-    builtin_admin: None,
-    plans: false,
-    languages: Some(PIWIK_LANGUAGES),
-    credentials: &[&["client_id", "client_secret"]],
-    password_len: None,
-    removal: "deleted (Piwik PRO has no deactivation)",
-    absent_op: crate::plan::Op::Delete,
-    create_sets_state: false,
-    create_verb: "invite",
-    create_verb_past: "invited",
-    delete_verb_past: "deleted",
-};
-
-const PUBLICA_LA: Capabilities = Capabilities {
-    name: "Publica.la",
-    identity: "external_id",
-    user_fields: &[
-        "email",
-        "password",
-        "plan",
-        "plan_valid_to",
-        "admin",
-        "plan_admin",
-        "only_sees_readable",
-        "sessions_limit",
-        "force_logout",
-    ],
-    required_fields: &["email"],
-    states: &[State::Active, State::Deactivated, State::Absent],
-    unmanaged: &[Unmanaged::Ignore, Unmanaged::Deactivate, Unmanaged::Delete],
-    roles: Roles::None,
-    admin_role: None,
-    builtin_admin: None,
-    plans: true,
-    languages: None,
-    credentials: &[&["api_token"]],
-    password_len: Some((8, 255)),
-    removal: "deactivated (Publica.la's only removal)",
-    absent_op: crate::plan::Op::Deactivate,
-    create_sets_state: false,
-    create_verb: "create",
-    create_verb_past: "created",
-    delete_verb_past: "deleted",
-};
-
-const BEDITA: Capabilities = Capabilities {
-    name: "BEdita",
-    identity: "username",
-    user_fields: &["email", "name", "surname", "language", "password", "roles"],
-    required_fields: &[],
-    states: &[State::Active, State::Deactivated, State::Absent],
-    unmanaged: &[Unmanaged::Ignore, Unmanaged::Deactivate, Unmanaged::Delete],
-    roles: Roles::Declared,
-    admin_role: Some("admin"),
-    builtin_admin: Some("1"),
-    plans: false,
-    languages: None,
-    credentials: &[
-        &["api_key", "username", "password"],
-        &["api_key", "client_secret"],
-    ],
-    password_len: Some((1, 1024)),
-    removal: "soft-deleted to the trash (restorable)",
-    absent_op: crate::plan::Op::Delete,
-    create_sets_state: true,
-    create_verb: "create",
-    create_verb_past: "created",
-    delete_verb_past: "moved to the trash",
-};
-
-impl Provider {
-    /// What this provider supports.
-    pub fn capabilities(self) -> &'static Capabilities {
-        match self {
-            Provider::PiwikPro => &PIWIK_PRO,
-            Provider::PublicaLa => &PUBLICA_LA,
-            Provider::Bedita => &BEDITA,
-        }
-    }
-}
-
-/// ISO 3166-1 alpha-2 country codes, which Piwik PRO requires as language regions.
-pub const ISO_3166_ALPHA2: &[&str] = &[
-    "AD", "AE", "AF", "AG", "AI", "AL", "AM", "AO", "AQ", "AR", "AS", "AT", "AU", "AW", "AX", "AZ",
-    "BA", "BB", "BD", "BE", "BF", "BG", "BH", "BI", "BJ", "BL", "BM", "BN", "BO", "BQ", "BR", "BS",
-    "BT", "BV", "BW", "BY", "BZ", "CA", "CC", "CD", "CF", "CG", "CH", "CI", "CK", "CL", "CM", "CN",
-    "CO", "CR", "CU", "CV", "CW", "CX", "CY", "CZ", "DE", "DJ", "DK", "DM", "DO", "DZ", "EC", "EE",
-    "EG", "EH", "ER", "ES", "ET", "FI", "FJ", "FK", "FM", "FO", "FR", "GA", "GB", "GD", "GE", "GF",
-    "GG", "GH", "GI", "GL", "GM", "GN", "GP", "GQ", "GR", "GS", "GT", "GU", "GW", "GY", "HK", "HM",
-    "HN", "HR", "HT", "HU", "ID", "IE", "IL", "IM", "IN", "IO", "IQ", "IR", "IS", "IT", "JE", "JM",
-    "JO", "JP", "KE", "KG", "KH", "KI", "KM", "KN", "KP", "KR", "KW", "KY", "KZ", "LA", "LB", "LC",
-    "LI", "LK", "LR", "LS", "LT", "LU", "LV", "LY", "MA", "MC", "MD", "ME", "MF", "MG", "MH", "MK",
-    "ML", "MM", "MN", "MO", "MP", "MQ", "MR", "MS", "MT", "MU", "MV", "MW", "MX", "MY", "MZ", "NA",
-    "NC", "NE", "NF", "NG", "NI", "NL", "NO", "NP", "NR", "NU", "NZ", "OM", "PA", "PE", "PF", "PG",
-    "PH", "PK", "PL", "PM", "PN", "PR", "PS", "PT", "PW", "PY", "QA", "RE", "RO", "RS", "RU", "RW",
-    "SA", "SB", "SC", "SD", "SE", "SG", "SH", "SI", "SJ", "SK", "SL", "SM", "SN", "SO", "SR", "SS",
-    "ST", "SV", "SX", "SY", "SZ", "TC", "TD", "TF", "TG", "TH", "TJ", "TK", "TL", "TM", "TN", "TO",
-    "TR", "TT", "TV", "TW", "TZ", "UA", "UG", "UM", "US", "UY", "UZ", "VA", "VC", "VE", "VG", "VI",
-    "VN", "VU", "WF", "WS", "YE", "YT", "ZA", "ZM", "ZW",
-];
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -397,11 +233,5 @@ mod tests {
         .await
         .unwrap_err();
         assert!(err.to_string().contains("more than 10000 pages"), "{err}");
-    }
-
-    #[test]
-    fn country_codes_are_sorted_and_complete() {
-        assert!(ISO_3166_ALPHA2.windows(2).all(|w| w[0] < w[1]));
-        assert_eq!(ISO_3166_ALPHA2.len(), 249);
     }
 }

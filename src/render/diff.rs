@@ -8,10 +8,10 @@ use std::borrow::Cow;
 
 use similar::TextDiff;
 
-use super::escape::visible;
+use crate::escape::visible;
 
-use crate::desired::format::State;
 use crate::model::LiveState;
+use crate::model::vocab::State;
 use crate::plan::{Op, Plan};
 
 /// Renders one diff per user (and per role) the plan changes, in plan order.

@@ -5,7 +5,7 @@ use std::fmt::Write as _;
 use anstyle::{AnsiColor, Style};
 
 use super::TargetInfo;
-use super::escape::visible;
+use crate::escape::visible;
 use crate::plan::{Action, Op, Plan};
 
 /// Renders `plan`; `color` adds ANSI styles.

@@ -4,7 +4,7 @@
 use std::fmt::Write as _;
 
 use super::TargetInfo;
-use super::escape::{code, fence, mixed};
+use crate::escape::{code, fence, mixed};
 use crate::plan::{Op, Plan};
 
 /// The hidden marker that starts every comment for `target`.

@@ -2,7 +2,6 @@
 //! Markdown for a pull request, or a unified diff per user.
 
 pub mod diff;
-pub mod escape;
 pub mod human;
 pub mod json;
 pub mod markdown;
@@ -10,6 +9,6 @@ pub mod markdown;
 /// Describes the account a plan is for, for headers.
 #[derive(Debug, Clone)]
 pub struct TargetInfo {
-    pub provider: crate::desired::format::Provider,
+    pub provider: crate::model::vocab::Provider,
     pub url: String,
 }

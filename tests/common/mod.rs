@@ -5,12 +5,12 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use rollcall::apply;
-use rollcall::cli::session::Session;
 use rollcall::desired::{self, Loaded};
 use rollcall::diagnostic::Renderer;
 use rollcall::model::DesiredState;
 use rollcall::plan::{Plan, PlanOptions};
 use rollcall::providers::sandbox::{Api, Faults, Server, spawn};
+use rollcall::session::Session;
 
 /// The environment the tests load files with.
 pub fn env(name: &str) -> Option<String> {

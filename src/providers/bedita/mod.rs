@@ -20,7 +20,7 @@ use tokio::sync::Mutex;
 
 use super::http::{Answer, Http, Kind, Waits};
 use super::{Account, ProviderError};
-use crate::desired::format::{Secret, SecretRef, State};
+use crate::model::vocab::{Secret, SecretRef, State};
 use crate::model::{LiveRole, LiveState, LiveUser};
 use crate::plan::{Action, Op};
 use wire::MEDIA_TYPE;
@@ -555,11 +555,7 @@ fn attributes_of(action: &Action) -> serde_json::Map<String, Value> {
     attributes
 }
 
-/// How a username is matched: trimmed and lower-cased, since BEdita's uniqueness check (a
-/// database index) commonly ignores case.
-pub fn username_key(username: &str) -> String {
-    username.trim().to_lowercase()
-}
+pub use crate::model::capabilities::username_key;
 
 /// BEdita's `status` for a state.
 fn status_of(state: Option<&str>) -> &'static str {

@@ -45,7 +45,7 @@ use hyper::{Method, StatusCode};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 
-use crate::desired::format::Email;
+use crate::model::vocab::Email;
 use crate::providers::sandbox::{Api, Reply, Request, read_json, timestamp, write_json};
 
 /// JSON:API's media type, which BEdita speaks.

@@ -17,7 +17,7 @@ use tokio::sync::Mutex;
 
 use super::http::{Answer, Http, Kind, TransportError, Waits};
 use super::{Account, ProviderError};
-use crate::desired::format::{SecretRef, State};
+use crate::model::vocab::{SecretRef, State};
 use crate::model::{LiveState, LiveUser};
 use crate::plan::{Action, Op};
 use wire::{MEDIA_TYPE, USER_TYPE};

@@ -15,9 +15,9 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use super::wire::{self, MEDIA_TYPE, USER_TYPE};
-use crate::desired::format::LanguageTag;
+use crate::model::capabilities::{ISO_3166_ALPHA2, PIWIK_LANGUAGES};
+use crate::model::vocab::LanguageTag;
 use crate::providers::sandbox::{Api, Reply, Request, read_json, timestamp, write_json};
-use crate::providers::{ISO_3166_ALPHA2, PIWIK_LANGUAGES};
 
 /// The sandbox's users and API clients: the seed and state file format.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -618,7 +618,7 @@ impl Inner {
             "USER".to_string()
         };
         let email = match attribute(&data, "email") {
-            Some(Value::String(email)) if crate::desired::format::Email::parse(email).is_ok() => {
+            Some(Value::String(email)) if crate::model::vocab::Email::parse(email).is_ok() => {
                 email.trim().to_string()
             }
             _ => {

@@ -16,7 +16,7 @@ use serde_json::{Map, Value};
 
 use super::http::{Answer, Http, Kind, Waits};
 use super::{Account, ProviderError};
-use crate::desired::format::{Secret, SecretRef, State};
+use crate::model::vocab::{Secret, SecretRef, State};
 use crate::model::{LiveState, LiveUser};
 use crate::plan::{Action, Op};
 

@@ -15,7 +15,7 @@ use hyper::{Method, StatusCode};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 
-use crate::desired::format::{Date, Email};
+use crate::model::vocab::{Date, Email};
 use crate::providers::sandbox::{Api, Reply, Request, read_json, timestamp, write_json};
 
 const JSON: &str = "application/json";

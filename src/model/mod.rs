@@ -1,4 +1,6 @@
-//! The desired state after loading: validated, normalised and provider-neutral.
+//! The model under everything: the shared vocabulary ([`vocab`]), what each provider can express
+//! ([`capabilities`]), and the desired state after loading: validated, normalised and
+//! provider-neutral, beside the live users as fetched.
 //!
 //! Files are parsed into [`crate::desired::format`] types; once every check has passed they become
 //! a [`DesiredState`]. Nothing here is unvalidated: emails are well formed, languages canonical,
@@ -6,11 +8,14 @@
 
 use std::collections::BTreeSet;
 
-use crate::desired::format::{
+pub mod capabilities;
+pub mod vocab;
+
+use crate::diagnostic::Origin;
+use vocab::{
     Date, Email, LanguageTag, MaxRemovals, Provider, SecretRef, State, TargetUrl, Unmanaged,
     UnmanagedRoles,
 };
-use crate::diagnostic::Origin;
 
 /// Everything one set of files asks of one account.
 #[derive(Debug)]
