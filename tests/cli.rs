@@ -174,7 +174,7 @@ fn the_readme_flow_converges_against_the_built_in_sandbox() {
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let plan = stdout(&out);
     assert!(
-        plan.contains("Plan: 2 to invite, 1 to change, 1 to delete."),
+        plan.contains("Plan: 2 to invite, 1 to change, 1 to delete (6 actions)."),
         "{plan}"
     );
 
@@ -205,7 +205,7 @@ fn the_readme_flow_converges_against_the_built_in_sandbox() {
     let out = rollcall_in(ws.dir.path(), &["apply", "--auto-approve", quickstart]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     assert!(
-        stdout(&out).contains("Apply complete: 6 done, 0 failed, 0 skipped."),
+        stdout(&out).contains("Apply complete: 6 of 6 actions done, 0 failed, 0 skipped."),
         "{}",
         stdout(&out)
     );
@@ -282,7 +282,7 @@ fn a_blocked_plan_exits_three() {
     );
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     assert!(
-        stdout(&out).contains("Apply complete: 2 done"),
+        stdout(&out).contains("Apply complete: 2 of 2 actions done"),
         "{}",
         stdout(&out)
     );
@@ -374,7 +374,7 @@ fn a_saved_plan_applies_exactly_and_refuses_when_anything_moved() {
     let out = rollcall_in(dir, &["apply", "plan.json", "--auto-approve"]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     assert!(
-        stdout(&out).contains("Apply complete: 6 done, 0 failed, 0 skipped."),
+        stdout(&out).contains("Apply complete: 6 of 6 actions done, 0 failed, 0 skipped."),
         "{}",
         stdout(&out)
     );
@@ -483,7 +483,10 @@ fn no_secret_reaches_any_output_plan_file_or_journal() {
         journal.contains("\"status\":204"),
         "the journal has the writes"
     );
-    assert!(seen.contains("Apply complete: 3 done"), "{seen}");
+    assert!(
+        seen.contains("Apply complete: 3 of 3 actions done"),
+        "{seen}"
+    );
     assert!(!seen.contains(secret), "a secret leaked");
 }
 
@@ -675,7 +678,7 @@ fn apply_asks_on_a_terminal_and_only_yes_applies() {
     );
     assert_eq!(code, Some(0), "{screen}");
     assert!(
-        screen.contains("Apply complete: 6 done, 0 failed, 0 skipped."),
+        screen.contains("Apply complete: 6 of 6 actions done, 0 failed, 0 skipped."),
         "{screen}"
     );
 }

@@ -302,7 +302,7 @@ fn the_human_plan_reads_like_terraform() {
       - role  = "user"
     }
 
-Plan: 1 to invite, 1 to change, 1 to delete.
+Plan: 1 to invite, 1 to change, 1 to delete (4 actions).
 1 live user is in no file and left alone (`policy.unmanaged: ignore`).
 "#
     );
@@ -364,12 +364,14 @@ fn fixture() -> (LiveState, Plan, TargetInfo) {
 fn the_markdown_plan_calls_out_removals_first() {
     let (_, plan, target) = fixture();
     let text = render::markdown::render(&plan, &target, Some("sha256:abc"));
-    let expected_head = "<!-- rollcall-plan piwik-pro https://acme.piwik.pro -->
+    let expected = r#"<!-- rollcall-plan piwik-pro https://acme.piwik.pro -->
 ### rollcall plan: piwik-pro `https://acme.piwik.pro`
 
-| status | invite | change | delete | unchanged | unmanaged, left alone | out of scope |
-|---|---:|---:|---:|---:|---:|---:|
-| 📝 changes | 1 | 1 | 1 | 0 | 1 | 0 |
+| status | invite | change | restore | reactivate | deactivate | delete | unchanged | unmanaged, left alone | out of scope |
+|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|
+| 📝 changes | 1 | 1 | 0 | 0 | 0 | 1 | 0 | 1 | 0 |
+
+Plan: 1 to invite, 1 to change, 1 to delete (4 actions).
 
 **Removals and role changes**
 
@@ -379,25 +381,33 @@ fn the_markdown_plan_calls_out_removals_first() {
 <details><summary>Full plan (3 users)</summary>
 
 ```diff
- rollcall will perform the following actions on piwik-pro https://acme.piwik.pro:
+   # user "ada@acme.org" will be invited
++   user "ada@acme.org" {
++       email    = "ada@acme.org"
++       language = "de-DE"
++       role     = "owner"
+     }
  
-   # user \"ada@acme.org\" will be invited
-+   user \"ada@acme.org\" {
-+       email    = \"ada@acme.org\"
-";
-    assert!(text.starts_with(expected_head), "{text}");
-    assert!(
-        text.contains("\n!       language = \"en-US\" -> \"fr-FR\"\n"),
-        "{text}"
-    );
-    assert!(
-        text.contains("\n-       email = \"eve@acme.org\"\n"),
-        "{text}"
-    );
-    assert!(
-        text.ends_with("```\n\n</details>\n\nSaved plan: `sha256:abc`\n"),
-        "{text}"
-    );
+   # user "bob@acme.org" will be updated in-place
+!   user "bob@acme.org" {
+        id       = "id-1"
+!       language = "en-US" -> "fr-FR"
+         # (2 unchanged attributes hidden)
+     }
+ 
+   # user "eve@acme.org" will be deleted (`state: absent` in team.yaml:7)
+-   user "eve@acme.org" {
+-       email = "eve@acme.org"
+-       role  = "user"
+     }
+ 
+```
+
+</details>
+
+Saved plan: `sha256:abc`
+"#;
+    assert_eq!(text, expected);
 }
 
 #[test]
@@ -649,7 +659,7 @@ fn a_deactivated_user_is_reactivated_before_it_is_updated() {
         "{text}"
     );
     assert!(
-        text.contains("Plan: 0 to create, 0 to change, 1 to reactivate, 0 to delete."),
+        text.contains("Plan: 0 to create, 0 to change, 1 to reactivate, 0 to delete (2 actions)."),
         "{text}"
     );
 }
@@ -1045,7 +1055,7 @@ fn a_bedita_plan_shows_roles_grants_revokes_and_restores() {
       - name = "legacy"
     }
 
-Plan: 1 to create, 1 to change, 1 to restore, 0 to delete; 1 role to create, 1 to delete.
+Plan: 1 to create, 1 to change, 1 to restore, 0 to delete; 1 role to create, 1 to delete (7 actions).
 "#;
     assert_eq!(text, expected);
     // The deletion waits for the revoke; carol's grant for the role and for carol.
@@ -1099,4 +1109,92 @@ fn deactivating_the_last_active_admin_is_blocked() {
         planned.blocked[0].message,
         "the plan would leave BEdita with no `admin`"
     );
+}
+
+/// The counts every format shows for `plan`: human, Markdown and JSON must agree with the view,
+/// and with each other.
+fn assert_formats_agree(plan: &Plan, provider: Provider) -> Result<(), TestCaseError> {
+    let target = TargetInfo {
+        provider,
+        url: "https://account.example.com".into(),
+    };
+    let counts = rollcall::plan::view::View::new(plan).counts;
+    prop_assert_eq!(counts.actions, plan.actions.len());
+    prop_assert_eq!(
+        counts.create
+            + counts.restore
+            + counts.reactivate
+            + counts.change
+            + counts.deactivate
+            + counts.delete,
+        plan.users_with(&[
+            Op::Create,
+            Op::Restore,
+            Op::Reactivate,
+            Op::Update,
+            Op::Promote,
+            Op::Grant,
+            Op::Demote,
+            Op::Revoke,
+            Op::Deactivate,
+            Op::Delete,
+        ]),
+        "every user is counted once"
+    );
+    if plan.is_empty() {
+        return Ok(());
+    }
+    let sentence = format!("Plan: {}.", counts.sentence(provider.capabilities()));
+    let human = render::human::render(plan, &target, false);
+    prop_assert!(human.contains(&format!("\n{sentence}\n")), "{}", human);
+    let markdown = render::markdown::render(plan, &target, None);
+    prop_assert!(
+        markdown.contains(&format!("\n{sentence}\n")),
+        "{}",
+        markdown
+    );
+    let row = markdown
+        .lines()
+        .find(|l| l.starts_with("| 📝") || l.starts_with("| ⛔"))
+        .expect("a summary row");
+    let cells: Vec<&str> = row.split('|').map(str::trim).collect();
+    prop_assert_eq!(
+        &cells[2..8],
+        &[
+            counts.create,
+            counts.change,
+            counts.restore,
+            counts.reactivate,
+            counts.deactivate,
+            counts.delete
+        ]
+        .map(|n| n.to_string())[..]
+    );
+    let json: serde_json::Value =
+        serde_json::from_str(&render::json::render(plan, &target)).expect("JSON");
+    prop_assert_eq!(
+        &json["counts"],
+        &serde_json::to_value(counts).expect("counts as JSON")
+    );
+    prop_assert_eq!(
+        json["actions"].as_array().map(Vec::len),
+        Some(counts.actions)
+    );
+    Ok(())
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(64))]
+
+    #[test]
+    fn every_format_counts_a_piwik_plan_alike(live in live_state(), want in desired_state()) {
+        let planned = plan(&want, &live, &PlanOptions::default());
+        assert_formats_agree(&planned, Provider::PiwikPro)?;
+    }
+
+    #[test]
+    fn every_format_counts_a_bedita_plan_alike(live in bedita_live(), want in bedita_desired()) {
+        let planned = plan(&want, &live, &PlanOptions::default());
+        assert_formats_agree(&planned, Provider::Bedita)?;
+    }
 }

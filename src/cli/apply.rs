@@ -13,8 +13,9 @@ use std::path::{Path, PathBuf};
 
 use crate::escape::visible;
 use crate::model::LiveState;
+use crate::plan::Plan;
 use crate::plan::saved::{self, SavedPlan};
-use crate::plan::{Op, Plan};
+use crate::plan::view::{Subject, plural};
 use crate::render;
 
 pub const EXAMPLES: &str = "\
@@ -137,21 +138,7 @@ async fn execute(
         Some(journal),
         |id, outcome| {
             let action = &plan.actions[id];
-            let verb = match action.op {
-                Op::Create | Op::CreateRole => caps.create_verb_past.to_string(),
-                Op::Restore => "restored from the trash".into(),
-                Op::Grant => format!("granted {}", action.roles().join(", ")),
-                Op::Revoke => format!("revoked {}", action.roles().join(", ")),
-                Op::UpdateRole => "updated".into(),
-                Op::DeleteRole => "deleted".into(),
-                Op::Update => "updated".into(),
-                Op::Promote | Op::Demote => {
-                    format!("role set to {}", action.after("role").unwrap_or("?"))
-                }
-                Op::Reactivate => "reactivated".into(),
-                Op::Deactivate => "deactivated".into(),
-                Op::Delete => "deleted".into(),
-            };
+            let verb = Subject::done(action, caps);
             match outcome {
                 Outcome::Done => println!("{}: {}", visible(&action.subject()), visible(&verb)),
                 Outcome::Failed(err) => {
@@ -171,8 +158,9 @@ async fn execute(
     )
     .await;
     println!(
-        "\nApply complete: {} done, {} failed, {} skipped.",
+        "\nApply complete: {} of {} done, {} failed, {} skipped.",
         report.done(),
+        plural(plan.actions.len(), "action", "actions"),
         report.failed(),
         report.skipped()
     );

@@ -67,8 +67,10 @@ pub fn run(args: &PlanArgs, output: Output) -> anyhow::Result<u8> {
             exit::BLOCKED
         } else if args.expect_no_changes && !plan.is_empty() {
             eprintln!(
-                "error: the account has drifted from the files: {} change(s) planned",
-                plan.actions.len()
+                "error: the account has drifted from the files: {}",
+                crate::plan::view::View::new(&plan)
+                    .counts
+                    .sentence(session.target.provider.capabilities())
             );
             exit::ERROR
         } else if args.detailed_exitcode && !plan.is_empty() {

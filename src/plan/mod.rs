@@ -7,6 +7,7 @@
 pub mod diff;
 mod guards;
 pub mod saved;
+pub mod view;
 
 use std::borrow::Cow;
 

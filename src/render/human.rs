@@ -6,7 +6,9 @@ use anstyle::{AnsiColor, Style};
 
 use super::TargetInfo;
 use crate::escape::visible;
-use crate::plan::{Action, Op, Plan};
+use crate::model::capabilities::Capabilities;
+use crate::plan::Plan;
+use crate::plan::view::{Sign, View, plural};
 
 /// Renders `plan`; `color` adds ANSI styles.
 pub fn render(plan: &Plan, target: &TargetInfo, color: bool) -> String {
@@ -23,6 +25,7 @@ pub fn render(plan: &Plan, target: &TargetInfo, color: bool) -> String {
     let red = Style::new().fg_color(Some(AnsiColor::Red.into()));
     let bold = Style::new().bold();
 
+    let view = View::new(plan);
     let mut out = String::new();
     if plan.is_empty() {
         out.push_str(&paint(bold, "No changes."));
@@ -38,154 +41,27 @@ pub fn render(plan: &Plan, target: &TargetInfo, color: bool) -> String {
             target.provider,
             visible(&target.url)
         );
-        for group in by_subject(&plan.actions) {
-            let first = group[0];
-            let (symbol, style, what) = if first.op == Op::CreateRole {
-                ("+", green, "will be created".to_string())
-            } else if first.op == Op::UpdateRole {
-                ("~", yellow, "will be updated in-place".to_string())
-            } else if first.op == Op::DeleteRole {
-                ("-", red, "will be deleted".to_string())
-            } else if group.iter().any(|a| a.op == Op::Create) {
-                ("+", green, format!("will be {}", caps.create_verb_past))
-            } else if group.iter().any(|a| a.op == Op::Restore) {
-                ("~", yellow, "will be restored from the trash".to_string())
-            } else if group.iter().any(|a| a.op == Op::Delete) {
-                ("-", red, format!("will be {}", caps.delete_verb_past))
-            } else if group.iter().any(|a| a.op == Op::Deactivate) {
-                ("-", red, "will be deactivated".to_string())
-            } else if group.iter().any(|a| a.op == Op::Reactivate) {
-                (
-                    "~",
-                    yellow,
-                    "will be reactivated and updated in-place".to_string(),
-                )
-            } else {
-                ("~", yellow, "will be updated in-place".to_string())
+        for line in lines(&view, caps) {
+            let style = match line.sign {
+                Some(Sign::Add) => green,
+                Some(Sign::Remove) => red,
+                Some(Sign::Change) => yellow,
+                _ => Style::new(),
             };
-            let reason = first
-                .reason
-                .as_ref()
-                .map(|r| format!(" ({})", visible(r)))
-                .unwrap_or_default();
-            let noun = if first.op.is_role() { "role" } else { "user" };
-            let name = visible(crate::plan::display_key(&first.user));
-            let _ = writeln!(
-                out,
-                "  {}",
-                paint(bold, &format!("# {noun} \"{name}\" {what}{reason}"))
-            );
-            let _ = writeln!(out, "  {} {noun} \"{name}\" {{", paint(style, symbol));
-            let mut rows: Vec<(String, &str, String)> = Vec::new();
-            if symbol == "~"
-                && let Some(id) = &first.live_id
-            {
-                rows.push((" ".into(), "id", quote(Some(id))));
-            }
-            for action in &group {
-                for change in &action.changes {
-                    // A new user's follow-up from a default (say, its role) is part of what it
-                    // is created with.
-                    if symbol == "+"
-                        && change.before.is_some()
-                        && let Some(row) = rows
-                            .iter_mut()
-                            .find(|(_, name, _)| *name == change.attribute)
-                    {
-                        row.2 = quote(change.after.as_deref());
-                        continue;
-                    }
-                    let (sign, value) = match (&change.before, &change.after, symbol) {
-                        (_, after, "+") => ("+", quote(after.as_deref())),
-                        (before, _, "-") => ("-", quote(before.as_deref())),
-                        (None, after, _) => ("+", quote(after.as_deref())),
-                        (before, None, _) => ("-", quote(before.as_deref())),
-                        (before, after, _) => (
-                            "~",
-                            format!(
-                                "{} -> {}",
-                                quote(before.as_deref()),
-                                quote(after.as_deref())
-                            ),
-                        ),
-                    };
-                    rows.push((sign.into(), change.attribute.as_ref(), value));
-                }
-            }
-            let width = rows
-                .iter()
-                .map(|(_, name, _)| name.len())
-                .max()
-                .unwrap_or(0);
-            for (sign, name, value) in rows {
-                let sign_style = match sign.as_str() {
-                    "+" => green,
-                    "-" => red,
-                    "~" => yellow,
-                    _ => Style::new(),
-                };
-                let _ = writeln!(
-                    out,
-                    "      {} {name:<width$} = {value}",
-                    paint(sign_style, &sign)
-                );
-            }
-            let hidden: usize = group.iter().map(|a| a.unchanged).sum();
-            if hidden > 0 {
-                let noun = if hidden == 1 {
-                    "attribute"
-                } else {
-                    "attributes"
-                };
-                let _ = writeln!(out, "        # ({hidden} unchanged {noun} hidden)");
-            }
-            out.push_str("    }\n\n");
+            let sign = line.sign.map_or(String::new(), |s| {
+                format!("{} ", paint(style, &s.symbol().to_string()))
+            });
+            let text = if line.heading {
+                paint(bold, &line.text)
+            } else {
+                line.text
+            };
+            let _ = writeln!(out, "{}{sign}{text}", " ".repeat(line.indent));
         }
-        let create = plan.users_with(&[Op::Create]);
-        let restored = plan.users_with(&[Op::Restore]);
-        let removed = plan.users_with(&[Op::Delete]);
-        let deactivated = plan.users_with(&[Op::Deactivate]);
-        let reactivated = plan.users_with(&[Op::Reactivate]);
-        let changed = by_subject(&plan.actions)
-            .iter()
-            .filter(|g| {
-                g.iter().all(|a| {
-                    matches!(
-                        a.op,
-                        Op::Update | Op::Promote | Op::Demote | Op::Grant | Op::Revoke
-                    )
-                })
-            })
-            .count();
-        let mut summary = format!(
-            "Plan: {create} to {}, {changed} to change",
-            caps.create_verb
-        );
-        let mut more = |n: usize, what: &str| {
-            if n > 0 {
-                let _ = write!(summary, ", {n} {what}");
-            }
-        };
-        more(restored, "to restore");
-        more(reactivated, "to reactivate");
-        more(deactivated, "to deactivate");
-        let _ = write!(summary, ", {removed} to delete");
-        let roles = |op: Op| plan.actions.iter().filter(|a| a.op == op).count();
-        let plural = |n: usize| if n == 1 { "role" } else { "roles" };
-        let (new_roles, changed_roles, old_roles) = (
-            roles(Op::CreateRole),
-            roles(Op::UpdateRole),
-            roles(Op::DeleteRole),
-        );
-        if new_roles + changed_roles + old_roles > 0 {
-            let _ = write!(summary, "; {new_roles} {} to create, ", plural(new_roles));
-            if changed_roles > 0 {
-                let _ = write!(summary, "{changed_roles} to change, ");
-            }
-            let _ = write!(summary, "{old_roles} to delete");
-        }
-        summary.push('.');
-        out.push_str(&paint(bold, &summary));
+        out.push_str(&paint(
+            bold,
+            &format!("Plan: {}.", view.counts.sentence(caps)),
+        ));
         out.push('\n');
     }
     if plan.unmanaged_ignored > 0 {
@@ -249,28 +125,67 @@ pub fn render(plan: &Plan, target: &TargetInfo, color: bool) -> String {
     out
 }
 
-fn quote(value: Option<&str>) -> String {
-    match value {
-        Some(crate::plan::diff::SENSITIVE) => crate::plan::diff::SENSITIVE.to_string(),
-        Some(v) => format!("{v:?}"),
-        None => "null".into(),
-    }
+/// One line of a plan's body: its indentation, the sign shown before it (which Markdown moves to
+/// the first column), and its text.
+pub struct Line {
+    pub indent: usize,
+    pub sign: Option<Sign>,
+    pub text: String,
+    /// A subject's `#` heading.
+    pub heading: bool,
 }
 
-/// Actions grouped by user or role, in the order each first appears.
-fn by_subject(actions: &[Action]) -> Vec<Vec<&Action>> {
-    let mut groups: Vec<Vec<&Action>> = Vec::new();
-    let mut index: std::collections::HashMap<(bool, &str), usize> =
-        std::collections::HashMap::new();
-    for action in actions {
-        let subject = (action.op.is_role(), action.user.as_str());
-        match index.get(&subject) {
-            Some(&i) => groups[i].push(action),
-            None => {
-                index.insert(subject, groups.len());
-                groups.push(vec![action]);
-            }
+/// The body of a plan, subject by subject, as lines.
+pub fn lines(view: &View, caps: &Capabilities) -> Vec<Line> {
+    let mut out = Vec::new();
+    let line = |indent, sign, text, heading| Line {
+        indent,
+        sign,
+        text,
+        heading,
+    };
+    for subject in &view.subjects {
+        let reason = subject
+            .reason()
+            .map(|r| format!(" ({})", visible(r)))
+            .unwrap_or_default();
+        let (noun, name) = (subject.noun(), visible(subject.name()));
+        out.push(line(
+            2,
+            None,
+            format!("# {noun} \"{name}\" {}{reason}", subject.what(caps)),
+            true,
+        ));
+        out.push(line(
+            2,
+            Some(subject.sign()),
+            format!("{noun} \"{name}\" {{"),
+            false,
+        ));
+        let rows = subject.rows();
+        let width = rows.iter().map(|r| r.attribute.len()).max().unwrap_or(0);
+        for row in rows {
+            out.push(line(
+                6,
+                Some(row.sign),
+                format!("{:<width$} = {}", row.attribute, row.value),
+                false,
+            ));
         }
+        let hidden = subject.unchanged();
+        if hidden > 0 {
+            out.push(line(
+                8,
+                None,
+                format!(
+                    "# ({} hidden)",
+                    plural(hidden, "unchanged attribute", "unchanged attributes")
+                ),
+                false,
+            ));
+        }
+        out.push(line(4, None, "}".into(), false));
+        out.push(line(0, None, String::new(), false));
     }
-    groups
+    out
 }

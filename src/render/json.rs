@@ -3,6 +3,7 @@
 use serde::Serialize;
 
 use super::TargetInfo;
+use crate::plan::view::{Counts, View};
 use crate::plan::{Action, Blocked, Op, Plan};
 
 /// The version of the JSON plan format.
@@ -13,6 +14,8 @@ struct Document<'a> {
     format_version: &'static str,
     target: Target<'a>,
     summary: Summary,
+    /// Users and roles by what happens to them, and API actions: the counts every format shows.
+    counts: Counts,
     actions: &'a [Action],
     unmanaged_ignored: usize,
     out_of_scope: usize,
@@ -69,6 +72,7 @@ pub fn render(plan: &Plan, target: &TargetInfo) -> String {
             delete_role: plan.count(Op::DeleteRole),
             unchanged: plan.unchanged,
         },
+        counts: View::new(plan).counts,
         actions: &plan.actions,
         unmanaged_ignored: plan.unmanaged_ignored,
         out_of_scope: plan.out_of_scope,

@@ -5,6 +5,7 @@ use std::fmt::Write as _;
 
 use super::TargetInfo;
 use crate::escape::{code, fence, mixed};
+use crate::plan::view::{Sign, View, plural};
 use crate::plan::{Op, Plan};
 
 /// The hidden marker that starts every comment for `target`.
@@ -30,39 +31,30 @@ pub fn render(plan: &Plan, target: &TargetInfo, checksum: Option<&str>) -> Strin
     } else {
         "📝 changes"
     };
+    let view = View::new(plan);
+    let counts = view.counts;
     let _ = writeln!(
         out,
-        "| status | {} | change | delete | unchanged | unmanaged, left alone | out of scope |",
+        "| status | {} | change | restore | reactivate | deactivate | delete | unchanged | unmanaged, left alone | out of scope |",
         caps.create_verb
     );
-    out.push_str("|---|---:|---:|---:|---:|---:|---:|\n");
-    let changed = plan
-        .actions
-        .iter()
-        .filter(|a| {
-            matches!(
-                a.op,
-                Op::Update | Op::Promote | Op::Demote | Op::Grant | Op::Revoke
-            )
-        })
-        .filter(|a| {
-            !plan
-                .actions
-                .iter()
-                .any(|b| b.user == a.user && matches!(b.op, Op::Create | Op::Restore))
-        })
-        .map(|a| a.user.as_str())
-        .collect::<std::collections::BTreeSet<_>>()
-        .len();
+    out.push_str("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
     let _ = writeln!(
         out,
-        "| {status} | {} | {changed} | {} | {} | {} | {} |\n",
-        plan.users_with(&[Op::Create, Op::Restore]),
-        plan.users_with(&[Op::Delete, Op::Deactivate]),
+        "| {status} | {} | {} | {} | {} | {} | {} | {} | {} | {} |\n",
+        counts.create,
+        counts.change,
+        counts.restore,
+        counts.reactivate,
+        counts.deactivate,
+        counts.delete,
         plan.unchanged,
         plan.unmanaged_ignored,
         plan.out_of_scope,
     );
+    if !plan.is_empty() {
+        let _ = writeln!(out, "Plan: {}.\n", counts.sentence(caps));
+    }
     for blocked in &plan.blocked {
         let _ = writeln!(
             out,
@@ -134,35 +126,27 @@ pub fn render(plan: &Plan, target: &TargetInfo, checksum: Option<&str>) -> Strin
         );
     }
     if !plan.is_empty() {
-        let users = plan
-            .actions
-            .iter()
-            .filter(|a| !a.op.is_role())
-            .map(|a| a.user.as_str())
-            .collect::<std::collections::BTreeSet<_>>()
-            .len();
-        let noun = if users == 1 { "user" } else { "users" };
-        let text = super::human::render(plan, target, false);
-        let fence = fence(&text);
+        let users = view.subjects.iter().filter(|s| !s.is_role).count();
+        let body: Vec<String> = super::human::lines(&view, caps)
+            .into_iter()
+            .map(|line| {
+                // Each sign goes to the first column, where diff highlighting looks for it.
+                let sign = match line.sign {
+                    Some(Sign::Change) => '!',
+                    Some(sign) => sign.symbol(),
+                    None => ' ',
+                };
+                let gap = if line.sign.is_some() { " " } else { "" };
+                format!("{sign}{}{gap}{}", " ".repeat(line.indent), line.text)
+            })
+            .collect();
+        let body = body.join("\n");
+        let fence = fence(&body);
         let _ = writeln!(
             out,
-            "<details><summary>Full plan ({users} {noun})</summary>\n\n{fence}diff"
+            "<details><summary>Full plan ({})</summary>\n\n{fence}diff\n{body}\n{fence}\n\n</details>\n",
+            plural(users, "user", "users")
         );
-        for line in text.lines() {
-            // Move each sign to the first column, where diff highlighting looks for it.
-            let trimmed = line.trim_start();
-            let indent = line.len() - trimmed.len();
-            match trimmed.chars().next() {
-                Some(sign @ ('+' | '-' | '~')) if trimmed[1..].starts_with(' ') => {
-                    let sign = if sign == '~' { '!' } else { sign };
-                    let _ = writeln!(out, "{sign}{}{}", " ".repeat(indent), &trimmed[1..]);
-                }
-                _ => {
-                    let _ = writeln!(out, " {line}");
-                }
-            }
-        }
-        let _ = write!(out, "{fence}\n\n</details>\n\n");
     }
     if let Some(checksum) = checksum {
         let _ = writeln!(out, "Saved plan: {}", code(checksum));

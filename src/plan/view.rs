@@ -1,0 +1,317 @@
+//! The plan as people see it, computed once: actions grouped per subject (a user or a role), each
+//! subject's headline and rows, and the one set of counts. Every renderer, apply's report and the
+//! drift check only format a [`View`], so no two of them can count or word a plan differently.
+
+use serde::Serialize;
+
+use super::{Action, Op, Plan, display_key};
+use crate::model::capabilities::Capabilities;
+
+/// What happens to a subject as a whole, which decides how it is counted and headed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Headline {
+    Create,
+    Restore,
+    Reactivate,
+    Update,
+    Deactivate,
+    Delete,
+    CreateRole,
+    UpdateRole,
+    DeleteRole,
+}
+
+/// How a row reads: added, removed, changed, or shown for reference.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Sign {
+    Add,
+    Remove,
+    Change,
+    Same,
+}
+
+impl Sign {
+    pub fn symbol(self) -> char {
+        match self {
+            Sign::Add => '+',
+            Sign::Remove => '-',
+            Sign::Change => '~',
+            Sign::Same => ' ',
+        }
+    }
+}
+
+/// One attribute of a subject, its value already written as the plan shows it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Row {
+    pub sign: Sign,
+    pub attribute: String,
+    pub value: String,
+}
+
+/// Everything the plan does to one user or role.
+#[derive(Debug)]
+pub struct Subject<'a> {
+    pub is_role: bool,
+    /// The natural key (users) or name (roles).
+    pub key: &'a str,
+    pub headline: Headline,
+    /// In plan order.
+    pub actions: Vec<&'a Action>,
+}
+
+/// How many users and roles the plan touches, by headline, and how many API actions it takes.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct Counts {
+    pub create: usize,
+    pub restore: usize,
+    pub reactivate: usize,
+    pub change: usize,
+    pub deactivate: usize,
+    pub delete: usize,
+    pub create_role: usize,
+    pub change_role: usize,
+    pub delete_role: usize,
+    /// API actions: what apply carries out and reports.
+    pub actions: usize,
+}
+
+/// A plan grouped and counted for showing.
+#[derive(Debug)]
+pub struct View<'a> {
+    /// In the order each subject first appears in the plan.
+    pub subjects: Vec<Subject<'a>>,
+    pub counts: Counts,
+}
+
+impl<'a> View<'a> {
+    pub fn new(plan: &'a Plan) -> View<'a> {
+        let mut subjects: Vec<Subject<'a>> = Vec::new();
+        let mut index: std::collections::HashMap<(bool, &str), usize> =
+            std::collections::HashMap::new();
+        for action in &plan.actions {
+            let key = (action.op.is_role(), action.user.as_str());
+            match index.get(&key) {
+                Some(&i) => subjects[i].actions.push(action),
+                None => {
+                    index.insert(key, subjects.len());
+                    subjects.push(Subject {
+                        is_role: key.0,
+                        key: key.1,
+                        headline: Headline::Update,
+                        actions: vec![action],
+                    });
+                }
+            }
+        }
+        let mut counts = Counts {
+            actions: plan.actions.len(),
+            ..Counts::default()
+        };
+        for subject in &mut subjects {
+            subject.headline = headline(&subject.actions);
+            let count = match subject.headline {
+                Headline::Create => &mut counts.create,
+                Headline::Restore => &mut counts.restore,
+                Headline::Reactivate => &mut counts.reactivate,
+                Headline::Update => &mut counts.change,
+                Headline::Deactivate => &mut counts.deactivate,
+                Headline::Delete => &mut counts.delete,
+                Headline::CreateRole => &mut counts.create_role,
+                Headline::UpdateRole => &mut counts.change_role,
+                Headline::DeleteRole => &mut counts.delete_role,
+            };
+            *count += 1;
+        }
+        View { subjects, counts }
+    }
+}
+
+fn headline(actions: &[&Action]) -> Headline {
+    let has = |op: Op| actions.iter().any(|a| a.op == op);
+    match actions[0].op {
+        Op::CreateRole => Headline::CreateRole,
+        Op::UpdateRole => Headline::UpdateRole,
+        Op::DeleteRole => Headline::DeleteRole,
+        _ if has(Op::Create) => Headline::Create,
+        _ if has(Op::Restore) => Headline::Restore,
+        _ if has(Op::Delete) => Headline::Delete,
+        _ if has(Op::Deactivate) => Headline::Deactivate,
+        _ if has(Op::Reactivate) => Headline::Reactivate,
+        _ => Headline::Update,
+    }
+}
+
+impl Counts {
+    /// Users and roles in words, then API actions, the same in every format: `2 to invite, 1 to
+    /// change, 1 to delete (6 actions)`, with restores, reactivations, deactivations and roles
+    /// only when there are any.
+    pub fn sentence(&self, caps: &Capabilities) -> String {
+        let mut text = format!(
+            "{} to {}, {} to change",
+            self.create, caps.create_verb, self.change
+        );
+        for (n, what) in [
+            (self.restore, "to restore"),
+            (self.reactivate, "to reactivate"),
+            (self.deactivate, "to deactivate"),
+        ] {
+            if n > 0 {
+                text.push_str(&format!(", {n} {what}"));
+            }
+        }
+        text.push_str(&format!(", {} to delete", self.delete));
+        if self.create_role + self.change_role + self.delete_role > 0 {
+            text.push_str(&format!(
+                "; {} to create, ",
+                plural(self.create_role, "role", "roles")
+            ));
+            if self.change_role > 0 {
+                text.push_str(&format!("{} to change, ", self.change_role));
+            }
+            text.push_str(&format!("{} to delete", self.delete_role));
+        }
+        text.push_str(&format!(" ({})", plural(self.actions, "action", "actions")));
+        text
+    }
+}
+
+/// `n` and the noun for it: `1 user`, `2 users`.
+pub fn plural(n: usize, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
+}
+
+impl Subject<'_> {
+    /// How the subject is shown: the user's key (an email-matched user by its email) or the role.
+    pub fn name(&self) -> &str {
+        display_key(self.key)
+    }
+
+    /// `user` or `role`.
+    pub fn noun(&self) -> &'static str {
+        if self.is_role { "role" } else { "user" }
+    }
+
+    /// Why the subject is removed, when it is.
+    pub fn reason(&self) -> Option<&str> {
+        self.actions.first().and_then(|a| a.reason.as_deref())
+    }
+
+    /// Added, removed or changed as a whole.
+    pub fn sign(&self) -> Sign {
+        match self.headline {
+            Headline::Create | Headline::CreateRole => Sign::Add,
+            Headline::Delete | Headline::Deactivate | Headline::DeleteRole => Sign::Remove,
+            _ => Sign::Change,
+        }
+    }
+
+    /// What will happen, in words: `will be invited`, `will be reactivated and updated in-place`.
+    pub fn what(&self, caps: &Capabilities) -> String {
+        match self.headline {
+            Headline::Create => format!("will be {}", caps.create_verb_past),
+            Headline::CreateRole => "will be created".into(),
+            Headline::Restore => "will be restored from the trash".into(),
+            Headline::Reactivate => "will be reactivated and updated in-place".into(),
+            Headline::Update | Headline::UpdateRole => "will be updated in-place".into(),
+            Headline::Deactivate => "will be deactivated".into(),
+            Headline::Delete => format!("will be {}", caps.delete_verb_past),
+            Headline::DeleteRole => "will be deleted".into(),
+        }
+    }
+
+    /// The attribute rows, with values typed: text quoted, flags and numbers bare.
+    pub fn rows(&self) -> Vec<Row> {
+        let sign = self.sign();
+        let mut rows: Vec<Row> = Vec::new();
+        if sign == Sign::Change
+            && let Some(id) = self.actions[0].live_id.as_deref()
+        {
+            rows.push(Row {
+                sign: Sign::Same,
+                attribute: "id".into(),
+                value: typed("id", Some(id)),
+            });
+        }
+        for action in &self.actions {
+            for change in &action.changes {
+                let attribute = change.attribute.as_ref();
+                let value = |v: &Option<String>| typed(attribute, v.as_deref());
+                // A new user's follow-up from a default (say, its role) is part of what it is
+                // created with.
+                if sign == Sign::Add
+                    && change.before.is_some()
+                    && let Some(row) = rows.iter_mut().find(|r| r.attribute == attribute)
+                {
+                    row.value = value(&change.after);
+                    continue;
+                }
+                let (row_sign, text) = match (&change.before, &change.after, sign) {
+                    (_, after, Sign::Add) => (Sign::Add, value(after)),
+                    (before, _, Sign::Remove) => (Sign::Remove, value(before)),
+                    (None, after, _) => (Sign::Add, value(after)),
+                    (before, None, _) => (Sign::Remove, value(before)),
+                    (before, after, _) => (
+                        Sign::Change,
+                        format!("{} -> {}", value(before), value(after)),
+                    ),
+                };
+                rows.push(Row {
+                    sign: row_sign,
+                    attribute: attribute.to_string(),
+                    value: text,
+                });
+            }
+        }
+        rows
+    }
+
+    /// Managed attributes that stay as they are.
+    pub fn unchanged(&self) -> usize {
+        self.actions.iter().map(|a| a.unchanged).sum()
+    }
+
+    /// What a finished action did, in words, for apply's report.
+    pub fn done(action: &Action, caps: &Capabilities) -> String {
+        match action.op {
+            Op::Create => caps.create_verb_past.to_string(),
+            Op::CreateRole => "created".into(),
+            Op::Restore => "restored from the trash".into(),
+            Op::Grant => format!("granted {}", action.roles().join(", ")),
+            Op::Revoke => format!("revoked {}", action.roles().join(", ")),
+            Op::Update | Op::UpdateRole => "updated".into(),
+            Op::Promote | Op::Demote => {
+                format!("role set to {}", action.after("role").unwrap_or("?"))
+            }
+            Op::Reactivate => "reactivated".into(),
+            Op::Deactivate => "deactivated".into(),
+            Op::Delete => caps.delete_verb_past.into(),
+            Op::DeleteRole => "deleted".into(),
+        }
+    }
+}
+
+/// Attributes whose values are flags or whole numbers, shown bare.
+const BARE: &[&str] = &[
+    "admin",
+    "plan_admin",
+    "only_sees_readable",
+    "force_logout",
+    "sessions_limit",
+];
+
+/// A value as the plan shows it: `null` for none, the sensitive marker as it is, flags and
+/// numbers bare, everything else quoted with control characters escaped.
+fn typed(attribute: &str, value: Option<&str>) -> String {
+    match value {
+        None => "null".into(),
+        Some(super::diff::SENSITIVE) => super::diff::SENSITIVE.to_string(),
+        Some(v)
+            if BARE.contains(&attribute)
+                && (v == "true" || v == "false" || v.parse::<u64>().is_ok()) =>
+        {
+            v.to_string()
+        }
+        Some(v) => format!("{v:?}"),
+    }
+}
