@@ -12,6 +12,7 @@ use crate::escape::visible;
 
 use crate::model::LiveState;
 use crate::model::vocab::State;
+use crate::plan::view::View;
 use crate::plan::{Op, Plan};
 
 /// Renders one diff per user (and per role) the plan changes, in plan order.
@@ -19,20 +20,11 @@ pub fn render(plan: &Plan, live: &LiveState) -> String {
     let live_by_key: BTreeMap<&str, _> = live.users.iter().map(|u| (u.key.as_str(), u)).collect();
     // Providers whose roles are resources hold sets of them; the others one role each.
     let role_sets = live.roles.is_some();
-    let mut subjects: Vec<(bool, &str)> = Vec::new();
-    for action in &plan.actions {
-        let subject = (action.op.is_role(), action.user.as_str());
-        if !subjects.contains(&subject) {
-            subjects.push(subject);
-        }
-    }
+    let view = View::new(plan);
     let mut out = String::new();
-    for (is_role, name) in subjects {
-        let actions = || {
-            plan.actions
-                .iter()
-                .filter(move |a| a.op.is_role() == is_role && a.user == name)
-        };
+    for subject in &view.subjects {
+        let (is_role, name) = (subject.is_role, subject.key);
+        let actions = || subject.actions.iter().copied();
         let mut before: BTreeMap<&str, String> = BTreeMap::new();
         let mut roles: BTreeSet<String> = BTreeSet::new();
         if let Some(current) = live_by_key.get(name).filter(|_| !is_role) {
