@@ -2,6 +2,9 @@
 //! allows a fixed number of requests per second, and prints the rate achieved against the rate
 //! allowed. `cargo bench --bench apply [-- USERS LIMIT]` (defaults: 300 users, 20 requests/s).
 
+// A benchmark's figures are its output.
+#![allow(clippy::disallowed_macros)]
+
 use std::time::Instant;
 
 #[path = "../tests/support/sandbox_process.rs"]

@@ -6,6 +6,9 @@
 //! separate `rollcall sandbox` process, so the memory figures are rollcall's own: after loading
 //! the files, and after fetching, planning and rendering.
 
+// A benchmark's figures are its output.
+#![allow(clippy::disallowed_macros)]
+
 use std::time::Instant;
 
 #[path = "../tests/support/sandbox_process.rs"]

@@ -34,8 +34,16 @@ fn validate_prints_a_one_line_summary_and_exits_zero() {
         "valid: 12 users in 1 file for piwik-pro at https://acme.piwik.pro\n"
     );
     assert_eq!(stderr(&out), "");
+    // `-q` leaves the one-line summary.
     let out = rollcall(&["-q", "validate", "examples/quickstart.yaml"]);
-    assert_eq!((out.status.code(), stdout(&out)), (Some(0), String::new()));
+    assert_eq!(
+        (out.status.code(), stdout(&out), stderr(&out)),
+        (
+            Some(0),
+            "valid: 5 users in 1 file for piwik-pro at the built-in sandbox\n".to_string(),
+            String::new()
+        )
+    );
 }
 
 #[test]
@@ -622,6 +630,16 @@ fn a_saved_plan_is_guarded_again_when_applied() {
 
 /// Runs `rollcall ARGS` on a pseudo-terminal (through util-linux `script`) with `answer` typed in.
 fn on_a_terminal(dir: &std::path::Path, args: &str, answer: &str) -> (Option<i32>, String) {
+    on_a_terminal_with(dir, args, answer, "dumb")
+}
+
+/// [`on_a_terminal`] with `TERM` set to `term`.
+fn on_a_terminal_with(
+    dir: &std::path::Path,
+    args: &str,
+    answer: &str,
+    term: &str,
+) -> (Option<i32>, String) {
     use std::io::Write;
     let mut child = Command::new("script")
         .args([
@@ -632,7 +650,7 @@ fn on_a_terminal(dir: &std::path::Path, args: &str, answer: &str) -> (Option<i32
         .current_dir(dir)
         .env_clear()
         .env("PATH", "/usr/bin:/bin")
-        .env("TERM", "dumb")
+        .env("TERM", term)
         .stdin(std::process::Stdio::piped())
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
@@ -662,7 +680,7 @@ fn apply_asks_on_a_terminal_and_only_yes_applies() {
     );
     assert!(screen.contains("Only 'yes' will be accepted"), "{screen}");
     assert!(
-        screen.contains("Apply cancelled; nothing was changed."),
+        screen.contains("error: apply cancelled; nothing was changed\r\n"),
         "{screen}"
     );
     assert_eq!(code, Some(1));
@@ -871,4 +889,116 @@ fn an_edited_saved_plan_never_runs() {
     );
     let out = rollcall_in(dir, &["apply", "plan.json", "--auto-approve"]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+}
+
+#[test]
+fn quiet_prints_only_errors_and_each_commands_summary() {
+    let ws = Workspace::new();
+    let quickstart = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/quickstart.yaml");
+    ws.write("team.yaml", std::fs::read_to_string(quickstart).unwrap());
+    let dir = ws.dir.path();
+    let run = |args: &[&str]| {
+        let out = rollcall_in(dir, args);
+        (out.status.code(), stdout(&out), stderr(&out))
+    };
+    let said = |code, out: &str| (Some(code), out.to_string(), String::new());
+    assert_eq!(
+        run(&["-q", "plan", "team.yaml", "--out", "plan.json"]),
+        said(
+            0,
+            "Plan: 2 to invite, 1 to change, 1 to delete (6 actions).\n"
+        )
+    );
+    assert_eq!(
+        run(&["-q", "apply", "plan.json", "--auto-approve"]),
+        said(
+            0,
+            "Apply complete: 6 of 6 actions done, 0 failed, 0 skipped.\n"
+        )
+    );
+    assert_eq!(
+        run(&["-q", "plan", "team.yaml"]),
+        said(0, "No changes. The account matches the files.\n")
+    );
+    assert_eq!(
+        run(&["-q", "export", "team.yaml", "--out", "out.yaml"]),
+        said(0, "Wrote 6 users to `out.yaml`.\n")
+    );
+    assert_eq!(
+        run(&["-q", "apply", "team.yaml", "--auto-approve"]),
+        said(0, "No changes. The account matches the files.\n")
+    );
+    let (code, out, err) = run(&["-q", "plan", "missing.yaml"]);
+    assert_eq!((code, out.as_str()), (Some(1), ""));
+    assert!(
+        err.starts_with("error: cannot read `missing.yaml`"),
+        "{err}"
+    );
+}
+
+#[test]
+fn very_verbose_logs_one_line_per_request_and_no_secret() {
+    let ws = Workspace::new();
+    let quickstart = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/quickstart.yaml");
+    ws.write("team.yaml", std::fs::read_to_string(quickstart).unwrap());
+    let out = rollcall_in(ws.dir.path(), &["-vv", "plan", "team.yaml"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let err = stderr(&out);
+    let requests: Vec<&str> = err
+        .lines()
+        .filter(|l| l.starts_with("DEBUG ") && l.contains(" ms "))
+        .collect();
+    let shapes: Vec<String> = requests
+        .iter()
+        .map(|l| {
+            let words: Vec<&str> = l.split(' ').collect();
+            assert_eq!(words.len(), 7, "{l}");
+            assert!(words[4].parse::<u64>().is_ok(), "{l}");
+            assert_eq!(words[6].len(), 36, "a request id: {l}");
+            words[1..4].join(" ")
+        })
+        .collect();
+    assert_eq!(
+        shapes,
+        [
+            "POST /auth/token 200",
+            "GET /api/users/v2 200",
+            "GET /api/users/v2/me 200"
+        ]
+    );
+    assert!(
+        !err.contains("sandbox-secret") && !err.contains("Bearer"),
+        "{err}"
+    );
+}
+
+#[test]
+fn colour_follows_clicolor_force_no_color_and_a_dumb_terminal() {
+    let ws = Workspace::new();
+    let quickstart = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/quickstart.yaml");
+    ws.write("team.yaml", std::fs::read_to_string(quickstart).unwrap());
+    let dir = ws.dir.path();
+    let plan = |vars: &[(&str, &str)]| {
+        let out = Command::new(env!("CARGO_BIN_EXE_rollcall"))
+            .args(["plan", "team.yaml"])
+            .current_dir(dir)
+            .env_clear()
+            .envs(vars.iter().copied())
+            .output()
+            .expect("run rollcall");
+        stdout(&out)
+    };
+    let coloured = |text: &str| text.contains("\u{1b}[");
+    assert!(!coloured(&plan(&[])), "not a terminal");
+    assert!(coloured(&plan(&[("CLICOLOR_FORCE", "1")])));
+    assert!(!coloured(&plan(&[
+        ("CLICOLOR_FORCE", "1"),
+        ("NO_COLOR", "1")
+    ])));
+    let (_, screen) = on_a_terminal_with(dir, "plan team.yaml", "", "xterm-256color");
+    assert!(coloured(&screen), "{screen}");
+    let (_, screen) = on_a_terminal_with(dir, "plan team.yaml", "", "dumb");
+    assert!(!coloured(&screen), "{screen}");
+    let (_, screen) = on_a_terminal_with(dir, "--color never plan team.yaml", "", "xterm");
+    assert!(!coloured(&screen), "{screen}");
 }

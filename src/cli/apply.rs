@@ -1,11 +1,11 @@
 //! `rollcall apply PATH...`: show the plan, ask, and carry it out.
 
-use std::io::{BufRead, IsTerminal, Read, Write};
+use std::io::{IsTerminal, Read};
 
 use anyhow::Context as _;
 
 use super::session;
-use super::{ApplyArgs, Output, exit};
+use super::{ApplyArgs, Printer, exit};
 use crate::apply::{self, Outcome};
 use crate::journal::Journal;
 use crate::session::Session;
@@ -29,7 +29,7 @@ Every write is appended to the journal (`.rollcall/journal.jsonl` unless --journ
 Exit status: 0 success or nothing to do, 1 error, 3 blocked by a guard,
 4 finished with some actions failed.";
 
-pub fn run(args: &ApplyArgs, output: Output) -> anyhow::Result<u8> {
+pub fn run(args: &ApplyArgs, output: Printer) -> anyhow::Result<u8> {
     if let [path] = args.paths.as_slice()
         && path.extension().is_some_and(|e| e == "json")
     {
@@ -48,7 +48,7 @@ pub fn run(args: &ApplyArgs, output: Output) -> anyhow::Result<u8> {
 
 /// `apply plan.json`: exactly the saved plan, if nothing it depends on moved. The plan is made
 /// again from its files and the live account, and applied only if its actions are the saved ones.
-fn run_saved(path: &Path, args: &ApplyArgs, output: Output) -> anyhow::Result<u8> {
+fn run_saved(path: &Path, args: &ApplyArgs, output: Printer) -> anyhow::Result<u8> {
     let refuse = |why: String| anyhow::anyhow!("refusing to apply `{}`: {why}", path.display());
     let too_large = || {
         refuse(format!(
@@ -88,11 +88,14 @@ fn run_saved(path: &Path, args: &ApplyArgs, output: Output) -> anyhow::Result<u8
             } else {
                 ("these users changed since the plan was made", moved)
             };
-            eprintln!("error: refusing to apply `{}`: {what}:", path.display());
+            output.error(format_args!(
+                "refusing to apply `{}`: {what}:",
+                path.display()
+            ));
             for line in &lines {
-                eprintln!("  {line}");
+                output.report(format_args!("  {line}"));
             }
-            eprintln!("Nothing was applied. Make a new plan.");
+            output.report("Nothing was applied. Make a new plan.");
             return Ok(exit::ERROR);
         }
         execute(&session, &plan, &live, args, &journal, output).await
@@ -111,22 +114,37 @@ async fn execute(
     live: &LiveState,
     args: &ApplyArgs,
     journal: &Journal,
-    output: Output,
+    output: Printer,
 ) -> anyhow::Result<u8> {
-    let mut stdout = std::io::stdout();
-    stdout
-        .write_all(render::human::render(plan, &session.target, output.color_stdout).as_bytes())?;
+    if output.quiet() {
+        for blocked in &plan.blocked {
+            output.error(format_args!(
+                "blocked by the {} guard: {}",
+                blocked.guard,
+                visible(&blocked.message)
+            ));
+        }
+    } else {
+        output.data(&render::human::render(
+            plan,
+            &session.target,
+            output.color_stdout,
+        ));
+    }
     if !plan.blocked.is_empty() {
-        eprintln!("Nothing was applied.");
+        output.report("Nothing was applied.");
         return Ok(exit::BLOCKED);
     }
     if plan.is_empty() {
+        if output.quiet() {
+            output.summary(render::human::summary(plan, &session.target));
+        }
         return Ok(exit::OK);
     }
     if let Some(reason) = session.account.read_only() {
         anyhow::bail!("nothing was applied: {reason}");
     }
-    if !args.auto_approve && !confirm()? {
+    if !args.auto_approve && !confirm(output)? {
         return Ok(exit::ERROR);
     }
     let caps = session.target.provider.capabilities();
@@ -140,30 +158,33 @@ async fn execute(
             let action = &plan.actions[id];
             let verb = Subject::done(action, caps);
             match outcome {
-                Outcome::Done => println!("{}: {}", visible(&action.subject()), visible(&verb)),
-                Outcome::Failed(err) => {
-                    eprintln!(
-                        "error: {}: {} failed: {err}",
-                        visible(&action.subject()),
-                        action.op.name()
-                    )
-                }
-                Outcome::Skipped(because) => eprintln!(
+                Outcome::Done => output.out(format_args!(
+                    "{}: {}",
+                    visible(&action.subject()),
+                    visible(&verb)
+                )),
+                Outcome::Failed(err) => output.error(format_args!(
+                    "{}: {} failed: {err}",
+                    visible(&action.subject()),
+                    action.op.name()
+                )),
+                Outcome::Skipped(because) => output.warning(format_args!(
                     "{}: skipped, because it depends on the failed action for {}",
                     visible(&action.subject()),
                     visible(&plan.actions[*because].subject())
-                ),
+                )),
             }
         },
     )
     .await;
-    println!(
-        "\nApply complete: {} of {} done, {} failed, {} skipped.",
+    output.out("");
+    output.summary(format_args!(
+        "Apply complete: {} of {} done, {} failed, {} skipped.",
         report.done(),
         plural(plan.actions.len(), "action", "actions"),
         report.failed(),
         report.skipped()
-    );
+    ));
     Ok(if report.failed() > 0 {
         exit::PARTIAL
     } else {
@@ -172,21 +193,18 @@ async fn execute(
 }
 
 /// Asks for `yes` on a terminal; refuses when nobody can answer.
-fn confirm() -> anyhow::Result<bool> {
-    let stdin = std::io::stdin();
-    if !stdin.is_terminal() {
+fn confirm(output: Printer) -> anyhow::Result<bool> {
+    if !std::io::stdin().is_terminal() {
         anyhow::bail!(
             "refusing to apply without confirmation: no terminal to ask on. Review the plan and pass `--auto-approve` to apply it"
         );
     }
-    print!("\nDo you want to perform these actions? Only 'yes' will be accepted: ");
-    std::io::stdout().flush()?;
-    let mut answer = String::new();
-    stdin.lock().read_line(&mut answer)?;
+    let answer =
+        output.ask("\nDo you want to perform these actions? Only 'yes' will be accepted: ")?;
     if answer.trim() == "yes" {
         Ok(true)
     } else {
-        eprintln!("Apply cancelled; nothing was changed.");
+        output.error("apply cancelled; nothing was changed");
         Ok(false)
     }
 }

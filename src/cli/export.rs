@@ -2,14 +2,14 @@
 //! adopt an existing account.
 
 use std::fmt::Write as _;
-use std::io::Write as _;
 
 use anyhow::Context as _;
 
 use super::session;
-use super::{ExportArgs, Output, exit};
+use super::{ExportArgs, Printer, exit};
 use crate::model::vocab::{State, TargetUrl};
 use crate::model::{DesiredState, LiveState};
+use crate::plan::view::plural;
 use crate::session::Session;
 
 pub const EXAMPLES: &str = "\
@@ -20,7 +20,7 @@ Examples:
 
 The file holds the target (credentials stay `${ENV_VAR}` references) and every live user.";
 
-pub fn run(args: &ExportArgs, output: Output) -> anyhow::Result<u8> {
+pub fn run(args: &ExportArgs, output: Printer) -> anyhow::Result<u8> {
     let Some(desired) = session::load(&args.paths, output)? else {
         return Ok(exit::ERROR);
     };
@@ -39,9 +39,13 @@ pub fn run(args: &ExportArgs, output: Output) -> anyhow::Result<u8> {
                 std::fs::write(path, &text)
                     .with_context(|| format!("cannot write `{}`", path.display()))?;
                 let users = live.users.iter().filter(|u| u.state != State::Absent);
-                eprintln!("Wrote {} users to `{}`.", users.count(), path.display());
+                output.summary(format_args!(
+                    "Wrote {} to `{}`.",
+                    plural(users.count(), "user", "users"),
+                    path.display()
+                ));
             }
-            None => std::io::stdout().write_all(text.as_bytes())?,
+            None => output.data(&text),
         }
         Ok(exit::OK)
     })

@@ -4,16 +4,18 @@ mod apply;
 mod completions;
 pub mod export;
 mod plan;
+pub mod printer;
 mod sandbox;
 mod schema;
 pub mod session;
 mod validate;
 
-use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
+
+pub use printer::Printer;
 
 /// Exit codes, documented in the README and never changed.
 pub mod exit {
@@ -65,7 +67,7 @@ pub struct GlobalArgs {
     /// More log output on stderr (`-v` info, `-vv` debug, `-vvv` trace). `RUST_LOG` overrides.
     #[arg(short, long, action = clap::ArgAction::Count, global = true, conflicts_with = "quiet")]
     pub verbose: u8,
-    /// Print only errors.
+    /// Print only errors and each command's final one-line summary.
     #[arg(short, long, global = true)]
     pub quiet: bool,
 }
@@ -254,30 +256,6 @@ pub struct CompletionsArgs {
     pub shell: clap_complete::Shell,
 }
 
-/// Where output goes, and whether it is coloured. Decided once, at start-up.
-#[derive(Debug, Clone, Copy)]
-pub struct Output {
-    pub color_stdout: bool,
-    pub color_stderr: bool,
-    pub quiet: bool,
-}
-
-impl Output {
-    pub fn new(global: &GlobalArgs) -> Self {
-        let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
-        let decide = |terminal: bool| match global.color {
-            ColorChoice::Always => true,
-            ColorChoice::Never => false,
-            ColorChoice::Auto => terminal && !no_color,
-        };
-        Output {
-            color_stdout: decide(std::io::stdout().is_terminal()),
-            color_stderr: decide(std::io::stderr().is_terminal()),
-            quiet: global.quiet,
-        }
-    }
-}
-
 /// Parses the command line and runs the command, returning the process exit code.
 pub fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
@@ -292,26 +270,21 @@ pub fn main() -> ExitCode {
             return ExitCode::from(code);
         }
     };
-    let output = Output::new(&cli.global);
+    let output = Printer::new(cli.global.color, cli.global.quiet, cli.global.verbose);
     init_logging(&cli.global, output.color_stderr);
     let result = match &cli.command {
         Command::Validate(args) => validate::run(args, output),
         Command::Plan(args) => plan::run(args, output),
         Command::Apply(args) => apply::run(args, output),
         Command::Export(args) => export::run(args, output),
-        Command::Sandbox(args) => sandbox::run(args),
-        Command::Schema => schema::run(),
+        Command::Sandbox(args) => sandbox::run(args, output),
+        Command::Schema => schema::run(output),
         Command::Completions(args) => completions::run(args),
     };
     match result {
         Ok(code) => ExitCode::from(code),
         Err(err) => {
-            let prefix = if output.color_stderr {
-                "\x1b[1;31merror\x1b[0m"
-            } else {
-                "error"
-            };
-            eprintln!("{prefix}: {err:#}");
+            output.error(format_args!("{err:#}"));
             ExitCode::from(exit::ERROR)
         }
     }

@@ -1,12 +1,11 @@
 //! `rollcall plan PATH...`: show what apply would change.
 
-use std::io::Write;
 use std::path::Path;
 
 use anyhow::Context as _;
 
 use super::session;
-use super::{Output, PlanArgs, PlanFormat, exit};
+use super::{PlanArgs, PlanFormat, Printer, exit};
 use crate::plan::saved::SavedPlan;
 use crate::render;
 use crate::session::Session;
@@ -35,7 +34,7 @@ Examples:
 Exit status: 0 no changes (or changes, without --detailed-exitcode), 1 error,
 2 changes present (with --detailed-exitcode), 3 blocked by a guard.";
 
-pub fn run(args: &PlanArgs, output: Output) -> anyhow::Result<u8> {
+pub fn run(args: &PlanArgs, output: Printer) -> anyhow::Result<u8> {
     let Some(desired) = session::load(&args.paths, output)? else {
         return Ok(exit::ERROR);
     };
@@ -55,23 +54,36 @@ pub fn run(args: &PlanArgs, output: Output) -> anyhow::Result<u8> {
             }
             PlanFormat::Diff => render::diff::render(&plan, &live),
         };
-        std::io::stdout().write_all(text.as_bytes())?;
+        // Under `-q` the human plan is its one-line summary; the other formats are data.
+        match args.format {
+            PlanFormat::Human if output.quiet() => {
+                output.summary(render::human::summary(&plan, &session.target));
+            }
+            _ => output.data(&text),
+        }
         if let (Some(path), Some(checksum)) = (&args.out, &checksum) {
-            eprintln!(
+            output.note(format_args!(
                 "Saved the plan to `{}` ({checksum}). Apply exactly this plan with `rollcall apply {}`.",
                 path.display(),
                 path.display()
-            );
+            ));
+        }
+        for blocked in plan.blocked.iter().filter(|_| output.quiet()) {
+            output.error(format_args!(
+                "blocked by the {} guard: {}",
+                blocked.guard,
+                crate::escape::visible(&blocked.message)
+            ));
         }
         Ok(if !plan.blocked.is_empty() {
             exit::BLOCKED
         } else if args.expect_no_changes && !plan.is_empty() {
-            eprintln!(
-                "error: the account has drifted from the files: {}",
+            output.error(format_args!(
+                "the account has drifted from the files: {}",
                 crate::plan::view::View::new(&plan)
                     .counts
                     .sentence(session.target.provider.capabilities())
-            );
+            ));
             exit::ERROR
         } else if args.detailed_exitcode && !plan.is_empty() {
             exit::CHANGES

@@ -1,6 +1,5 @@
 //! `rollcall sandbox`: run a provider's simulator on loopback until interrupted.
 
-use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
@@ -41,7 +40,7 @@ fn starting_data<T: serde::Serialize>(
     Ok(data)
 }
 
-pub fn run(args: &SandboxArgs) -> anyhow::Result<u8> {
+pub fn run(args: &SandboxArgs, output: super::Printer) -> anyhow::Result<u8> {
     let state_file: Option<PathBuf> = args.state.clone();
     let (api, name, credentials): (Arc<dyn Api>, &str, Vec<String>) = match args.provider {
         Provider::PiwikPro => {
@@ -146,10 +145,7 @@ pub fn run(args: &SandboxArgs) -> anyhow::Result<u8> {
             banner.push_str(&format!("  {line}\n"));
         }
         banner.push_str("Press Ctrl-C to stop.\n");
-        let mut stdout = std::io::stdout();
-        let _ = stdout
-            .write_all(banner.as_bytes())
-            .and_then(|()| stdout.flush());
+        output.data(&banner);
         tokio::signal::ctrl_c().await?;
         drop(server);
         Ok(exit::OK)

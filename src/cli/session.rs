@@ -5,25 +5,25 @@ use std::path::PathBuf;
 
 use anyhow::Context as _;
 
-use super::Output;
+use super::Printer;
 use crate::diagnostic::Renderer;
 use crate::model::DesiredState;
+use crate::plan::view::plural;
 
 /// Loads `paths`; on problems prints them and returns `None`.
-pub fn load(paths: &[PathBuf], output: Output) -> anyhow::Result<Option<DesiredState>> {
+pub fn load(paths: &[PathBuf], output: Printer) -> anyhow::Result<Option<DesiredState>> {
     let loaded = crate::desired::load(paths, &|name| std::env::var(name).ok());
     match loaded.result {
         Ok(state) => Ok(Some(state)),
         Err(diagnostics) => {
             let renderer = Renderer::new(&loaded.sources, output.color_stderr);
             for diagnostic in &diagnostics {
-                eprintln!("{}", renderer.render(diagnostic));
+                output.report(renderer.render(diagnostic));
             }
-            let n = diagnostics.len();
-            eprintln!(
-                "{n} problem{} found; fix the files and run again (`rollcall validate` checks them).",
-                if n == 1 { "" } else { "s" }
-            );
+            output.report(format_args!(
+                "{} found; fix the files and run again (`rollcall validate` checks them).",
+                plural(diagnostics.len(), "problem", "problems")
+            ));
             Ok(None)
         }
     }

@@ -247,7 +247,18 @@ impl Http {
                 .request_deadline
                 .saturating_sub(started.elapsed());
             *request.timeout_mut() = Some(left.min(self.policy.attempt_timeout));
+            let sent_at = Instant::now();
             let outcome = self.exchange(request, &method, path, kind).await;
+            // `-vv`: one line per request; never a header value, a query or a body.
+            let ms = sent_at.elapsed().as_millis();
+            match &outcome {
+                Ok(Exchange::Answer((status, ..)) | Exchange::Refused(status, _)) => {
+                    tracing::debug!("{method} {path} {} {ms} ms {request_id}", status.as_u16());
+                }
+                Err(cause) => {
+                    tracing::debug!("{method} {path} failed ({cause}) {ms} ms {request_id}")
+                }
+            }
             let outcome = match outcome {
                 Ok(Exchange::Answer(answer)) => Ok(answer),
                 Ok(Exchange::Refused(status, refusal)) => {

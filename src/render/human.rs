@@ -125,6 +125,20 @@ pub fn render(plan: &Plan, target: &TargetInfo, color: bool) -> String {
     out
 }
 
+/// The plan in one line: `Plan: 2 to invite, 1 to change, 1 to delete (6 actions).`, or that
+/// nothing changes.
+pub fn summary(plan: &Plan, target: &TargetInfo) -> String {
+    if plan.is_empty() {
+        return if plan.out_of_scope > 0 {
+            "No changes. Nothing in scope differs from the files.".into()
+        } else {
+            "No changes. The account matches the files.".into()
+        };
+    }
+    let counts = View::new(plan).counts;
+    format!("Plan: {}.", counts.sentence(target.provider.capabilities()))
+}
+
 /// One line of a plan's body: its indentation, the sign shown before it (which Markdown moves to
 /// the first column), and its text.
 pub struct Line {
