@@ -1002,3 +1002,80 @@ fn colour_follows_clicolor_force_no_color_and_a_dumb_terminal() {
     let (_, screen) = on_a_terminal_with(dir, "--color never plan team.yaml", "", "xterm");
     assert!(!coloured(&screen), "{screen}");
 }
+
+#[test]
+fn a_first_ctrl_c_lets_running_actions_finish_and_a_second_is_not_needed() {
+    use std::io::{BufRead, BufReader};
+    let (mut sandbox, url) = sandbox_process::start(
+        env!("CARGO_BIN_EXE_rollcall"),
+        "piwik-pro",
+        &["--port", "0", "--latency-ms", "150"],
+    );
+    let ws = Workspace::new();
+    let mut text = format!(
+        "version: 1\ntarget:\n  provider: piwik-pro\n  url: {url}\n  credentials:\n    client_id: ${{ID}}\n    client_secret: ${{SECRET}}\nusers:\n"
+    );
+    for n in 0..12 {
+        text.push_str(&format!("  - email: new{n}@acme.org\n"));
+    }
+    ws.write("team.yaml", text);
+    let mut child = Command::new(env!("CARGO_BIN_EXE_rollcall"))
+        .args(["apply", "team.yaml", "--auto-approve", "--parallelism", "1"])
+        .current_dir(ws.dir.path())
+        .env_clear()
+        .env("ID", "sandbox-client")
+        .env("SECRET", "sandbox-secret")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("run rollcall");
+    let mut lines = BufReader::new(child.stdout.take().expect("stdout")).lines();
+    // Wait for the first invite to be reported, then interrupt.
+    let mut seen = Vec::new();
+    for line in lines.by_ref() {
+        let line = line.expect("a line");
+        let first = line.ends_with(": invited");
+        seen.push(line);
+        if first {
+            break;
+        }
+    }
+    let status = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .expect("kill");
+    assert!(status.success());
+    seen.extend(lines.map(|l| l.expect("a line")));
+    let out = child.wait_with_output().expect("rollcall ends");
+    let _ = sandbox.kill();
+    assert_eq!(out.status.code(), Some(130), "{seen:?}");
+    let summary = seen.last().expect("a summary").clone();
+    let invited = seen.iter().filter(|l| l.ends_with(": invited")).count();
+    assert!((1..12).contains(&invited), "{seen:?}");
+    assert_eq!(
+        summary,
+        format!(
+            "Apply interrupted: {invited} of 12 actions done, 0 failed, 0 skipped, {} not started.",
+            12 - invited
+        )
+    );
+    let err = stderr(&out);
+    assert!(
+        err.contains("warning: interrupted: no new action starts, the running ones finish"),
+        "{err}"
+    );
+    // Every action is journaled: the ones done, and the ones that never started.
+    let journal = std::fs::read_to_string(ws.path(".rollcall/journal.jsonl")).expect("a journal");
+    let actions: Vec<&str> = journal
+        .lines()
+        .filter(|l| l.contains("\"event\":\"action\""))
+        .collect();
+    assert_eq!(actions.len(), 12, "{journal}");
+    assert_eq!(
+        actions
+            .iter()
+            .filter(|l| l.contains("\"status\":\"done\""))
+            .count(),
+        invited
+    );
+}

@@ -2,6 +2,7 @@
 //! order allows. A failed action skips only the actions that depend on it.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use serde_json::json;
 use tokio::task::JoinSet;
@@ -18,6 +19,8 @@ pub enum Outcome {
     Failed(ProviderError),
     /// Not run because an action it depends on did not succeed.
     Skipped(ActionId),
+    /// Not started, because the apply was interrupted before its turn came.
+    NotStarted,
 }
 
 /// What an apply did, action by action.
@@ -47,6 +50,13 @@ impl Report {
             .filter(|(_, o)| matches!(o, Outcome::Skipped(_)))
             .count()
     }
+
+    pub fn not_started(&self) -> usize {
+        self.outcomes
+            .iter()
+            .filter(|(_, o)| matches!(o, Outcome::NotStarted))
+            .count()
+    }
 }
 
 /// Runs every action of `plan`, at most `parallelism` at a time. `on_outcome` hears of each
@@ -57,6 +67,30 @@ pub async fn run<A: Account + Clone>(
     live: &LiveState,
     parallelism: usize,
     journal: Option<&Journal>,
+    on_outcome: impl FnMut(ActionId, &Outcome),
+) -> Report {
+    let never = AtomicBool::new(false);
+    run_until(
+        account,
+        plan,
+        live,
+        parallelism,
+        journal,
+        &never,
+        on_outcome,
+    )
+    .await
+}
+
+/// [`run`], until `stop` is set: then no new action starts, the running ones finish and are
+/// recorded, and every action left is reported as not started.
+pub async fn run_until<A: Account + Clone>(
+    account: A,
+    plan: &Plan,
+    live: &LiveState,
+    parallelism: usize,
+    journal: Option<&Journal>,
+    stop: &AtomicBool,
     mut on_outcome: impl FnMut(ActionId, &Outcome),
 ) -> Report {
     let actions = &plan.actions;
@@ -89,6 +123,7 @@ pub async fn run<A: Account + Clone>(
 
     loop {
         while running.len() < parallelism.max(1)
+            && !stop.load(Ordering::SeqCst)
             && let Some(id) = ready.pop_front()
         {
             let action = actions[id].clone();
@@ -146,6 +181,12 @@ pub async fn run<A: Account + Clone>(
             }
         }
     }
+    // Whatever never ran (an interruption, or an order that never made it ready) is said so.
+    for id in 0..actions.len() {
+        if !ledger.finished[id] {
+            ledger.finish(id, Outcome::NotStarted);
+        }
+    }
     ledger.report
 }
 
@@ -170,6 +211,7 @@ impl<F: FnMut(ActionId, &Outcome)> Ledger<'_, F> {
                     "skipped",
                     Some(json!({ "kind": "skipped", "because": because })),
                 ),
+                Outcome::NotStarted => ("not started", None),
             };
             let subject = if action.op.is_role() { "role" } else { "user" };
             journal.write(json!({

@@ -1,6 +1,8 @@
 //! `rollcall apply PATH...`: show the plan, ask, and carry it out.
 
 use std::io::{IsTerminal, Read};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use anyhow::Context as _;
 
@@ -148,12 +150,30 @@ async fn execute(
         return Ok(exit::ERROR);
     }
     let caps = session.target.provider.capabilities();
-    let report = apply::run(
+    // A first Ctrl-C stops new actions and lets the running ones finish; a second quits at once.
+    let stop = Arc::new(AtomicBool::new(false));
+    let interrupts = tokio::spawn({
+        let stop = stop.clone();
+        async move {
+            if tokio::signal::ctrl_c().await.is_err() {
+                return;
+            }
+            stop.store(true, Ordering::SeqCst);
+            output.warning(
+                "interrupted: no new action starts, the running ones finish; press Ctrl-C again to quit at once",
+            );
+            if tokio::signal::ctrl_c().await.is_ok() {
+                std::process::exit(i32::from(exit::INTERRUPTED));
+            }
+        }
+    });
+    let report = apply::run_until(
         session.account.clone(),
         plan,
         live,
         usize::from(args.parallelism),
         Some(journal),
+        &stop,
         |id, outcome| {
             let action = &plan.actions[id];
             let verb = Subject::done(action, caps);
@@ -173,19 +193,33 @@ async fn execute(
                     visible(&action.subject()),
                     visible(&plan.actions[*because].subject())
                 )),
+                Outcome::NotStarted => {}
             }
         },
     )
     .await;
+    interrupts.abort();
+    let interrupted = stop.load(Ordering::SeqCst);
     output.out("");
     output.summary(format_args!(
-        "Apply complete: {} of {} done, {} failed, {} skipped.",
+        "{}: {} of {} done, {} failed, {} skipped{}.",
+        if interrupted {
+            "Apply interrupted"
+        } else {
+            "Apply complete"
+        },
         report.done(),
         plural(plan.actions.len(), "action", "actions"),
         report.failed(),
-        report.skipped()
+        report.skipped(),
+        match report.not_started() {
+            0 => String::new(),
+            n => format!(", {n} not started"),
+        }
     ));
-    Ok(if report.failed() > 0 {
+    Ok(if interrupted {
+        exit::INTERRUPTED
+    } else if report.failed() > 0 || report.not_started() > 0 {
         exit::PARTIAL
     } else {
         exit::OK

@@ -29,6 +29,9 @@ pub mod exit {
     pub const BLOCKED: u8 = 3;
     /// Apply finished with some actions failed.
     pub const PARTIAL: u8 = 4;
+    /// Apply was interrupted with Ctrl-C: the actions already running finished and were
+    /// journaled; the rest did not start.
+    pub const INTERRUPTED: u8 = 130;
 }
 
 const ABOUT: &str = "Declarative user provisioning: keep the people in your SaaS accounts in Git.";
