@@ -1,0 +1,227 @@
+//! One user: its identity, its fields, and what it may refer to.
+
+use super::*;
+
+pub(super) fn identity_span(user: &UserDoc, caps: &Capabilities) -> Option<Span> {
+    match caps.identity {
+        "email" => user.email.as_ref().map(|e| e.span),
+        "external_id" => user.external_id.as_ref().map(|e| e.span),
+        _ => user.username.as_ref().map(|u| u.span),
+    }
+}
+
+/// What every user is checked against.
+pub(super) struct Scope<'a> {
+    pub(super) caps: &'static Capabilities,
+    pub(super) provider: Provider,
+    pub(super) defaults: Option<&'a DefaultsDoc>,
+    /// The default roles, already checked where the defaults are written.
+    pub(super) default_roles: Option<BTreeSet<String>>,
+    pub(super) roles: &'a BTreeMap<String, DesiredRole>,
+    pub(super) plans: &'a BTreeMap<String, Origin>,
+}
+
+/// The normalised natural key of a user, if it has one.
+pub(super) fn user_key(user: &UserDoc, provider: Provider) -> Option<String> {
+    match provider {
+        Provider::PiwikPro => user.email.as_ref().map(|e| e.value.key()),
+        Provider::PublicaLa => user.external_id.as_ref().map(|e| e.value.0.clone()),
+        Provider::Bedita => user
+            .username
+            .as_ref()
+            .map(|u| crate::model::capabilities::username_key(&u.value)),
+    }
+}
+
+pub(super) fn check_user(
+    checker: &mut Checker,
+    origin: Origin,
+    user: &UserDoc,
+    key: Option<String>,
+    scope: &Scope,
+) -> Option<DesiredUser> {
+    let Scope {
+        caps,
+        provider,
+        defaults,
+        ..
+    } = *scope;
+    let source = origin.source;
+    let before = checker.diagnostics.len();
+    let present = user.keys_present();
+    check_fields(checker, source, &present, caps, "users");
+    check_state(checker, source, user.state.as_ref(), caps);
+    check_language(checker, source, user.language.as_ref(), caps);
+    check_numbers(checker, source, user.sessions_limit.as_ref());
+
+    if key.is_none() {
+        checker
+            .error(
+                origin,
+                format!("a {} user needs `{}`", caps.name, caps.identity),
+            )
+            .hint = Some(format!(
+            "{} identifies users by `{}`",
+            caps.name, caps.identity
+        ));
+    }
+    let state = user.state.as_ref().map_or_else(
+        || {
+            defaults
+                .and_then(|d| d.state.as_ref())
+                .map_or(State::Active, |s| s.value)
+        },
+        |s| s.value,
+    );
+    if state == State::Absent {
+        for (name, span) in &present {
+            if !matches!(*name, "state" | "email" | "force_logout") && *name != caps.identity {
+                checker
+                    .error(
+                        at(source, *span),
+                        format!("`{name}` has no effect on a user with `state: absent`"),
+                    )
+                    .hint = Some("remove it; an absent user is only identified".into());
+            }
+        }
+    } else {
+        for required in caps.required_fields {
+            if !present.iter().any(|(k, _)| k == required) {
+                checker
+                    .error(origin, format!("a {} user needs `{required}`", caps.name))
+                    .hint = Some(format!("add `{required}: ...`"));
+            }
+        }
+    }
+    if let Some(username) = &user.username
+        && provider == Provider::Bedita
+    {
+        let name = username.value.trim();
+        if name.is_empty()
+            || name.contains(['<', '>', ':', '/', '='])
+            || name.starts_with("__deleted-")
+        {
+            checker
+                .error(
+                    at(source, username.span),
+                    format!("`{name}` is not a valid BEdita username"),
+                )
+                .hint = Some("use a non-empty name without `<`, `>`, `:`, `/` or `=`".into());
+        }
+    }
+    if let (Some(password), Some((min, max))) = (&user.password, caps.password_len) {
+        let len = password.value.value.expose().chars().count();
+        // Zero means the reference itself was already reported (unset, empty or literal).
+        if len > 0 && (len < min || len > max) {
+            checker
+                .error(
+                    at(source, password.span),
+                    format!(
+                        "the initial password in `{}` must be {min} to {max} characters long",
+                        password.value.var
+                    ),
+                )
+                .hint = Some(format!("it is {len} characters long"));
+        }
+    }
+    let roles = match &user.roles {
+        Some(roles) => check_references(
+            checker,
+            source,
+            Some(roles),
+            None,
+            caps,
+            scope.roles,
+            scope.plans,
+        ),
+        None => scope.default_roles.clone(),
+    };
+    check_references(
+        checker,
+        source,
+        None,
+        user.plan.as_ref(),
+        caps,
+        scope.roles,
+        scope.plans,
+    );
+    let plan = user
+        .plan
+        .as_ref()
+        .or_else(|| defaults.and_then(|d| d.plan.as_ref()))
+        .map(|p| p.value.trim().to_string());
+    let plan_valid_to = user
+        .plan_valid_to
+        .as_ref()
+        .or_else(|| defaults.and_then(|d| d.plan_valid_to.as_ref()));
+    if let (Some(valid_to), None) = (user.plan_valid_to.as_ref(), &plan) {
+        checker
+            .error(
+                at(source, valid_to.span),
+                "`plan_valid_to` without a `plan`",
+            )
+            .hint = Some("add `plan: ...`, or remove `plan_valid_to`".into());
+    }
+    if checker.diagnostics.len() > before {
+        return None;
+    }
+    let inherit_bool = |own: &Option<Spanned<bool>>, default: Option<&Option<Spanned<bool>>>| {
+        own.as_ref()
+            .or_else(|| default.and_then(|d| d.as_ref()))
+            .map(|b| b.value)
+    };
+    let absent = state == State::Absent;
+    Some(DesiredUser {
+        key: key?,
+        origin,
+        state,
+        state_origin: user.state.as_ref().map(|s| at(source, s.span)),
+        state_at: None,
+        at: String::new(),
+        email: user.email.as_ref().map(|e| e.value.clone()),
+        external_id: user.external_id.as_ref().map(|e| e.value.0.clone()),
+        username: user.username.as_ref().map(|u| u.value.trim().to_string()),
+        name: managed(absent, user.name.as_ref().map(|n| n.value.clone())),
+        surname: managed(absent, user.surname.as_ref().map(|n| n.value.clone())),
+        language: managed(
+            absent,
+            user.language
+                .as_ref()
+                .or_else(|| defaults.and_then(|d| d.language.as_ref()))
+                .map(|l| l.value.clone()),
+        ),
+        roles: managed(absent, roles),
+        password: managed(absent, user.password.as_ref().map(|p| p.value.clone())),
+        plan: managed(absent, plan),
+        plan_valid_to: managed(absent, plan_valid_to.map(|d| d.value)),
+        admin: managed(
+            absent,
+            inherit_bool(&user.admin, defaults.map(|d| &d.admin)),
+        ),
+        plan_admin: managed(
+            absent,
+            inherit_bool(&user.plan_admin, defaults.map(|d| &d.plan_admin)),
+        ),
+        only_sees_readable: managed(
+            absent,
+            inherit_bool(
+                &user.only_sees_readable,
+                defaults.map(|d| &d.only_sees_readable),
+            ),
+        ),
+        sessions_limit: managed(
+            absent,
+            user.sessions_limit
+                .as_ref()
+                .or_else(|| defaults.and_then(|d| d.sessions_limit.as_ref()))
+                .map(|s| s.value),
+        ),
+        // Meaningful for a leaver too: Publica.la removes by deactivating.
+        force_logout: user.force_logout.as_ref().map(|f| f.value),
+    })
+}
+
+/// An absent user manages nothing but its identity.
+pub(super) fn managed<T>(absent: bool, value: Option<T>) -> Option<T> {
+    if absent { None } else { value }
+}
