@@ -99,7 +99,11 @@ fn data() -> Data {
 type Harness = common::Served<Sandbox>;
 
 async fn harness(data: Data, faults: Faults) -> Harness {
-    common::serve(Sandbox::new(data, Options::default()), faults).await
+    harness_with(data, Options::default(), faults).await
+}
+
+async fn harness_with(data: Data, options: Options, faults: Faults) -> Harness {
+    common::serve(Sandbox::new(data, options), faults).await
 }
 
 impl Harness {
@@ -163,7 +167,21 @@ fn ops(plan: &Plan) -> Vec<(Op, &str)> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn plan_apply_plan_converges() {
-    let h = harness(data(), Faults::default()).await;
+    converges(harness(data(), Faults::default()).await).await;
+}
+
+/// A user list without role data (a proxy or plugin may drop it) is not read as "no roles": the
+/// roles are read per role, and the plan is the same as with them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_list_without_role_data_plans_the_same_and_converges() {
+    let options = Options {
+        no_role_data: true,
+        ..Options::default()
+    };
+    converges(harness_with(data(), options, Faults::default()).await).await;
+}
+
+async fn converges(h: Harness) {
     let (plan, failed) = h.apply(TEAM).await;
     assert_eq!(failed, 0);
     assert_eq!(

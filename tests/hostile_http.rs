@@ -628,3 +628,58 @@ async fn long_waits_are_announced() {
         logged.text()
     );
 }
+
+/// A Piwik PRO user list of `total` users that serves at most `cap` a page, and nothing from
+/// offset `until` on.
+fn capped_list(r: &Request, total: usize, cap: usize, until: usize) -> Reply {
+    let number = |name: &str| {
+        r.query()
+            .split('&')
+            .find_map(|p| p.strip_prefix(&format!("{name}=")))
+            .and_then(|v| v.parse::<usize>().ok())
+    };
+    let offset = number("offset").unwrap_or(0);
+    let limit = number("limit").unwrap_or(10);
+    let end = (offset + limit.min(cap)).min(total).min(until.max(offset));
+    let data: Vec<serde_json::Value> = (offset..end)
+        .map(|n| {
+            let role = if n == 0 { "owner" } else { "user" };
+            serde_json::json!({"id": n.to_string(), "type": "ppms/user",
+                "attributes": {"email": format!("u{n}@acme.org"), "role": role}})
+        })
+        .collect();
+    Reply::json(
+        200,
+        serde_json::json!({"meta": {"total": total}, "data": data}).to_string(),
+    )
+}
+
+#[tokio::test]
+async fn piwik_pages_are_read_as_long_as_the_service_makes_them_or_refused() {
+    let me = r#"{"data":{"id":"0","type":"ppms/user","attributes":{"email":"u0@acme.org","role":"owner"}}}"#;
+    let serve = move |until: usize| {
+        move |r: &Request| match r.path() {
+            "/auth/token" => piwik_token(),
+            "/api/users/v2/me" => Reply::json(200, me),
+            _ => capped_list(r, 50, 7, until),
+        }
+    };
+    // A cap below the asked `limit`: every user is still read.
+    let hostile = Hostile::start(serve(usize::MAX)).await;
+    let ws = Workspace::new();
+    let session = Session::connect(desired(&ws, PIWIK_HEAD, &hostile.url, ""), None)
+        .await
+        .expect("connected");
+    let live = session.fetch().await.expect("read");
+    assert_eq!(live.users.len(), 50);
+    // Pages that come back short: refused, naming what was read.
+    let hostile = Hostile::start(serve(14)).await;
+    let err = fetch_error(&ws, PIWIK_HEAD, &hostile.url).await;
+    assert!(
+        err.ends_with(&format!(
+            "read 14 of 50 users from {}; the service returned fewer per page than asked, or the account changed while it was read. Nothing was planned",
+            hostile.url
+        )),
+        "{err}"
+    );
+}

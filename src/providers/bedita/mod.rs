@@ -162,11 +162,11 @@ impl Bedita {
         T: Send + 'static,
     {
         let first = self.page::<A>(path, &query, 1).await?;
-        let pages = first
+        let (pages, count) = first
             .meta
             .pagination
             .as_ref()
-            .map(|p| p.page_count)
+            .map(|p| (p.page_count, p.count))
             .ok_or_else(|| {
                 ProviderError::Protocol(format!("BEdita's {path} list has no meta.pagination"))
             })?;
@@ -174,15 +174,31 @@ impl Bedita {
             pages.saturating_mul(wire::MAX_PAGE as u64),
             &format!("entries in {path}"),
         )?;
+        let mut seen = first.data.len() as u64;
         let mut items = read(first)?;
         let this = self.clone();
         let rest = super::fetch_pages(2..=pages, move |number| {
             let this = this.clone();
             let query = query.clone();
-            async move { this.page::<A>(path, &query, number).await.and_then(read) }
+            async move {
+                let page = this.page::<A>(path, &query, number).await?;
+                let entries = page.data.len() as u64;
+                Ok(vec![(entries, read(page)?)])
+            }
         })
         .await?;
-        items.extend(rest);
+        for (entries, page) in rest {
+            seen += entries;
+            items.extend(page);
+        }
+        // What was read must add up to what the server counts, or the plan would be made on
+        // part of the project.
+        if let Some(count) = count.filter(|&count| count != seen) {
+            return Err(ProviderError::Protocol(format!(
+                "read {seen} of {count} entries of {path} from {}; the service returned fewer per page than its page count implies, or the project changed while it was read. Nothing was planned",
+                self.base
+            )));
+        }
         Ok(items)
     }
 
@@ -327,14 +343,16 @@ fn live_user(resource: wire::Resource<wire::UserAttributes>, trashed: bool) -> O
             attributes.insert(name, value.clone());
         }
     }
-    let roles: BTreeSet<String> = resource
+    // Role data the server left out is unknown, not "no roles": the caller reads it another way.
+    let roles: BTreeSet<String> = match resource
         .relationships
         .and_then(|r| r.roles)
         .and_then(|r| r.data)
-        .unwrap_or_default()
-        .into_iter()
-        .map(|i| i.id)
-        .collect();
+    {
+        Some(identifiers) => identifiers.into_iter().map(|i| i.id).collect(),
+        None if trashed => BTreeSet::new(),
+        None => BTreeSet::from([ROLES_UNKNOWN.to_string()]),
+    };
     Some(LiveUser {
         id: resource.id,
         key: username_key(&username),
@@ -358,6 +376,16 @@ fn read_roles(
             description: r.attributes.description,
         })
         .collect())
+}
+
+/// Stands in a user's role set while the list did not show its roles.
+const ROLES_UNKNOWN: &str = "\u{0}unknown";
+
+/// Only the ids of a page of users.
+fn read_ids(
+    page: wire::ListDocument<wire::Resource<wire::UserAttributes>>,
+) -> Result<Vec<String>, ProviderError> {
+    Ok(page.data.into_iter().map(|u| u.id).collect())
 }
 
 /// Users, with the ids of their roles.
@@ -401,6 +429,25 @@ impl Account for Arc<Bedita> {
         )?;
         if let Ok(mut known) = self.roles.lock() {
             known.extend(roles.iter().map(|r| (r.name.clone(), r.id.clone())));
+        }
+        if users.iter().any(|u| u.roles.contains(ROLES_UNKNOWN)) {
+            // The list left out role data (a proxy, an older release or a plugin can): read each
+            // role's holders instead, a few list calls rather than one per user.
+            tracing::info!(
+                "BEdita's user list left out role data; reading each role's users with filter[roles]"
+            );
+            let mut held: HashMap<String, BTreeSet<String>> = HashMap::new();
+            for role in &roles {
+                let filter = vec![("filter[roles]", role.id.clone())];
+                for id in self.list_all("/users", filter, read_ids).await? {
+                    held.entry(id).or_default().insert(role.id.clone());
+                }
+            }
+            for user in &mut users {
+                user.roles = held.remove(&user.id).unwrap_or_default();
+            }
+        } else {
+            tracing::info!("BEdita's user list showed each user's roles (include=roles)");
         }
         let names: HashMap<&str, &str> = roles
             .iter()

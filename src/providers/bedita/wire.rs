@@ -37,6 +37,9 @@ pub struct ListMeta {
 #[derive(Debug, Deserialize)]
 pub struct Pagination {
     pub page_count: u64,
+    /// Entries in the whole list, when the server says.
+    #[serde(default)]
+    pub count: Option<u64>,
 }
 
 /// One resource.

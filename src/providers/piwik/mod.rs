@@ -192,24 +192,51 @@ impl Piwik {
         let first = self.page(0, wire::MAX_PAGE).await?;
         super::check_list_size(first.meta.total, "users")?;
         let total = usize::try_from(first.meta.total).unwrap_or(usize::MAX);
+        // Pages are as long as the service makes them: the first one says how long that is,
+        // whatever was asked for.
+        let step = first.data.len();
         let mut users: Vec<LiveUser> = Vec::with_capacity(total.min(1 << 20));
         users.extend(first.data.into_iter().map(live_user));
-        let offsets = (wire::MAX_PAGE..total)
-            .step_by(wire::MAX_PAGE)
-            .map(|offset| offset as u64);
-        let this = self.clone();
-        let rest = super::fetch_pages(offsets, move |offset| {
-            let this = this.clone();
-            async move {
-                let page = this.page(offset as usize, wire::MAX_PAGE).await?;
-                Ok(page.data.into_iter().map(live_user).collect())
+        let mut short = false;
+        if step > 0 && step < total {
+            let offsets = (step..total).step_by(step).map(|offset| offset as u64);
+            let this = self.clone();
+            let rest = super::fetch_pages(offsets, move |offset| {
+                let this = this.clone();
+                async move {
+                    let offset = offset as usize;
+                    let page = this.page(offset, step).await?;
+                    let expected = step.min(total - offset);
+                    let complete = page.data.len() == expected;
+                    Ok(vec![(
+                        complete,
+                        page.data.into_iter().map(live_user).collect::<Vec<_>>(),
+                    )])
+                }
+            })
+            .await?;
+            for (complete, page) in rest {
+                short |= !complete;
+                users.extend(page);
             }
-        })
-        .await?;
-        users.extend(rest);
-        // A user added or removed during the fetch may shift a page; keep each id once.
+        }
+        // Each id once: a page that moved under a concurrent change may repeat one.
         let mut seen = std::collections::HashSet::with_capacity(users.len());
         users.retain(|u| seen.insert(u.id.clone()));
+        if short || users.len() != total {
+            return Err(ProviderError::Protocol(format!(
+                "read {} of {total} users from {}; {}. Nothing was planned",
+                users.len(),
+                self.base,
+                if step == 0 && total > 0 {
+                    "the service returned an empty first page"
+                } else if short {
+                    "the service returned fewer per page than asked, or the account changed while it was read"
+                } else {
+                    "the account changed while it was read"
+                }
+            )));
+        }
         Ok(users)
     }
 

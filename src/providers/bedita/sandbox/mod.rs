@@ -274,6 +274,9 @@ pub struct Options {
     pub token_lifetime: Duration,
     /// Where the data is saved after every write.
     pub state_file: Option<PathBuf>,
+    /// Leave `relationships.roles.data` out of user lists even with `include=roles`, as a proxy,
+    /// an older release or a plugin may (the `no-role-data` reading of `apis.md` section 6).
+    pub no_role_data: bool,
 }
 
 impl Default for Options {
@@ -281,6 +284,7 @@ impl Default for Options {
         Options {
             token_lifetime: Duration::from_secs(20 * 60),
             state_file: None,
+            no_role_data: false,
         }
     }
 }
@@ -299,6 +303,8 @@ struct Inner {
     access: HashMap<String, Access>,
     /// Renew tokens by value, which never expire: the user each renews, none for the application.
     renew: HashMap<String, Option<u64>>,
+    /// See [`Options::no_role_data`].
+    no_role_data: bool,
 }
 
 struct Access {
@@ -315,6 +321,7 @@ impl Sandbox {
                 unames: std::cell::OnceCell::new(),
                 access: HashMap::new(),
                 renew: HashMap::new(),
+                no_role_data: options.no_role_data,
             }),
             options,
         }

@@ -56,7 +56,7 @@ impl Inner {
                     "self": call.url(&format!("{path}/relationships/roles")),
                 }
             });
-            if with_roles {
+            if with_roles && !self.no_role_data {
                 roles["data"] = self
                     .roles_of(user)
                     .iter()
