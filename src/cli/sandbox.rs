@@ -63,7 +63,6 @@ pub fn run(args: &SandboxArgs, output: super::Printer) -> anyhow::Result<u8> {
             let options = piwik::sandbox::Options {
                 token_lifetime: Duration::from_secs(args.token_lifetime),
                 state_file,
-                ..Default::default()
             };
             (
                 Arc::new(piwik::sandbox::Sandbox::new(data, options)),
