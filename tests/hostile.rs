@@ -370,7 +370,7 @@ fn tags_and_second_documents_are_refused_by_name() {
         assert!(!shown.contains("DuplicateKeyPolicy"), "{shown}");
     }
     // Core-schema tags only say what the plain reading says, and are read.
-    let path = ws.write("team.yaml", format!("{head}    language: !!str en\n"));
+    let path = ws.write("team.yaml", format!("{head}    language: !!str en-US\n"));
     assert!(load(&[path]).result.is_ok());
 }
 

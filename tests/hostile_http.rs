@@ -160,7 +160,7 @@ async fn a_redirected_write_is_a_failure_and_goes_nowhere() {
         _ => Reply::redirect(307, &to),
     })
     .await;
-    let users = "users:\n  - email: ada@acme.org\n    language: en\n";
+    let users = "users:\n  - email: ada@acme.org\n    language: en-US\n";
     let (_ws, session, live, plan) = planned(PIWIK_HEAD, &hostile.url, users, None).await;
     assert_eq!(plan.actions.len(), 1, "{plan:?}");
     let report = apply::run(session.account.clone(), &plan, &live, 1, None, |_, _| {}).await;

@@ -205,8 +205,16 @@ fn malformed_language_tags_and_piwik_languages() {
         messages(&problems),
         [
             "`english` is not a valid language tag",
-            "region `EN` is not an ISO 3166-1 alpha-2 country code"
+            "region `EN` is not an ISO 3166-1 alpha-2 country code",
+            "Piwik PRO needs a region in the language, and `sv` has none"
         ],
+        "{text}"
+    );
+    // The service may refuse a bare primary language mid-apply, so validation does first.
+    assert!(
+        text.contains(
+            "= hint: write `sv-SE`, or the language with another ISO 3166-1 country code; the service may refuse a bare `sv`"
+        ),
         "{text}"
     );
 }

@@ -52,6 +52,8 @@ pub struct Capabilities {
     pub plans: bool,
     /// Primary languages the provider accepts, when it restricts them.
     pub languages: Option<&'static [&'static str]>,
+    /// Languages must name a region (`de-DE`): a bare `de` may be refused by the service.
+    pub language_region: bool,
     /// Accepted sets of credential keys; one must match exactly.
     pub credentials: &'static [&'static [&'static str]],
     /// Length limits of the initial password, in characters.
@@ -69,6 +71,19 @@ pub struct Capabilities {
     pub delete_verb_past: &'static str,
 }
 
+/// The region a primary language most often goes with, for hints: `de` to `de-DE`.
+pub fn usual_region(primary: &str) -> &'static str {
+    match primary {
+        "ca" | "es" => "ES",
+        "de" => "DE",
+        "fi" => "FI",
+        "fr" => "FR",
+        "nl" => "NL",
+        "sv" => "SE",
+        _ => "US",
+    }
+}
+
 /// Piwik PRO's supported primary languages (Users API v2, from the 2023-11 revision on).
 pub const PIWIK_LANGUAGES: &[&str] = &["ca", "de", "en", "es", "fi", "fr", "nl", "sv"];
 
@@ -84,6 +99,7 @@ const PIWIK_PRO: Capabilities = Capabilities {
     builtin_admin: None,
     plans: false,
     languages: Some(PIWIK_LANGUAGES),
+    language_region: true,
     credentials: &[&["client_id", "client_secret"]],
     password_len: None,
     removal: "deleted (Piwik PRO has no deactivation)",
@@ -116,6 +132,7 @@ const PUBLICA_LA: Capabilities = Capabilities {
     builtin_admin: None,
     plans: true,
     languages: None,
+    language_region: false,
     credentials: &[&["api_token"]],
     password_len: Some((8, 255)),
     removal: "deactivated (Publica.la's only removal)",
@@ -138,6 +155,7 @@ const BEDITA: Capabilities = Capabilities {
     builtin_admin: Some("1"),
     plans: false,
     languages: None,
+    language_region: false,
     credentials: &[
         &["api_key", "username", "password"],
         &["api_key", "client_secret"],

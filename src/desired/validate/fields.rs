@@ -96,6 +96,25 @@ pub(super) fn check_language(
                 tag.primary()
             ));
         }
+    } else if caps.language_region {
+        let usual = format!(
+            "{}-{}",
+            tag.primary(),
+            crate::model::capabilities::usual_region(tag.primary())
+        );
+        checker
+            .error(
+                at(source, language.span),
+                format!(
+                    "{} needs a region in the language, and `{}` has none",
+                    caps.name,
+                    tag.as_str()
+                ),
+            )
+            .hint = Some(format!(
+            "write `{usual}`, or the language with another ISO 3166-1 country code; the service may refuse a bare `{}`",
+            tag.primary()
+        ));
     } else if tag.as_str().contains('-') {
         checker
             .error(
