@@ -528,6 +528,11 @@ users:
     assert_eq!(plan.actions[0].after("username"), Some("New.Person"));
     h.user("New.Person");
     assert!(h.plan(team).await.is_empty());
+    // An export keeps each username as BEdita spells it.
+    let session = Session::connect(h.desired(""), None).await.unwrap();
+    let live = session.fetch().await.unwrap();
+    let text = rollcall::cli::export::render(&session.desired, &live);
+    assert!(text.contains("  - username: \"New.Person\"\n"), "{text}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -88,6 +88,7 @@ fn live_user(n: usize, email: &str, role: &str, language: &str) -> LiveUser {
     LiveUser {
         id: format!("id-{n}"),
         key: email.to_lowercase(),
+        spelling: None,
         email: Some(email.to_string()),
         state: State::Active,
         attributes: BTreeMap::from([("language", language.to_string())]),
@@ -109,6 +110,7 @@ fn simulate(live: &LiveState, plan: &Plan) -> LiveState {
                 let user = LiveUser {
                     id: format!("new-{}", action.user),
                     key: action.user.clone(),
+                    spelling: None,
                     email: action.after("email").map(str::to_string),
                     state: State::Active,
                     attributes: BTreeMap::from([(
@@ -574,6 +576,7 @@ fn attributes_are_compared_generically_for_any_provider() {
         vec![LiveUser {
             id: "77".into(),
             key: "10041".into(),
+            spelling: None,
             email: Some("reader@example.org".into()),
             state: State::Active,
             attributes: BTreeMap::from([
@@ -626,6 +629,7 @@ fn publica(state: State, want_state: State, sessions_limit: Option<u32>) -> Plan
         vec![LiveUser {
             id: "9".into(),
             key: "r1".into(),
+            spelling: None,
             email: Some("reader@example.org".into()),
             state,
             attributes: BTreeMap::from([
@@ -692,6 +696,7 @@ fn an_unmanaged_user_already_deactivated_is_left_alone() {
     let user = |state| LiveUser {
         id: "5".into(),
         key: "email:gone@example.org".into(),
+        spelling: None,
         email: Some("gone@example.org".into()),
         state,
         attributes: BTreeMap::new(),
@@ -805,6 +810,7 @@ fn simulate_bedita(live: &LiveState, plan: &Plan) -> LiveState {
                     LiveUser {
                         id: format!("new-{}", action.user),
                         key: action.user.clone(),
+                        spelling: None,
                         email: None,
                         state: state_of(action.after("state")),
                         attributes,
@@ -875,6 +881,7 @@ prop_compose! {
             .map(|(n, (_, state, roles, language))| LiveUser {
                 id: (10 + n).to_string(),
                 key: NAMES[n].to_string(),
+                spelling: None,
                 email: None,
                 state: STATES[*state],
                 attributes: BTreeMap::from([("language", LANGUAGES[*language].to_string())]),
@@ -967,6 +974,7 @@ fn a_bedita_plan_shows_roles_grants_revokes_and_restores() {
             LiveUser {
                 id: "10".into(),
                 key: "ada".into(),
+                spelling: None,
                 email: None,
                 state: State::Active,
                 attributes: BTreeMap::new(),
@@ -975,6 +983,7 @@ fn a_bedita_plan_shows_roles_grants_revokes_and_restores() {
             LiveUser {
                 id: "11".into(),
                 key: "bob".into(),
+                spelling: None,
                 email: None,
                 state: State::Absent,
                 attributes: BTreeMap::new(),
@@ -1083,6 +1092,7 @@ fn deactivating_the_last_active_admin_is_blocked() {
     let admin = |id: &str, key: &str, state: State| LiveUser {
         id: id.into(),
         key: key.into(),
+        spelling: None,
         email: None,
         state,
         attributes: BTreeMap::new(),

@@ -111,9 +111,10 @@ pub fn render(desired: &DesiredState, live: &LiveState) -> String {
     let identity = target.provider.capabilities().identity;
     out.push_str("users:\n");
     for user in users {
+        // The identity as the service spells it: matching ignores case, a file keeps it.
         let key = match identity {
             "email" => user.email.as_deref().unwrap_or(&user.key),
-            _ => &user.key,
+            _ => user.spelling.as_deref().unwrap_or(&user.key),
         };
         let _ = writeln!(out, "  - {identity}: {}", quote(key));
         if user.state == State::Deactivated {

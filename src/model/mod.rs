@@ -170,6 +170,8 @@ pub struct LiveUser {
     pub id: String,
     /// The natural key, normalised as in [`DesiredUser::key`].
     pub key: String,
+    /// The natural key as the service spells it, where matching ignores case (BEdita usernames).
+    pub spelling: Option<String>,
     /// The email as stored.
     pub email: Option<String>,
     pub state: State,

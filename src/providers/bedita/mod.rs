@@ -356,6 +356,7 @@ fn live_user(resource: wire::Resource<wire::UserAttributes>, trashed: bool) -> O
     Some(LiveUser {
         id: resource.id,
         key: username_key(&username),
+        spelling: Some(username.clone()),
         email: a.email.filter(|e| !e.is_empty()),
         state,
         attributes,

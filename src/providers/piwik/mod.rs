@@ -372,6 +372,7 @@ fn live_user(resource: wire::UserResource) -> LiveUser {
     LiveUser {
         id: resource.id,
         key: attributes.email.trim().to_lowercase(),
+        spelling: None,
         email: Some(attributes.email),
         state: State::Active,
         attributes: attributes

@@ -424,6 +424,7 @@ fn live_user(user: &wire::ListUser, deactivated: bool) -> LiveUser {
             .external_id
             .clone()
             .unwrap_or_else(|| email_key(&user.email)),
+        spelling: None,
         email: Some(user.email.clone()),
         state: if deactivated {
             State::Deactivated
