@@ -213,7 +213,9 @@ fn the_readme_flow_converges_against_the_built_in_sandbox() {
     let out = rollcall_in(ws.dir.path(), &["apply", "--auto-approve", quickstart]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     assert!(
-        stdout(&out).contains("Apply complete: 6 of 6 actions done, 0 failed, 0 skipped."),
+        stdout(&out).contains(
+            "Apply complete: 6 of 6 actions done, 0 failed, 0 skipped. Verified: the account matches the files.\n"
+        ),
         "{}",
         stdout(&out)
     );
@@ -382,7 +384,9 @@ fn a_saved_plan_applies_exactly_and_refuses_when_anything_moved() {
     let out = rollcall_in(dir, &["apply", "plan.json", "--auto-approve"]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     assert!(
-        stdout(&out).contains("Apply complete: 6 of 6 actions done, 0 failed, 0 skipped."),
+        stdout(&out).contains(
+            "Apply complete: 6 of 6 actions done, 0 failed, 0 skipped. Verified: the account matches the files.\n"
+        ),
         "{}",
         stdout(&out)
     );
@@ -913,7 +917,7 @@ fn quiet_prints_only_errors_and_each_commands_summary() {
         run(&["-q", "apply", "plan.json", "--auto-approve"]),
         said(
             0,
-            "Apply complete: 6 of 6 actions done, 0 failed, 0 skipped.\n"
+            "Apply complete: 6 of 6 actions done, 0 failed, 0 skipped. Verified: the account matches the files.\n"
         )
     );
     assert_eq!(
@@ -1077,5 +1081,79 @@ fn a_first_ctrl_c_lets_running_actions_finish_and_a_second_is_not_needed() {
             .filter(|l| l.contains("\"status\":\"done\""))
             .count(),
         invited
+    );
+}
+
+#[test]
+fn apply_reads_the_account_back_and_names_a_write_that_did_not_take() {
+    use rollcall::providers::bedita::sandbox::{Data, SEED_API_KEY, User};
+    let ws = Workspace::new();
+    let mut data = Data::seed();
+    data.next_id = 50;
+    data.users.push(User {
+        id: 40,
+        username: "kai".into(),
+        email: None,
+        name: None,
+        surname: None,
+        lang: None,
+        status: "on".into(),
+        password_hash: None,
+        roles: Vec::new(),
+        deleted: false,
+        blocked: true,
+        created: 1_700_000_000,
+        modified: 1_700_000_000,
+    });
+    let state = ws.path("state.json");
+    data.write(&state).unwrap();
+    let (mut sandbox, url) = sandbox_process::start(
+        env!("CARGO_BIN_EXE_rollcall"),
+        "bedita",
+        &[
+            "--port",
+            "0",
+            "--state",
+            state.to_str().unwrap(),
+            "--variant",
+            "blocked-ignored",
+        ],
+    );
+    ws.write(
+        "team.yaml",
+        format!(
+            "version: 1\ntarget:\n  provider: bedita\n  url: {url}\n  credentials:\n    api_key: ${{KEY}}\n    username: ${{WHO}}\n    password: ${{PASSWORD}}\nusers:\n  - username: kai\n"
+        ),
+    );
+    let out = Command::new(env!("CARGO_BIN_EXE_rollcall"))
+        .args(["apply", "team.yaml", "--auto-approve"])
+        .current_dir(ws.dir.path())
+        .env_clear()
+        .env("KEY", SEED_API_KEY)
+        .env("WHO", "bedita")
+        .env("PASSWORD", "bedita")
+        .output()
+        .expect("run rollcall");
+    let _ = sandbox.kill();
+    let (out_text, err) = (stdout(&out), stderr(&out));
+    assert_eq!(out.status.code(), Some(4), "{out_text}{err}");
+    // The service said yes; reading it back says otherwise, and the user is told which.
+    assert!(out_text.contains("kai: reactivated\n"), "{out_text}");
+    assert_eq!(
+        err,
+        "error: kai: reactivated, but BEdita still shows it otherwise: state \"deactivated\" -> \"active\"\n"
+    );
+    assert!(
+        out_text.ends_with(
+            "Apply complete: 1 of 1 action done, 0 failed, 0 skipped. Not verified: the account still differs from the files (0 to create, 0 to change, 1 to reactivate, 0 to delete (1 action)).\n"
+        ),
+        "{out_text}"
+    );
+    let journal = std::fs::read_to_string(ws.path(".rollcall/journal.jsonl")).unwrap();
+    assert!(
+        journal.lines().any(|l| l.contains("\"event\":\"verify\"")
+            && l.contains("\"status\":\"not visible\"")
+            && l.contains("\"user\":\"kai\"")),
+        "{journal}"
     );
 }

@@ -16,8 +16,9 @@ use std::path::{Path, PathBuf};
 use crate::escape::visible;
 use crate::model::LiveState;
 use crate::plan::Plan;
+use crate::plan::PlanOptions;
 use crate::plan::saved::{self, SavedPlan};
-use crate::plan::view::{Subject, plural};
+use crate::plan::view::{Subject, View, plural};
 use crate::render;
 
 pub const EXAMPLES: &str = "\
@@ -43,8 +44,9 @@ pub fn run(args: &ApplyArgs, output: Printer) -> anyhow::Result<u8> {
     let journal = open_journal(args)?;
     session::runtime()?.block_on(async {
         let session = Session::connect(desired, Some(journal.clone())).await?;
-        let (live, plan) = session.plan(&args.planning.options()).await?;
-        execute(&session, &plan, &live, args, &journal, output).await
+        let options = args.planning.options();
+        let (live, plan) = session.plan(&options).await?;
+        execute(&session, &plan, &live, &options, args, &journal, output).await
     })
 }
 
@@ -100,7 +102,16 @@ fn run_saved(path: &Path, args: &ApplyArgs, output: Printer) -> anyhow::Result<u
             output.report("Nothing was applied. Make a new plan.");
             return Ok(exit::ERROR);
         }
-        execute(&session, &plan, &live, args, &journal, output).await
+        execute(
+            &session,
+            &plan,
+            &live,
+            &saved.options(),
+            args,
+            &journal,
+            output,
+        )
+        .await
     })
 }
 
@@ -114,6 +125,7 @@ async fn execute(
     session: &Session,
     plan: &Plan,
     live: &LiveState,
+    options: &PlanOptions,
     args: &ApplyArgs,
     journal: &Journal,
     output: Printer,
@@ -201,7 +213,7 @@ async fn execute(
     interrupts.abort();
     let interrupted = stop.load(Ordering::SeqCst);
     output.out("");
-    output.summary(format_args!(
+    let mut summary = format!(
         "{}: {} of {} done, {} failed, {} skipped{}.",
         if interrupted {
             "Apply interrupted"
@@ -216,14 +228,98 @@ async fn execute(
             0 => String::new(),
             n => format!(", {n} not started"),
         }
-    ));
-    Ok(if interrupted {
-        exit::INTERRUPTED
-    } else if report.failed() > 0 || report.not_started() > 0 {
-        exit::PARTIAL
+    );
+    if interrupted {
+        output.summary(summary);
+        return Ok(exit::INTERRUPTED);
+    }
+    let verified = if args.no_verify {
+        true
     } else {
-        exit::OK
-    })
+        let (verified, sentence) = verify(session, plan, &report, options, journal, output).await?;
+        summary.push(' ');
+        summary.push_str(&sentence);
+        verified
+    };
+    output.summary(summary);
+    Ok(
+        if !verified || report.failed() > 0 || report.not_started() > 0 {
+            exit::PARTIAL
+        } else {
+            exit::OK
+        },
+    )
+}
+
+/// Reads the account back and plans the same scope again. Whatever is still planned did not
+/// take: for a subject an action was reported done for, each field the service still shows
+/// otherwise is named as an error and journaled. Returns whether the account matches, and the
+/// sentence that ends the summary.
+async fn verify(
+    session: &Session,
+    plan: &Plan,
+    report: &apply::Report,
+    options: &PlanOptions,
+    journal: &Journal,
+    output: Printer,
+) -> anyhow::Result<(bool, String)> {
+    let (_, again) = session
+        .plan(options)
+        .await
+        .context("cannot read the account back to verify the apply")?;
+    if again.is_empty() {
+        return Ok((true, "Verified: the account matches the files.".into()));
+    }
+    let caps = session.target.provider.capabilities();
+    let done: Vec<&crate::plan::Action> = report
+        .outcomes
+        .iter()
+        .filter(|(_, o)| matches!(o, Outcome::Done))
+        .map(|(id, _)| &plan.actions[*id])
+        .collect();
+    let view = View::new(&again);
+    let mut unverified = 0;
+    for subject in &view.subjects {
+        let claimed: Vec<String> = done
+            .iter()
+            .filter(|a| a.op.is_role() == subject.is_role && a.user == subject.key)
+            .map(|a| Subject::done(a, caps))
+            .collect();
+        for row in subject.rows().into_iter().filter(|r| r.attribute != "id") {
+            let what = format!("{} {}", row.attribute, row.value);
+            let mut entry = serde_json::json!({
+                "event": "verify",
+                "attribute": row.attribute,
+                "status": if claimed.is_empty() { "differs" } else { "not visible" },
+            });
+            entry[subject.noun()] = subject.key.into();
+            journal.write(entry);
+            if claimed.is_empty() {
+                output.warning(format_args!(
+                    "{}: still differs from the files after the apply: {}",
+                    visible(subject.name()),
+                    visible(&what)
+                ));
+            } else {
+                unverified += 1;
+                output.error(format_args!(
+                    "{}: {}, but {} still shows it otherwise: {}",
+                    visible(subject.name()),
+                    visible(&claimed.join(", ")),
+                    caps.name,
+                    visible(&what)
+                ));
+            }
+        }
+    }
+    tracing::info!(unverified, "verified the apply");
+    Ok((
+        false,
+        format!(
+            "Not verified: the account still differs from the files ({}).",
+            view.counts.sentence(caps)
+        ),
+    ))
 }
 
 /// Asks for `yes` on a terminal; refuses when nobody can answer.

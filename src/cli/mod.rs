@@ -187,6 +187,11 @@ pub struct ApplyArgs {
     /// Where to append the journal of writes.
     #[arg(long, value_name = "FILE", default_value = ".rollcall/journal.jsonl")]
     pub journal: PathBuf,
+    /// Do not read the account back after applying. Verifying costs one more fetch (the list
+    /// calls of a plan); skipping it is reasonable only where that fetch is too costly and the
+    /// next scheduled plan checks the account anyway.
+    #[arg(long)]
+    pub no_verify: bool,
 }
 
 #[derive(Debug, Args)]
@@ -217,6 +222,11 @@ pub struct SandboxArgs {
     /// Lifetime of access tokens, in seconds.
     #[arg(long, value_name = "SECONDS", default_value_t = 1800)]
     pub token_lifetime: u64,
+    /// Take one of the readings the API's documentation leaves open (repeatable). BEdita:
+    /// `no-role-data` (user lists leave out role data), `blocked-ignored` (lifting a block
+    /// answers 200 and changes nothing).
+    #[arg(long = "variant", value_name = "NAME")]
+    pub variants: Vec<String>,
     /// Answer 429 with `Retry-After` beyond this many requests per window.
     #[arg(long, value_name = "N")]
     pub rate_limit: Option<u32>,

@@ -42,6 +42,14 @@ fn starting_data<T: serde::Serialize>(
 
 pub fn run(args: &SandboxArgs, output: super::Printer) -> anyhow::Result<u8> {
     let state_file: Option<PathBuf> = args.state.clone();
+    if let Some(name) = args.variants.first()
+        && args.provider != Provider::Bedita
+    {
+        anyhow::bail!(
+            "the {} sandbox has no variant `{name}`; only the BEdita sandbox has variants yet",
+            args.provider.capabilities().name
+        );
+    }
     let (api, name, credentials): (Arc<dyn Api>, &str, Vec<String>) = match args.provider {
         Provider::PiwikPro => {
             let data = starting_data(
@@ -114,11 +122,23 @@ pub fn run(args: &SandboxArgs, output: super::Printer) -> anyhow::Result<u8> {
                     data.api_key, data.client_secret
                 ));
             }
-            let options = bedita::sandbox::Options {
+            let mut options = bedita::sandbox::Options {
                 token_lifetime: Duration::from_secs(args.token_lifetime),
                 state_file,
                 ..Default::default()
             };
+            for name in &args.variants {
+                if !options.variant(name) {
+                    anyhow::bail!(
+                        "the BEdita sandbox has no variant `{name}`; it has {}",
+                        bedita::sandbox::VARIANTS
+                            .iter()
+                            .map(|(name, what)| format!("`{name}` ({what})"))
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    );
+                }
+            }
             (
                 Arc::new(bedita::sandbox::Sandbox::new(data, options)),
                 "BEdita",

@@ -277,6 +277,33 @@ pub struct Options {
     /// Leave `relationships.roles.data` out of user lists even with `include=roles`, as a proxy,
     /// an older release or a plugin may (the `no-role-data` reading of `apis.md` section 6).
     pub no_role_data: bool,
+    /// Answer an update that lifts a block with 200 and leave the user blocked, as BEdita does
+    /// when the signed-in user lacks the admin role (the `blocked-ignored` reading).
+    pub blocked_ignored: bool,
+}
+
+/// The readings of `apis.md` section 6 this simulator can take, by name, with what each does.
+pub const VARIANTS: &[(&str, &str)] = &[
+    (
+        "no-role-data",
+        "user lists leave out relationships.roles.data, even with include=roles",
+    ),
+    (
+        "blocked-ignored",
+        "an update lifting a block answers 200 and leaves the user blocked",
+    ),
+];
+
+impl Options {
+    /// Turns on the variant called `name`; false when there is none by that name.
+    pub fn variant(&mut self, name: &str) -> bool {
+        match name {
+            "no-role-data" => self.no_role_data = true,
+            "blocked-ignored" => self.blocked_ignored = true,
+            _ => return false,
+        }
+        true
+    }
 }
 
 impl Default for Options {
@@ -285,6 +312,7 @@ impl Default for Options {
             token_lifetime: Duration::from_secs(20 * 60),
             state_file: None,
             no_role_data: false,
+            blocked_ignored: false,
         }
     }
 }
@@ -305,6 +333,8 @@ struct Inner {
     renew: HashMap<String, Option<u64>>,
     /// See [`Options::no_role_data`].
     no_role_data: bool,
+    /// See [`Options::blocked_ignored`].
+    blocked_ignored: bool,
 }
 
 struct Access {
@@ -322,6 +352,7 @@ impl Sandbox {
                 access: HashMap::new(),
                 renew: HashMap::new(),
                 no_role_data: options.no_role_data,
+                blocked_ignored: options.blocked_ignored,
             }),
             options,
         }

@@ -195,7 +195,9 @@ impl Inner {
         if let Some(password) = changes.password {
             user.password_hash = Some(password_hash(&password));
         }
-        if let Some(blocked) = changes.blocked {
+        if let Some(blocked) = changes.blocked
+            && !(self.blocked_ignored && user.blocked && !blocked)
+        {
             user.blocked = blocked;
         }
         user.modified = now();
