@@ -346,3 +346,41 @@ async fn listing_pages_through_thousands_of_users() {
         1
     );
 }
+
+/// A user invited by someone else between plan and apply: the invite meets "already exists",
+/// rollcall takes over the user with exactly that email, sets the file's language on it, and says
+/// it adopted rather than invited; nobody is invited twice.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_user_invited_by_someone_else_mid_apply_is_adopted_with_the_files_attributes() {
+    let h = harness(seed(), Options::default(), Faults::default()).await;
+    let team = "users:\n  - email: api@acme.org\n    roles: [owner]\n  - email: grace@acme.org\n    language: de-DE\n";
+    let desired = h.desired(team, CLIENT.1);
+    let session = Session::connect(desired, None).await.unwrap();
+    let (live, plan) = session.plan(&PlanOptions::default()).await.unwrap();
+    assert_eq!(plan.actions.len(), 1, "{:?}", plan.actions);
+    h.sandbox
+        .add_user(user(9, "Grace@acme.org", "USER", "en-US"));
+    let report =
+        rollcall::apply::run(session.account.clone(), &plan, &live, 1, None, |_, _| {}).await;
+    assert!(
+        matches!(
+            report.outcomes[0].1,
+            rollcall::apply::Outcome::Done { adopted: true }
+        ),
+        "{:?}",
+        report.outcomes
+    );
+    let graces: Vec<_> = h
+        .sandbox
+        .data()
+        .users
+        .into_iter()
+        .filter(|u| u.email.eq_ignore_ascii_case("grace@acme.org"))
+        .collect();
+    assert_eq!(graces.len(), 1, "invited twice");
+    assert_eq!(
+        graces[0].language, "de-DE",
+        "the file's language was not set"
+    );
+    assert!(h.plan(team).await.is_empty());
+}

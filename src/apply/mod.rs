@@ -15,7 +15,10 @@ use crate::providers::{Account, ProviderError};
 /// How one action ended.
 #[derive(Debug)]
 pub enum Outcome {
-    Done,
+    /// Done; `adopted` when the user to be created existed already and was taken over.
+    Done {
+        adopted: bool,
+    },
     Failed(ProviderError),
     /// Not run because an action it depends on did not succeed.
     Skipped(ActionId),
@@ -33,7 +36,7 @@ impl Report {
     pub fn done(&self) -> usize {
         self.outcomes
             .iter()
-            .filter(|(_, o)| matches!(o, Outcome::Done))
+            .filter(|(_, o)| matches!(o, Outcome::Done { .. }))
             .count()
     }
 
@@ -156,8 +159,8 @@ pub async fn run_until<A: Account + Clone>(
             },
         };
         match result {
-            Ok(new_id) => {
-                if let Some(new_id) = new_id.filter(|_| !actions[id].op.is_role()) {
+            Ok(effect) => {
+                if let Some(new_id) = effect.id.filter(|_| !actions[id].op.is_role()) {
                     ids.insert(actions[id].user.clone(), new_id);
                 }
                 for &next in &dependents[id] {
@@ -166,7 +169,12 @@ pub async fn run_until<A: Account + Clone>(
                         ready.push_back(next);
                     }
                 }
-                ledger.finish(id, Outcome::Done);
+                ledger.finish(
+                    id,
+                    Outcome::Done {
+                        adopted: effect.adopted,
+                    },
+                );
             }
             Err(err) => {
                 ledger.finish(id, Outcome::Failed(err));
@@ -205,7 +213,8 @@ impl<F: FnMut(ActionId, &Outcome)> Ledger<'_, F> {
         let action = &self.plan.actions[id];
         if let Some(journal) = self.journal {
             let (status, error) = match &outcome {
-                Outcome::Done => ("done", None),
+                Outcome::Done { adopted: false } => ("done", None),
+                Outcome::Done { adopted: true } => ("adopted", None),
                 Outcome::Failed(err) => ("failed", Some(err.summary())),
                 Outcome::Skipped(because) => (
                     "skipped",

@@ -190,10 +190,14 @@ async fn execute(
             let action = &plan.actions[id];
             let verb = Subject::done(action, caps);
             match outcome {
-                Outcome::Done => output.out(format_args!(
+                Outcome::Done { adopted } => output.out(format_args!(
                     "{}: {}",
                     visible(&action.subject()),
-                    visible(&verb)
+                    if *adopted {
+                        "adopted (already existed)".into()
+                    } else {
+                        visible(&verb)
+                    }
                 )),
                 Outcome::Failed(err) => output.error(format_args!(
                     "{}: {} failed: {err}",
@@ -274,7 +278,7 @@ async fn verify(
     let done: Vec<&crate::plan::Action> = report
         .outcomes
         .iter()
-        .filter(|(_, o)| matches!(o, Outcome::Done))
+        .filter(|(_, o)| matches!(o, Outcome::Done { .. }))
         .map(|(id, _)| &plan.actions[*id])
         .collect();
     let view = View::new(&again);

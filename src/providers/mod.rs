@@ -86,6 +86,22 @@ impl ProviderError {
     }
 }
 
+/// What a carried-out action did.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Effect {
+    /// The new user's (or role's) id, for a create.
+    pub id: Option<String>,
+    /// The user to be created existed already (someone else, or an interrupted run, created it
+    /// with the same identity), and was taken over with the file's attributes.
+    pub adopted: bool,
+}
+
+impl From<Option<String>> for Effect {
+    fn from(id: Option<String>) -> Self {
+        Effect { id, adopted: false }
+    }
+}
+
 /// The account of whichever provider a target names.
 #[derive(Clone)]
 pub enum AnyAccount {
@@ -113,11 +129,7 @@ impl Account for AnyAccount {
         }
     }
 
-    async fn execute(
-        &self,
-        action: &Action,
-        id: Option<&str>,
-    ) -> Result<Option<String>, ProviderError> {
+    async fn execute(&self, action: &Action, id: Option<&str>) -> Result<Effect, ProviderError> {
         match self {
             AnyAccount::Piwik(a) => a.execute(action, id).await,
             AnyAccount::Publica(a) => a.execute(action, id).await,
@@ -194,7 +206,7 @@ pub trait Account: Send + Sync + 'static {
         &self,
         action: &Action,
         id: Option<&str>,
-    ) -> impl Future<Output = Result<Option<String>, ProviderError>> + Send;
+    ) -> impl Future<Output = Result<Effect, ProviderError>> + Send;
 }
 
 #[cfg(test)]

@@ -19,7 +19,7 @@ use serde_json::{Value, json};
 use tokio::sync::Mutex;
 
 use super::http::{Answer, Http, Kind, Waits};
-use super::{Account, ProviderError};
+use super::{Account, Effect, ProviderError};
 use crate::model::vocab::{Secret, SecretRef, State};
 use crate::model::{LiveRole, LiveState, LiveUser};
 use crate::plan::{Action, Op};
@@ -478,7 +478,14 @@ impl Account for Arc<Bedita> {
         Ok(state)
     }
 
-    async fn execute(
+    async fn execute(&self, action: &Action, id: Option<&str>) -> Result<Effect, ProviderError> {
+        self.carry_out(action, id).await.map(Effect::from)
+    }
+}
+
+impl Bedita {
+    /// One action, returning a new user's or role's id.
+    async fn carry_out(
         &self,
         action: &Action,
         id: Option<&str>,

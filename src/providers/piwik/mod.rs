@@ -16,11 +16,19 @@ use serde_json::json;
 use tokio::sync::Mutex;
 
 use super::http::{Answer, Http, Kind, TransportError, Waits};
-use super::{Account, ProviderError};
+use super::{Account, Effect, ProviderError};
 use crate::model::vocab::{SecretRef, State};
 use crate::model::{LiveState, LiveUser};
 use crate::plan::{Action, Op};
 use wire::{MEDIA_TYPE, USER_TYPE};
+
+/// What an invite found.
+enum Invited {
+    /// A new user, with its id.
+    New(String),
+    /// A user with exactly this email existed already.
+    Existing(wire::UserResource),
+}
 
 /// A Piwik PRO account.
 pub struct Piwik {
@@ -273,7 +281,33 @@ impl Piwik {
 
     /// Invites a user. After a lost answer or a 5xx the email is looked up before trying again,
     /// so the user is never invited twice.
-    async fn invite(&self, email: &str, language: Option<&str>) -> Result<String, ProviderError> {
+    /// Invites `email`, or takes over the user with exactly that email when the service says it
+    /// exists already (someone else, or an interrupted run, invited them): then the file's
+    /// language is set on it too. Never invites twice.
+    async fn invite(&self, email: &str, language: Option<&str>) -> Result<Effect, ProviderError> {
+        let (id, adopted) = match self.send_invite(email, language).await? {
+            Invited::New(id) => (id, false),
+            Invited::Existing(user) => {
+                if let Some(language) =
+                    language.filter(|l| user.attributes.language.as_deref() != Some(*l))
+                {
+                    self.patch(&user.id, "", json!({ "language": language }))
+                        .await?;
+                }
+                (user.id, true)
+            }
+        };
+        Ok(Effect {
+            id: Some(id),
+            adopted,
+        })
+    }
+
+    async fn send_invite(
+        &self,
+        email: &str,
+        language: Option<&str>,
+    ) -> Result<Invited, ProviderError> {
         let mut attributes = json!({ "email": email });
         if let Some(language) = language {
             attributes["language"] = language.into();
@@ -297,7 +331,7 @@ impl Piwik {
                         serde_json::from_slice(&answer.body).map_err(|e| {
                             ProviderError::Protocol(format!("unexpected invite answer: {e}"))
                         })?;
-                    return Ok(doc.data.id);
+                    return Ok(Invited::New(doc.data.id));
                 }
                 Ok(answer) if answer.status.is_server_error() => {
                     format!("HTTP {}", answer.status.as_u16())
@@ -305,10 +339,12 @@ impl Piwik {
                 Ok(answer) => {
                     let err = Self::api_error(&answer);
                     // Someone (perhaps an earlier, interrupted run) invited them already.
+                    // A "taken" error proves nothing about which user: only one with exactly this
+                    // email is taken over.
                     if err.has_code("users.error.user-already-exists")
                         && let Some(user) = self.find_by_email(email).await?
                     {
-                        return Ok(user.id);
+                        return Ok(Invited::Existing(user));
                     }
                     return Err(err);
                 }
@@ -317,7 +353,7 @@ impl Piwik {
             };
             tracing::info!("invite of {email} has an unknown outcome ({unknown}); looking it up");
             if let Some(user) = self.find_by_email(email).await? {
-                return Ok(user.id);
+                return Ok(Invited::New(user.id));
             }
             if attempts >= 4 {
                 return Err(ProviderError::Protocol(format!(
@@ -391,7 +427,18 @@ impl Account for Arc<Piwik> {
         Ok(LiveState::new(users, Some(own)))
     }
 
-    async fn execute(
+    async fn execute(&self, action: &Action, id: Option<&str>) -> Result<Effect, ProviderError> {
+        if action.op == Op::Create {
+            let email = action.after("email").unwrap_or(&action.user);
+            return self.invite(email, action.after("language")).await;
+        }
+        self.carry_out(action, id).await.map(Effect::from)
+    }
+}
+
+impl Piwik {
+    /// Every action but an invite.
+    async fn carry_out(
         &self,
         action: &Action,
         id: Option<&str>,
@@ -399,10 +446,9 @@ impl Account for Arc<Piwik> {
         let need_id =
             || id.ok_or_else(|| ProviderError::Protocol("the user's id is not known".into()));
         match action.op {
-            Op::Create => {
-                let email = action.after("email").unwrap_or(&action.user);
-                self.invite(email, action.after("language")).await.map(Some)
-            }
+            Op::Create => Err(ProviderError::Protocol(
+                "an invite goes through `invite`".into(),
+            )),
             Op::Update => {
                 let mut attributes = serde_json::Map::new();
                 for change in &action.changes {

@@ -15,7 +15,7 @@ use reqwest::{Method, StatusCode};
 use serde_json::{Map, Value};
 
 use super::http::{Answer, Http, Kind, Waits};
-use super::{Account, ProviderError};
+use super::{Account, Effect, ProviderError};
 use crate::model::vocab::{Secret, SecretRef, State};
 use crate::model::{LiveState, LiveUser};
 use crate::plan::{Action, Op};
@@ -454,7 +454,14 @@ impl Account for Arc<Publica> {
         Ok(state)
     }
 
-    async fn execute(
+    async fn execute(&self, action: &Action, id: Option<&str>) -> Result<Effect, ProviderError> {
+        self.carry_out(action, id).await.map(Effect::from)
+    }
+}
+
+impl Publica {
+    /// One action, returning a new user's or role's id.
+    async fn carry_out(
         &self,
         action: &Action,
         id: Option<&str>,

@@ -150,6 +150,13 @@ impl Sandbox {
             .map(|i| i.data.clone())
             .unwrap_or_default()
     }
+
+    /// Adds a user as someone else would, through the service's own screens.
+    pub fn add_user(&self, user: User) {
+        if let Ok(mut inner) = self.inner.lock() {
+            inner.data.users.push(user);
+        }
+    }
 }
 
 impl Api for Sandbox {
