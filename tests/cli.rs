@@ -1157,3 +1157,29 @@ fn apply_reads_the_account_back_and_names_a_write_that_did_not_take() {
         "{journal}"
     );
 }
+
+#[test]
+fn a_difference_rollcall_cannot_change_is_still_drift() {
+    let ws = Workspace::new();
+    // The seed's lapsed reader is deactivated with 2 sessions; the file wants 3, which
+    // Publica.la cannot set on a deactivated user.
+    ws.write(
+        "team.yaml",
+        "version: 1\ntarget:\n  provider: publica-la\n  url: sandbox\nusers:\n  - external_id: \"10032\"\n    email: carmen.vidal@example.org\n    state: deactivated\n    sessions_limit: 3\n",
+    );
+    let out = rollcall_in(ws.dir.path(), &["plan", "team.yaml", "--detailed-exitcode"]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    let text = stdout(&out);
+    assert!(
+        text.starts_with(
+            "No changes rollcall can make. The account still differs from the files in 1 way it cannot change.\nDifferences rollcall cannot change:\n  - 10032: sessions_limit \"2\" -> \"3\" (Publica.la cannot change a deactivated user)\n"
+        ),
+        "{text}"
+    );
+    let out = rollcall_in(ws.dir.path(), &["plan", "team.yaml", "--expect-no-changes"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        stderr(&out),
+        "error: the account has drifted from the files: 1 difference rollcall cannot change\n"
+    );
+}

@@ -671,14 +671,20 @@ fn a_deactivated_user_is_reactivated_before_it_is_updated() {
 #[test]
 fn deactivation_follows_the_state_and_the_provider() {
     let ops = |plan: Plan| plan.actions.iter().map(|a| a.op).collect::<Vec<_>>();
+    // A user to be deactivated is brought up to date while it still can be.
     assert_eq!(
         ops(publica(State::Active, State::Deactivated, Some(2))),
-        [Op::Deactivate]
+        [Op::Update, Op::Deactivate]
     );
+    // Publica.la cannot change a deactivated user: the difference is reported, not hidden.
+    let plan = publica(State::Deactivated, State::Deactivated, Some(2));
+    assert_eq!(ops(plan.clone()), []);
     assert_eq!(
-        ops(publica(State::Deactivated, State::Deactivated, Some(2))),
-        []
+        plan.unfixable,
+        ["r1: sessions_limit \"1\" -> \"2\" (Publica.la cannot change a deactivated user)"]
     );
+    assert!(!plan.matches());
+    assert!(publica(State::Deactivated, State::Deactivated, Some(1)).matches());
     // Publica.la's only removal is deactivation: an absent user that is deactivated is done.
     assert_eq!(ops(publica(State::Deactivated, State::Absent, None)), []);
     let plan = publica(State::Active, State::Absent, None);
@@ -1207,4 +1213,64 @@ proptest! {
         let planned = plan(&want, &live, &PlanOptions::default());
         assert_formats_agree(&planned, Provider::Bedita)?;
     }
+}
+
+/// A deactivated BEdita user is managed like an active one: a role the file drops is revoked and
+/// a field it changes is updated, and the plan never says the account matches when it does not.
+#[test]
+fn a_deactivated_bedita_user_keeps_its_roles_and_fields_in_line() {
+    let mut live = LiveState::new(
+        vec![LiveUser {
+            id: "10".into(),
+            key: "kai".into(),
+            spelling: Some("kai".into()),
+            email: None,
+            state: State::Deactivated,
+            attributes: BTreeMap::from([("name", "Kai".to_string())]),
+            roles: pick(&LIVE_ROLES, 0b0011),
+        }],
+        None,
+    );
+    live.roles = Some(
+        LIVE_ROLES
+            .iter()
+            .enumerate()
+            .map(|(i, name)| bedita_live_role(i + 1, name))
+            .collect(),
+    );
+    let mut kai = desired_user("x@acme.org", State::Deactivated, None, None);
+    kai.key = "kai".into();
+    kai.username = Some("kai".into());
+    kai.email = None;
+    kai.name = Some("Kai Lund".into());
+    kai.roles = Some(pick(&LIVE_ROLES, 0b0001));
+    let mut want = desired(vec![kai], Unmanaged::Ignore);
+    want.target.provider = Provider::Bedita;
+    want.roles = LIVE_ROLES
+        .iter()
+        .map(|name| rollcall::model::DesiredRole {
+            name: name.to_string(),
+            description: None,
+            origin: origin(),
+        })
+        .collect();
+    let planned = plan(&want, &live, &PlanOptions::default());
+    let ops: Vec<(Op, Vec<Option<&str>>)> = planned
+        .actions
+        .iter()
+        .map(|a| {
+            (
+                a.op,
+                a.changes.iter().map(|c| c.before.as_deref()).collect(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        ops,
+        [
+            (Op::Update, vec![Some("Kai")]),
+            (Op::Revoke, vec![Some(LIVE_ROLES[1])]),
+        ]
+    );
+    assert!(planned.unfixable.is_empty());
 }

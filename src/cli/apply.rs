@@ -271,8 +271,18 @@ async fn verify(
         .plan(options)
         .await
         .context("cannot read the account back to verify the apply")?;
-    if again.is_empty() {
+    if again.matches() {
         return Ok((true, "Verified: the account matches the files.".into()));
+    }
+    if again.is_empty() {
+        // Everything planned took; what is left was never in rollcall's power to change.
+        return Ok((
+            true,
+            format!(
+                "Verified: every change took; {} rollcall cannot change remain.",
+                plural(again.unfixable.len(), "difference", "differences")
+            ),
+        ));
     }
     let caps = session.target.provider.capabilities();
     let done: Vec<&crate::plan::Action> = report

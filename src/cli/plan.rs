@@ -77,15 +77,22 @@ pub fn run(args: &PlanArgs, output: Printer) -> anyhow::Result<u8> {
         }
         Ok(if !plan.blocked.is_empty() {
             exit::BLOCKED
-        } else if args.expect_no_changes && !plan.is_empty() {
+        } else if args.expect_no_changes && !plan.matches() {
             output.error(format_args!(
                 "the account has drifted from the files: {}",
-                crate::plan::view::View::new(&plan)
-                    .counts
-                    .sentence(session.target.provider.capabilities())
+                if plan.is_empty() {
+                    format!(
+                        "{} rollcall cannot change",
+                        crate::plan::view::plural(plan.unfixable.len(), "difference", "differences")
+                    )
+                } else {
+                    crate::plan::view::View::new(&plan)
+                        .counts
+                        .sentence(session.target.provider.capabilities())
+                }
             ));
             exit::ERROR
-        } else if args.detailed_exitcode && !plan.is_empty() {
+        } else if args.detailed_exitcode && !plan.matches() {
             exit::CHANGES
         } else {
             exit::OK

@@ -64,6 +64,8 @@ pub struct Capabilities {
     pub absent: Removal,
     /// Whether a user can be created deactivated, rather than created and then deactivated.
     pub create_sets_state: bool,
+    /// Whether a deactivated user's fields and roles can still be changed.
+    pub updates_deactivated: bool,
     /// What creating a user is called: "invite", "create".
     pub create_verb: &'static str,
     pub create_verb_past: &'static str,
@@ -105,6 +107,7 @@ const PIWIK_PRO: Capabilities = Capabilities {
     removal: "deleted (Piwik PRO has no deactivation)",
     absent: Removal::Delete,
     create_sets_state: false,
+    updates_deactivated: false,
     create_verb: "invite",
     create_verb_past: "invited",
     delete_verb_past: "deleted",
@@ -138,6 +141,7 @@ const PUBLICA_LA: Capabilities = Capabilities {
     removal: "deactivated (Publica.la's only removal)",
     absent: Removal::Deactivate,
     create_sets_state: false,
+    updates_deactivated: false,
     create_verb: "create",
     create_verb_past: "created",
     delete_verb_past: "deleted",
@@ -164,6 +168,7 @@ const BEDITA: Capabilities = Capabilities {
     removal: "soft-deleted to the trash (restorable)",
     absent: Removal::Delete,
     create_sets_state: true,
+    updates_deactivated: true,
     create_verb: "create",
     create_verb_past: "created",
     delete_verb_past: "moved to the trash",

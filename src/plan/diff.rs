@@ -64,6 +64,7 @@ pub fn plan(desired: &DesiredState, live: &LiveState, options: &PlanOptions) -> 
     };
 
     let mut drafts = Vec::new();
+    let mut unfixable = Vec::new();
     let mut protected_users = Vec::new();
     let mut unchanged = 0;
     let mut matched: BTreeSet<&str> = BTreeSet::new();
@@ -83,7 +84,13 @@ pub fn plan(desired: &DesiredState, live: &LiveState, options: &PlanOptions) -> 
             matched.insert(current.key.as_str());
         }
         let before = drafts.len();
-        diff_user(user, current, caps, &mut drafts);
+        let mut cannot = Vec::new();
+        diff_user(user, current, caps, &mut drafts, &mut cannot);
+        if !protected(&user.key, user.email.as_ref().map(|e| e.as_str()))
+            && options.in_scope(&user.key)
+        {
+            unfixable.extend(cannot);
+        }
         let email = current
             .and_then(|c| c.email.as_deref())
             .or(user.email.as_ref().map(|e| e.as_str()));
@@ -171,6 +178,7 @@ pub fn plan(desired: &DesiredState, live: &LiveState, options: &PlanOptions) -> 
         unchanged,
         out_of_scope,
         out_of_scope_removals,
+        unfixable,
         blocked,
     }
 }
@@ -181,6 +189,7 @@ fn diff_user(
     live: Option<&LiveUser>,
     caps: &Capabilities,
     out: &mut Vec<Draft>,
+    unfixable: &mut Vec<String>,
 ) {
     let draft = |op, changes, reason| Draft {
         op,
@@ -225,13 +234,6 @@ fn diff_user(
             let changes = attribute_changes(desired, live, caps);
             if !changes.is_empty() {
                 out.push(draft(Op::Update, changes, None));
-            }
-        }
-        (State::Deactivated, Some(live)) => {
-            // A deactivated user's other attributes are left as they are.
-            if live.state != State::Deactivated {
-                let change = state_change(live.state, State::Deactivated);
-                out.push(draft(Op::Deactivate, vec![change], None));
             }
         }
         (_, None) => {
@@ -294,57 +296,105 @@ fn diff_user(
                 }
             }
         }
+        (State::Deactivated, Some(live)) => {
+            let first = out.len();
+            if live.state != State::Deactivated {
+                let change = state_change(live.state, State::Deactivated);
+                out.push(draft(Op::Deactivate, vec![change], None));
+            }
+            // A deactivated user's fields and roles are managed too, where the provider can
+            // change them; where it cannot, each difference is reported, never hidden.
+            if caps.updates_deactivated || live.state != State::Deactivated {
+                reconcile(desired, live, caps, out, first);
+            } else {
+                let mut rest = Vec::new();
+                reconcile(desired, live, caps, &mut rest, 0);
+                for change in rest.iter().flat_map(|d| &d.changes) {
+                    let show = |v: &Option<String>| {
+                        v.as_deref().map_or("none".into(), |v| format!("{v:?}"))
+                    };
+                    unfixable.push(format!(
+                        "{}: {} {} -> {} ({} cannot change a deactivated user)",
+                        super::display_key(&desired.key),
+                        change.attribute,
+                        show(&change.before),
+                        show(&change.after),
+                        caps.name
+                    ));
+                }
+            }
+        }
         (_, Some(live)) => {
             let first = out.len();
             if live.state == State::Deactivated {
                 let change = state_change(State::Deactivated, State::Active);
                 out.push(draft(Op::Reactivate, vec![change], None));
             }
-            let changes = attribute_changes(desired, live, caps);
-            // The identity, plus each managed attribute and role; what changes is subtracted.
-            let mut managed = 1 + desired.attributes(caps.user_fields).len();
-            let mut changed = changes.len();
-            if !changes.is_empty() {
-                out.push(draft(Op::Update, changes, None));
-            }
-            if let (Some(role), Roles::OneOf(names)) = (desired_role(desired, caps), caps.roles) {
-                managed += 1;
-                let current = live.roles.iter().next().map_or("", String::as_str);
-                if current != role {
-                    changed += 1;
-                    let op = role_op(names, current, &role);
-                    out.push(draft(op, vec![role_change(current, &role)], None));
-                }
-            }
-            if let (Some(wanted), Roles::Declared) = (&desired.roles, caps.roles) {
-                managed += 1;
-                let grants: Vec<Change> = wanted
-                    .difference(&live.roles)
-                    .map(|r| role_change("", r))
-                    .collect();
-                let revokes: Vec<Change> = live
-                    .roles
-                    .difference(wanted)
-                    .map(|r| Change {
-                        attribute: "role".into(),
-                        before: Some(r.clone()),
-                        after: None,
-                    })
-                    .collect();
-                if !grants.is_empty() || !revokes.is_empty() {
-                    changed += 1;
-                }
-                if !grants.is_empty() {
-                    out.push(draft(Op::Grant, grants, None));
-                }
-                if !revokes.is_empty() {
-                    out.push(draft(Op::Revoke, revokes, None));
-                }
-            }
-            if let Some(head) = out.get_mut(first) {
-                head.unchanged = managed.saturating_sub(changed);
-            }
+            reconcile(desired, live, caps, out, first);
         }
+    }
+}
+
+/// The updates and role changes that bring a live user's fields and roles to the files'. The
+/// count of unchanged attributes goes on the user's first draft, from `first` on.
+fn reconcile(
+    desired: &DesiredUser,
+    live: &LiveUser,
+    caps: &Capabilities,
+    out: &mut Vec<Draft>,
+    first: usize,
+) {
+    let draft = |op, changes| Draft {
+        op,
+        user: desired.key.clone(),
+        live_id: Some(live.id.clone()),
+        changes,
+        reason: None,
+        unchanged: 0,
+    };
+    let changes = attribute_changes(desired, live, caps);
+    // The identity, plus each managed attribute and role; what changes is subtracted.
+    let mut managed = 1 + desired.attributes(caps.user_fields).len();
+    let mut changed = changes.len();
+    if !changes.is_empty() {
+        out.push(draft(Op::Update, changes));
+    }
+    if let (Some(role), Roles::OneOf(names)) = (desired_role(desired, caps), caps.roles) {
+        managed += 1;
+        let current = live.roles.iter().next().map_or("", String::as_str);
+        if current != role {
+            changed += 1;
+            let op = role_op(names, current, &role);
+            out.push(draft(op, vec![role_change(current, &role)]));
+        }
+    }
+    if let (Some(wanted), Roles::Declared) = (&desired.roles, caps.roles) {
+        managed += 1;
+        let grants: Vec<Change> = wanted
+            .difference(&live.roles)
+            .map(|r| role_change("", r))
+            .collect();
+        let revokes: Vec<Change> = live
+            .roles
+            .difference(wanted)
+            .map(|r| Change {
+                attribute: "role".into(),
+                before: Some(r.clone()),
+                after: None,
+            })
+            .collect();
+        if !grants.is_empty() || !revokes.is_empty() {
+            changed += 1;
+        }
+        if !grants.is_empty() {
+            out.push(draft(Op::Grant, grants));
+        }
+        if !revokes.is_empty() {
+            out.push(draft(Op::Revoke, revokes));
+        }
+    }
+    if let Some(head) = out.get_mut(first) {
+        head.unchanged = managed.saturating_sub(changed);
     }
 }
 

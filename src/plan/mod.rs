@@ -246,12 +246,21 @@ pub struct Plan {
     pub out_of_scope: usize,
     /// How many of those pending changes are removals.
     pub out_of_scope_removals: usize,
+    /// Differences the provider offers no way to fix (a field of a deactivated user), each in
+    /// words; the account does not match the files while there are any.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub unfixable: Vec<String>,
     pub blocked: Vec<Blocked>,
 }
 
 impl Plan {
     pub fn is_empty(&self) -> bool {
         self.actions.is_empty()
+    }
+
+    /// Whether the account matches the files: nothing to do, and nothing that cannot be done.
+    pub fn matches(&self) -> bool {
+        self.actions.is_empty() && self.unfixable.is_empty()
     }
 
     /// How many actions of `op` the plan holds.

@@ -28,12 +28,8 @@ pub fn render(plan: &Plan, target: &TargetInfo, color: bool) -> String {
     let view = View::new(plan);
     let mut out = String::new();
     if plan.is_empty() {
-        out.push_str(&paint(bold, "No changes."));
-        if plan.out_of_scope > 0 {
-            out.push_str(" Nothing in scope differs from the files.\n");
-        } else {
-            out.push_str(" The account matches the files.\n");
-        }
+        let (head, tail) = no_changes(plan);
+        let _ = writeln!(out, "{} {tail}", paint(bold, head));
     } else {
         let _ = writeln!(
             out,
@@ -63,6 +59,12 @@ pub fn render(plan: &Plan, target: &TargetInfo, color: bool) -> String {
             &format!("Plan: {}.", view.counts.sentence(caps)),
         ));
         out.push('\n');
+    }
+    if !plan.unfixable.is_empty() {
+        out.push_str("Differences rollcall cannot change:\n");
+        for line in &plan.unfixable {
+            let _ = writeln!(out, "  - {}", visible(line));
+        }
     }
     if plan.unmanaged_ignored > 0 {
         let n = plan.unmanaged_ignored;
@@ -129,14 +131,31 @@ pub fn render(plan: &Plan, target: &TargetInfo, color: bool) -> String {
 /// nothing changes.
 pub fn summary(plan: &Plan, target: &TargetInfo) -> String {
     if plan.is_empty() {
-        return if plan.out_of_scope > 0 {
-            "No changes. Nothing in scope differs from the files.".into()
-        } else {
-            "No changes. The account matches the files.".into()
-        };
+        let (head, tail) = no_changes(plan);
+        return format!("{head} {tail}");
     }
     let counts = View::new(plan).counts;
     format!("Plan: {}.", counts.sentence(target.provider.capabilities()))
+}
+
+/// What a plan without actions says: that the account matches, only when it does.
+fn no_changes(plan: &Plan) -> (&'static str, String) {
+    if !plan.unfixable.is_empty() {
+        (
+            "No changes rollcall can make.",
+            format!(
+                "The account still differs from the files in {} it cannot change.",
+                plural(plan.unfixable.len(), "way", "ways")
+            ),
+        )
+    } else if plan.out_of_scope > 0 {
+        (
+            "No changes.",
+            "Nothing in scope differs from the files.".into(),
+        )
+    } else {
+        ("No changes.", "The account matches the files.".into())
+    }
 }
 
 /// One line of a plan's body: its indentation, the sign shown before it (which Markdown moves to

@@ -21,6 +21,8 @@ struct Document<'a> {
     out_of_scope: usize,
     out_of_scope_removals: usize,
     protected: &'a [String],
+    /// Differences the provider offers no way to fix.
+    unfixable: &'a [String],
     blocked: &'a [Blocked],
 }
 
@@ -78,6 +80,7 @@ pub fn render(plan: &Plan, target: &TargetInfo) -> String {
         out_of_scope: plan.out_of_scope,
         out_of_scope_removals: plan.out_of_scope_removals,
         protected: &plan.protected,
+        unfixable: &plan.unfixable,
         blocked: &plan.blocked,
     };
     let mut text = serde_json::to_string_pretty(&document).unwrap_or_default();

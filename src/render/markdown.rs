@@ -26,6 +26,8 @@ pub fn render(plan: &Plan, target: &TargetInfo, checksum: Option<&str>) -> Strin
     );
     let status = if !plan.blocked.is_empty() {
         "⛔ blocked"
+    } else if !plan.unfixable.is_empty() && plan.is_empty() {
+        "⚠️ differs"
     } else if plan.is_empty() {
         "✅ no changes"
     } else {
@@ -111,6 +113,13 @@ pub fn render(plan: &Plan, target: &TargetInfo, checksum: Option<&str>) -> Strin
         for line in attention {
             out.push_str(&line);
             out.push('\n');
+        }
+        out.push('\n');
+    }
+    if !plan.unfixable.is_empty() {
+        out.push_str("**Differences rollcall cannot change**\n\n");
+        for line in &plan.unfixable {
+            let _ = writeln!(out, "- {}", mixed(line));
         }
         out.push('\n');
     }
