@@ -222,9 +222,10 @@ pub struct SandboxArgs {
     /// Lifetime of access tokens, in seconds.
     #[arg(long, value_name = "SECONDS", default_value_t = 1800)]
     pub token_lifetime: u64,
-    /// Take one of the readings the API's documentation leaves open (repeatable). BEdita:
-    /// `no-role-data` (user lists leave out role data), `blocked-ignored` (lifting a block
-    /// answers 200 and changes nothing).
+    /// Take one of the readings the API's documentation leaves open (repeatable). Piwik PRO:
+    /// `page-cap=N` (at most N users a page), `bare-language-refused` (a language needs a
+    /// region). BEdita: `no-role-data` (user lists leave out role data), `blocked-ignored`
+    /// (lifting a block answers 200 and changes nothing).
     #[arg(long = "variant", value_name = "NAME")]
     pub variants: Vec<String>,
     /// Answer 429 with `Retry-After` beyond this many requests per window.

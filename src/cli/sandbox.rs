@@ -40,13 +40,22 @@ fn starting_data<T: serde::Serialize>(
     Ok(data)
 }
 
+/// Variants as `name` (what it does), for messages.
+fn variant_list(variants: &[(&str, &str)]) -> String {
+    variants
+        .iter()
+        .map(|(name, what)| format!("`{name}` ({what})"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 pub fn run(args: &SandboxArgs, output: super::Printer) -> anyhow::Result<u8> {
     let state_file: Option<PathBuf> = args.state.clone();
     if let Some(name) = args.variants.first()
-        && args.provider != Provider::Bedita
+        && args.provider == Provider::PublicaLa
     {
         anyhow::bail!(
-            "the {} sandbox has no variant `{name}`; only the BEdita sandbox has variants yet",
+            "the {} sandbox has no variant `{name}`; it has none yet",
             args.provider.capabilities().name
         );
     }
@@ -68,10 +77,19 @@ pub fn run(args: &SandboxArgs, output: super::Printer) -> anyhow::Result<u8> {
                     )
                 })
                 .collect();
-            let options = piwik::sandbox::Options {
+            let mut options = piwik::sandbox::Options {
                 token_lifetime: Duration::from_secs(args.token_lifetime),
                 state_file,
+                ..Default::default()
             };
+            for name in &args.variants {
+                if !options.variant(name) {
+                    anyhow::bail!(
+                        "the Piwik PRO sandbox has no variant `{name}`; it has {}",
+                        variant_list(piwik::sandbox::VARIANTS)
+                    );
+                }
+            }
             (
                 Arc::new(piwik::sandbox::Sandbox::new(data, options)),
                 "Piwik PRO",
@@ -131,11 +149,7 @@ pub fn run(args: &SandboxArgs, output: super::Printer) -> anyhow::Result<u8> {
                 if !options.variant(name) {
                     anyhow::bail!(
                         "the BEdita sandbox has no variant `{name}`; it has {}",
-                        bedita::sandbox::VARIANTS
-                            .iter()
-                            .map(|(name, what)| format!("`{name}` ({what})"))
-                            .collect::<Vec<_>>()
-                            .join(", ")
+                        variant_list(bedita::sandbox::VARIANTS)
                     );
                 }
             }

@@ -33,18 +33,20 @@ pub(super) fn unauthorized() -> Reply {
     )
 }
 
-pub(super) fn resource(user: &User, organization: &str) -> wire::UserResource {
-    wire::UserResource {
-        id: user.id.clone(),
-        kind: USER_TYPE.into(),
-        attributes: wire::UserAttributes {
-            email: user.email.clone(),
-            role: user.role.clone(),
-            organization: Some(organization.to_string()),
-            added_at: Some(user.added_at.clone()),
-            language: Some(user.language.clone()),
+/// A user as the service shows it, written from the sandbox's own record (never from the
+/// client's wire types, so the two can disagree).
+pub(super) fn resource(user: &User, organization: &str) -> Value {
+    json!({
+        "id": user.id,
+        "type": USER_TYPE,
+        "attributes": {
+            "email": user.email,
+            "role": user.role,
+            "organization": organization,
+            "addedAt": user.added_at,
+            "language": user.language,
         },
-    }
+    })
 }
 
 pub(super) fn malformed_language() -> Reply {
@@ -58,7 +60,7 @@ pub(super) fn malformed_language() -> Reply {
 }
 
 /// Checks a language the way the service does; `Err` is the error reply.
-pub(super) fn check_language(language: &str) -> Result<(), Reply> {
+pub(super) fn check_language(language: &str, bare_refused: bool) -> Result<(), Reply> {
     let invalid = |code: &str, detail: String| {
         Err(error(
             StatusCode::BAD_REQUEST,
@@ -71,6 +73,9 @@ pub(super) fn check_language(language: &str) -> Result<(), Reply> {
     let Some(tag) = LanguageTag::parse(language).filter(|_| !language.contains('_')) else {
         return Err(malformed_language());
     };
+    if bare_refused && tag.region().is_none() {
+        return Err(malformed_language());
+    }
     if !PIWIK_LANGUAGES.contains(&tag.primary()) {
         return invalid(
             "users.error.unsupported-language",

@@ -14,7 +14,12 @@ use hyper::{Method, StatusCode};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
-use super::wire::{self, MEDIA_TYPE, USER_TYPE};
+/// The JSON:API media type every request and response body uses.
+pub const MEDIA_TYPE: &str = "application/vnd.api+json";
+/// The resource type of a user.
+const USER_TYPE: &str = "ppms/user";
+/// The largest page the list endpoint serves.
+const MAX_PAGE: usize = 1000;
 use crate::model::capabilities::{ISO_3166_ALPHA2, PIWIK_LANGUAGES};
 use crate::model::vocab::LanguageTag;
 use crate::providers::sandbox::{Api, Reply, Request, read_json, timestamp, write_json};
@@ -106,6 +111,11 @@ pub struct Options {
     pub token_lifetime: Duration,
     /// Where state is saved after every write.
     pub state_file: Option<PathBuf>,
+    /// Serve at most this many users a page, whatever `limit` asks (the `page-cap=N` reading).
+    pub page_cap: Option<usize>,
+    /// Refuse a language without a region, as `users.error.unsupported-language-tag` (the
+    /// `bare-language-refused` reading).
+    pub bare_language_refused: bool,
 }
 
 impl Default for Options {
@@ -113,7 +123,36 @@ impl Default for Options {
         Options {
             token_lifetime: Duration::from_secs(1800),
             state_file: None,
+            page_cap: None,
+            bare_language_refused: false,
         }
+    }
+}
+
+/// The readings of `apis.md` section 6 this simulator can take, by name, with what each does.
+pub const VARIANTS: &[(&str, &str)] = &[
+    (
+        "page-cap=N",
+        "at most N users a page, whatever `limit` asks",
+    ),
+    (
+        "bare-language-refused",
+        "a language without a region is refused as a malformed tag",
+    ),
+];
+
+impl Options {
+    /// Turns on the variant called `name`; false when there is none by that name.
+    pub fn variant(&mut self, name: &str) -> bool {
+        match name.split_once('=') {
+            Some(("page-cap", n)) => match n.parse::<usize>() {
+                Ok(n) if n > 0 => self.page_cap = Some(n),
+                _ => return false,
+            },
+            None if name == "bare-language-refused" => self.bare_language_refused = true,
+            _ => return false,
+        }
+        true
     }
 }
 
@@ -129,6 +168,10 @@ struct Inner {
     tokens: HashMap<String, (String, Instant)>,
     /// Seconds added to every new user's `addedAt`, so that order is stable.
     clock: u64,
+    /// See [`Options::page_cap`].
+    page_cap: Option<usize>,
+    /// See [`Options::bare_language_refused`].
+    bare_language_refused: bool,
 }
 
 impl Sandbox {
@@ -138,6 +181,8 @@ impl Sandbox {
                 data,
                 tokens: HashMap::new(),
                 clock: 0,
+                page_cap: options.page_cap,
+                bare_language_refused: options.bare_language_refused,
             }),
             options,
         }
@@ -272,11 +317,11 @@ impl Inner {
         Reply::json(
             StatusCode::OK,
             "application/json",
-            &wire::TokenResponse {
-                token_type: "Bearer".into(),
-                expires_in: lifetime.as_secs(),
-                access_token: token,
-            },
+            &json!({
+                "token_type": "Bearer",
+                "expires_in": lifetime.as_secs(),
+                "access_token": token,
+            }),
         )
     }
 
@@ -315,15 +360,16 @@ impl Inner {
             Ok(n) => n,
             Err(reply) => return reply,
         };
-        if limit > wire::MAX_PAGE {
+        if limit > MAX_PAGE {
             return bad_request(
                 "error.default",
                 &format!(
-                    "Limit parameter exceeded maximum \"{}\" value, \"{limit}\" given",
-                    wire::MAX_PAGE
+                    "Limit parameter exceeded maximum \"{MAX_PAGE}\" value, \"{limit}\" given"
                 ),
             );
         }
+        // The `page-cap` reading: fewer a page than asked, silently.
+        let limit = self.page_cap.map_or(limit, |cap| limit.min(cap));
         let sort = request.query("sort").unwrap_or("-addedAt");
         let (descending, field) = sort.strip_prefix('-').map_or((false, sort), |f| (true, f));
         if !matches!(field, "email" | "addedAt" | "role") {
@@ -360,7 +406,7 @@ impl Inner {
             users.reverse();
         }
         let total = users.len() as u64;
-        let data = users
+        let data: Vec<Value> = users
             .into_iter()
             .skip(offset)
             .take(limit)
@@ -369,10 +415,7 @@ impl Inner {
         Reply::json(
             StatusCode::OK,
             MEDIA_TYPE,
-            &wire::ListResponse {
-                meta: wire::ListMeta { total },
-                data,
-            },
+            &json!({ "meta": { "total": total }, "data": data }),
         )
     }
 
@@ -403,9 +446,7 @@ impl Inner {
             Ok(i) => Reply::json(
                 StatusCode::OK,
                 MEDIA_TYPE,
-                &wire::UserDocument {
-                    data: resource(&self.data.users[i], &self.data.organization),
-                },
+                &json!({ "data": resource(&self.data.users[i], &self.data.organization) }),
             ),
             Err(reply) => reply,
         }
@@ -446,7 +487,7 @@ impl Inner {
         let language = match attribute(&data, "language") {
             None => "en-US".to_string(),
             Some(Value::String(language)) => {
-                if let Err(reply) = check_language(language) {
+                if let Err(reply) = check_language(language, self.bare_language_refused) {
                     return reply;
                 }
                 language.clone()
@@ -470,9 +511,7 @@ impl Inner {
             language,
             added_at: timestamp(now_unix().max(self.clock)),
         };
-        let body = wire::UserDocument {
-            data: resource(&user, &self.data.organization),
-        };
+        let body = json!({ "data": resource(&user, &self.data.organization) });
         self.data.users.push(user);
         Reply::json(StatusCode::CREATED, MEDIA_TYPE, &body).committed()
     }
@@ -531,7 +570,7 @@ impl Inner {
         };
         let language = match language {
             None => None,
-            Some(Value::String(l)) => match check_language(l) {
+            Some(Value::String(l)) => match check_language(l, self.bare_language_refused) {
                 Ok(()) => Some(l.clone()),
                 Err(reply) => return reply,
             },
