@@ -302,7 +302,24 @@ async fn a_removed_then_re_added_user_is_restored_from_the_trash() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_token_expiring_mid_apply_is_renewed_without_failing_an_action() {
-    let h = harness(data(), Faults::default()).await;
+    renews_a_token_mid_apply(Options::default()).await;
+}
+
+/// Converge, faults and token expiry under the sandbox's readings of the open points (`apis.md`
+/// section 6), in one row to keep the suite quick: each converges, none leaves a wrong project.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_variant_converges_survives_faults_and_renews_tokens() {
+    let mut options = Options::default();
+    for name in ["page-cap=3", "no-role-data"] {
+        assert!(options.variant(name), "{name}");
+    }
+    converges(harness_with(data(), options.clone(), Faults::default()).await).await;
+    survives_faults(options.clone()).await;
+    renews_a_token_mid_apply(options).await;
+}
+
+async fn renews_a_token_mid_apply(options: Options) {
+    let h = harness_with(data(), options, Faults::default()).await;
     let sandbox = h.sandbox.clone();
     let (plan, failed) = common::apply_once(h.desired(TEAM), move || sandbox.expire_tokens()).await;
     assert!(!plan.is_empty());
@@ -312,13 +329,17 @@ async fn a_token_expiring_mid_apply_is_renewed_without_failing_an_action() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn faults_still_converge_without_duplicates() {
+    survives_faults(Options::default()).await;
+}
+
+async fn survives_faults(options: Options) {
     let faults = Faults {
         error_share: 0.2,
         drop_share: 0.4,
         seed: 7,
         ..Faults::default()
     };
-    let h = harness(data(), faults).await;
+    let h = harness_with(data(), options, faults).await;
     let team = TEAM.replace("defaults:\n", "  - name: photo-desk\ndefaults:\n")
         + "
   - username: chiara.ricci

@@ -225,7 +225,7 @@ pub struct SandboxArgs {
     /// Take one of the readings the API's documentation leaves open (repeatable). Piwik PRO:
     /// `page-cap=N` (at most N users a page), `bare-language-refused` (a language needs a
     /// region). BEdita: `no-role-data` (user lists leave out role data), `blocked-ignored`
-    /// (lifting a block answers 200 and changes nothing).
+    /// (lifting a block answers 200 and changes nothing), `page-cap=N`.
     #[arg(long = "variant", value_name = "NAME")]
     pub variants: Vec<String>,
     /// Answer 429 with `Retry-After` beyond this many requests per window.

@@ -28,6 +28,8 @@ pub(super) struct Call<'a> {
     /// The media type answers are given in.
     pub(super) reply_type: &'static str,
     pub(super) caller: Caller,
+    /// The most items a page holds, below BEdita's own limit (the `page-cap=N` reading).
+    pub(super) page_cap: Option<usize>,
 }
 
 impl Call<'_> {

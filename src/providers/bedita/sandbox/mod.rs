@@ -280,6 +280,9 @@ pub struct Options {
     /// Answer an update that lifts a block with 200 and leave the user blocked, as BEdita does
     /// when the signed-in user lacks the admin role (the `blocked-ignored` reading).
     pub blocked_ignored: bool,
+    /// Serve at most this many items a page, whatever `page_size` asks (the `page-cap=N`
+    /// reading).
+    pub page_cap: Option<usize>,
 }
 
 /// The readings of `apis.md` section 6 this simulator can take, by name, with what each does.
@@ -292,14 +295,22 @@ pub const VARIANTS: &[(&str, &str)] = &[
         "blocked-ignored",
         "an update lifting a block answers 200 and leaves the user blocked",
     ),
+    (
+        "page-cap=N",
+        "at most N items a page, whatever `page_size` asks",
+    ),
 ];
 
 impl Options {
     /// Turns on the variant called `name`; false when there is none by that name.
     pub fn variant(&mut self, name: &str) -> bool {
-        match name {
-            "no-role-data" => self.no_role_data = true,
-            "blocked-ignored" => self.blocked_ignored = true,
+        match name.split_once('=') {
+            Some(("page-cap", n)) => match n.parse::<usize>() {
+                Ok(n) if n > 0 => self.page_cap = Some(n),
+                _ => return false,
+            },
+            None if name == "no-role-data" => self.no_role_data = true,
+            None if name == "blocked-ignored" => self.blocked_ignored = true,
             _ => return false,
         }
         true
@@ -313,6 +324,7 @@ impl Default for Options {
             state_file: None,
             no_role_data: false,
             blocked_ignored: false,
+            page_cap: None,
         }
     }
 }
@@ -402,6 +414,7 @@ impl Api for Sandbox {
                 MEDIA_TYPE
             },
             caller: Caller::Anonymous,
+            page_cap: self.options.page_cap,
         };
         let mut reply = match inner.serve(&mut call, self.options.token_lifetime) {
             Ok(reply) => reply,

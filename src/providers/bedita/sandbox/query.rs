@@ -111,8 +111,11 @@ impl ListQuery {
 pub(super) fn paginate<T>(
     call: &Call,
     items: Vec<T>,
-    paging: Paging,
+    mut paging: Paging,
 ) -> Result<(Vec<T>, Value, Value), Failure> {
+    if let Some(cap) = call.page_cap {
+        paging.size = paging.size.min(cap);
+    }
     let count = items.len();
     let page_count = count.div_ceil(paging.size).max(1);
     if paging.page > page_count {
