@@ -1183,3 +1183,50 @@ fn a_difference_rollcall_cannot_change_is_still_drift() {
         "error: the account has drifted from the files: 1 difference rollcall cannot change\n"
     );
 }
+
+#[test]
+fn no_provider_follows_the_sandboxs_redirect_variant() {
+    use rollcall::providers::bedita::sandbox::SEED_API_KEY;
+    for (provider, credentials) in [
+        (
+            "piwik-pro",
+            "    client_id: ${A}\n    client_secret: ${B}\n",
+        ),
+        ("publica-la", "    api_token: ${A}\n"),
+        (
+            "bedita",
+            "    api_key: ${A}\n    username: ${B}\n    password: ${B}\n",
+        ),
+    ] {
+        let (mut sandbox, url) = sandbox_process::start(
+            env!("CARGO_BIN_EXE_rollcall"),
+            provider,
+            &["--port", "0", "--variant", "redirect"],
+        );
+        let ws = Workspace::new();
+        ws.write(
+            "team.yaml",
+            format!(
+                "version: 1\ntarget:\n  provider: {provider}\n  url: {url}\n  credentials:\n{credentials}"
+            ),
+        );
+        let out = Command::new(env!("CARGO_BIN_EXE_rollcall"))
+            .args(["plan", "team.yaml"])
+            .current_dir(ws.dir.path())
+            .env_clear()
+            .env("A", SEED_API_KEY)
+            .env("B", "bedita")
+            .output()
+            .expect("run rollcall");
+        let _ = sandbox.kill();
+        assert_eq!(out.status.code(), Some(1), "{provider}");
+        let err = stderr(&out);
+        assert!(
+            err.contains(
+                "the service answered 307 to http://127.0.0.2:9; rollcall never follows redirects with credentials. Point `url` at the final address"
+            ),
+            "{provider}: {err}"
+        );
+        assert_eq!(err.lines().count(), 1, "{provider}: {err}");
+    }
+}

@@ -292,6 +292,7 @@ async fn survives_faults(options: Options) {
         drop_share: 0.5,
         latency: Duration::from_millis(20),
         seed: 7,
+        ..Faults::default()
     };
     let options = Options {
         token_lifetime: Duration::from_secs(1),

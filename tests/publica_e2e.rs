@@ -41,7 +41,16 @@ users:
 type Harness = common::Served<Sandbox>;
 
 async fn harness(data: Data, faults: Faults) -> Harness {
-    common::serve(Sandbox::new(data, None), faults).await
+    harness_with(data, &[], faults).await
+}
+
+/// A store simulating the `variants` readings of `apis.md` section 6.
+async fn harness_with(data: Data, variants: &[&str], faults: Faults) -> Harness {
+    let mut sandbox = Sandbox::new(data, None);
+    for name in variants {
+        assert!(sandbox.variant(name), "{name}");
+    }
+    common::serve(sandbox, faults).await
 }
 
 impl Harness {
@@ -82,7 +91,16 @@ impl Harness {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn plan_apply_plan_converges() {
-    let h = harness(Data::seed(), Faults::default()).await;
+    converges(harness(Data::seed(), Faults::default()).await).await;
+}
+
+/// Pages shorter than asked (the `page-cap` reading) still read every user and converge.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_store_serving_short_pages_converges_the_same() {
+    converges(harness_with(Data::seed(), &["page-cap=2"], Faults::default()).await).await;
+}
+
+async fn converges(h: Harness) {
     let (plan, failed) = h.apply(STORE).await;
     assert_eq!(failed, 0);
     let ops: Vec<(Op, &str)> = plan
@@ -185,6 +203,7 @@ async fn faults_still_converge_without_duplicates() {
         drop_share: 0.5,
         latency: Duration::from_millis(10),
         seed: 11,
+        ..Faults::default()
     };
     let h = harness(Data::seed(), faults).await;
     let mut runs = 0;

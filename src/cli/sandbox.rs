@@ -51,14 +51,9 @@ fn variant_list(variants: &[(&str, &str)]) -> String {
 
 pub fn run(args: &SandboxArgs, output: super::Printer) -> anyhow::Result<u8> {
     let state_file: Option<PathBuf> = args.state.clone();
-    if let Some(name) = args.variants.first()
-        && args.provider == Provider::PublicaLa
-    {
-        anyhow::bail!(
-            "the {} sandbox has no variant `{name}`; it has none yet",
-            args.provider.capabilities().name
-        );
-    }
+    // `redirect` is the server's, for every provider; the rest are each simulator's own.
+    let redirect = args.variants.iter().any(|v| v == "redirect");
+    let variants: Vec<&String> = args.variants.iter().filter(|v| *v != "redirect").collect();
     let (api, name, credentials): (Arc<dyn Api>, &str, Vec<String>) = match args.provider {
         Provider::PiwikPro => {
             let data = starting_data(
@@ -82,7 +77,7 @@ pub fn run(args: &SandboxArgs, output: super::Printer) -> anyhow::Result<u8> {
                 state_file,
                 ..Default::default()
             };
-            for name in &args.variants {
+            for name in &variants {
                 if !options.variant(name) {
                     anyhow::bail!(
                         "the Piwik PRO sandbox has no variant `{name}`; it has {}",
@@ -104,11 +99,16 @@ pub fn run(args: &SandboxArgs, output: super::Printer) -> anyhow::Result<u8> {
                 publica::sandbox::Data::write,
             )?;
             let credentials = vec![format!("api_token={}", data.token)];
-            (
-                Arc::new(publica::sandbox::Sandbox::new(data, state_file)),
-                "Publica.la",
-                credentials,
-            )
+            let mut sandbox = publica::sandbox::Sandbox::new(data, state_file);
+            for name in &variants {
+                if !sandbox.variant(name) {
+                    anyhow::bail!(
+                        "the Publica.la sandbox has no variant `{name}`; it has {}",
+                        variant_list(publica::sandbox::VARIANTS)
+                    );
+                }
+            }
+            (Arc::new(sandbox), "Publica.la", credentials)
         }
         Provider::Bedita => {
             let data = starting_data(
@@ -145,7 +145,7 @@ pub fn run(args: &SandboxArgs, output: super::Printer) -> anyhow::Result<u8> {
                 state_file,
                 ..Default::default()
             };
-            for name in &args.variants {
+            for name in &variants {
                 if !options.variant(name) {
                     anyhow::bail!(
                         "the BEdita sandbox has no variant `{name}`; it has {}",
@@ -168,6 +168,8 @@ pub fn run(args: &SandboxArgs, output: super::Printer) -> anyhow::Result<u8> {
         drop_share: args.drop_share,
         latency: Duration::from_millis(args.latency_ms),
         seed: args.fault_seed,
+        // Somewhere that is not the sandbox: a client following it would leave the target.
+        redirect: redirect.then(|| "http://127.0.0.2:9".to_string()),
     };
     super::session::runtime()?.block_on(async move {
         let listener = tokio::net::TcpListener::bind(("127.0.0.1", args.port))

@@ -110,6 +110,9 @@ pub struct Faults {
     pub latency: Duration,
     /// Seed for the fault dice, so a run can be repeated.
     pub seed: u64,
+    /// Answer every request 307 to this address (the `redirect` reading): a client that
+    /// follows it would carry its credentials there.
+    pub redirect: Option<String>,
 }
 
 struct Shared {
@@ -225,6 +228,13 @@ async fn respond(
 }
 
 fn fault_or_handle(shared: &Shared, request: &Request) -> Reply {
+    if let Some(to) = &shared.faults.redirect {
+        let mut reply = Reply::empty(StatusCode::TEMPORARY_REDIRECT);
+        reply
+            .headers
+            .push(("location", format!("{to}{}", request.path)));
+        return reply;
+    }
     // Requests left in the window, for APIs that report them.
     let mut remaining = None;
     if let Some((limit, window)) = shared.faults.rate_limit

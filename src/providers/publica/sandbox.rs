@@ -122,14 +122,35 @@ impl Data {
 pub struct Sandbox {
     data: Mutex<Data>,
     state_file: Option<PathBuf>,
+    /// Serve at most this many users a page (the `page-cap=N` reading).
+    page_cap: Option<usize>,
 }
+
+/// The readings of `apis.md` section 6 this simulator can take, by name, with what each does.
+pub const VARIANTS: &[(&str, &str)] = &[(
+    "page-cap=N",
+    "at most N users a page, whatever `per_page` asks",
+)];
 
 impl Sandbox {
     pub fn new(data: Data, state_file: Option<PathBuf>) -> Self {
         Sandbox {
             data: Mutex::new(data),
             state_file,
+            page_cap: None,
         }
+    }
+
+    /// Turns on the variant called `name`; false when there is none by that name.
+    pub fn variant(&mut self, name: &str) -> bool {
+        match name.split_once('=') {
+            Some(("page-cap", n)) => match n.parse::<usize>() {
+                Ok(n) if n > 0 => self.page_cap = Some(n),
+                _ => return false,
+            },
+            _ => return false,
+        }
+        true
     }
 
     /// A copy of the current data.
@@ -252,7 +273,7 @@ impl Data {
         })
     }
 
-    fn list(&self, request: &Request) -> Reply {
+    fn list(&self, request: &Request, page_cap: Option<usize>) -> Reply {
         let number = |name: &str, default: usize| -> Result<usize, Reply> {
             match request.query(name) {
                 None => Ok(default),
@@ -282,6 +303,7 @@ impl Data {
             }
             Err(reply) => return reply,
         };
+        let per_page = page_cap.map_or(per_page, |cap| per_page.min(cap));
         let query = request.query("query");
         let email = request.query("email").map(str::to_lowercase);
         let users: Vec<&User> = self
@@ -519,7 +541,9 @@ impl Api for Sandbox {
                     .collect();
                 success(plans.into())
             }
-            (&Method::GET, ["integration-api", "v1", "dashboard", "users"]) => data.list(request),
+            (&Method::GET, ["integration-api", "v1", "dashboard", "users"]) => {
+                data.list(request, self.page_cap)
+            }
             (&Method::POST, ["integration-api", "v1", "dashboard", "users"]) => {
                 match body(request).and_then(|b| data.validate(&b, None)) {
                     Ok(mut user) => {
