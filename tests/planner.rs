@@ -89,6 +89,7 @@ fn live_user(n: usize, email: &str, role: &str, language: &str) -> LiveUser {
         id: format!("id-{n}"),
         key: email.to_lowercase(),
         spelling: None,
+        blocked: false,
         email: Some(email.to_string()),
         state: State::Active,
         attributes: BTreeMap::from([("language", language.to_string())]),
@@ -111,6 +112,7 @@ fn simulate(live: &LiveState, plan: &Plan) -> LiveState {
                     id: format!("new-{}", action.user),
                     key: action.user.clone(),
                     spelling: None,
+                    blocked: false,
                     email: action.after("email").map(str::to_string),
                     state: State::Active,
                     attributes: BTreeMap::from([(
@@ -577,6 +579,7 @@ fn attributes_are_compared_generically_for_any_provider() {
             id: "77".into(),
             key: "10041".into(),
             spelling: None,
+            blocked: false,
             email: Some("reader@example.org".into()),
             state: State::Active,
             attributes: BTreeMap::from([
@@ -630,6 +633,7 @@ fn publica(state: State, want_state: State, sessions_limit: Option<u32>) -> Plan
             id: "9".into(),
             key: "r1".into(),
             spelling: None,
+            blocked: false,
             email: Some("reader@example.org".into()),
             state,
             attributes: BTreeMap::from([
@@ -703,6 +707,7 @@ fn an_unmanaged_user_already_deactivated_is_left_alone() {
         id: "5".into(),
         key: "email:gone@example.org".into(),
         spelling: None,
+        blocked: false,
         email: Some("gone@example.org".into()),
         state,
         attributes: BTreeMap::new(),
@@ -817,6 +822,7 @@ fn simulate_bedita(live: &LiveState, plan: &Plan) -> LiveState {
                         id: format!("new-{}", action.user),
                         key: action.user.clone(),
                         spelling: None,
+                        blocked: false,
                         email: None,
                         state: state_of(action.after("state")),
                         attributes,
@@ -888,6 +894,7 @@ prop_compose! {
                 id: (10 + n).to_string(),
                 key: NAMES[n].to_string(),
                 spelling: None,
+                blocked: false,
                 email: None,
                 state: STATES[*state],
                 attributes: BTreeMap::from([("language", LANGUAGES[*language].to_string())]),
@@ -981,6 +988,7 @@ fn a_bedita_plan_shows_roles_grants_revokes_and_restores() {
                 id: "10".into(),
                 key: "ada".into(),
                 spelling: None,
+                blocked: false,
                 email: None,
                 state: State::Active,
                 attributes: BTreeMap::new(),
@@ -990,6 +998,7 @@ fn a_bedita_plan_shows_roles_grants_revokes_and_restores() {
                 id: "11".into(),
                 key: "bob".into(),
                 spelling: None,
+                blocked: false,
                 email: None,
                 state: State::Absent,
                 attributes: BTreeMap::new(),
@@ -1099,6 +1108,7 @@ fn deactivating_the_last_active_admin_is_blocked() {
         id: id.into(),
         key: key.into(),
         spelling: None,
+        blocked: false,
         email: None,
         state,
         attributes: BTreeMap::new(),
@@ -1224,6 +1234,7 @@ fn a_deactivated_bedita_user_keeps_its_roles_and_fields_in_line() {
             id: "10".into(),
             key: "kai".into(),
             spelling: Some("kai".into()),
+            blocked: false,
             email: None,
             state: State::Deactivated,
             attributes: BTreeMap::from([("name", "Kai".to_string())]),
@@ -1273,4 +1284,50 @@ fn a_deactivated_bedita_user_keeps_its_roles_and_fields_in_line() {
         ]
     );
     assert!(planned.unfixable.is_empty());
+}
+
+/// Lifting a BEdita block takes the admin role; signed in without it, the service would answer
+/// yes and change nothing, so the plan is stopped at plan time, naming why.
+#[test]
+fn an_unblock_without_the_admin_role_is_stopped_at_plan_time() {
+    let live_user = |id: &str, key: &str, state: State, blocked: bool, roles: &[&str]| LiveUser {
+        id: id.into(),
+        key: key.into(),
+        spelling: Some(key.into()),
+        blocked,
+        email: None,
+        state,
+        attributes: BTreeMap::new(),
+        roles: roles.iter().map(|r| r.to_string()).collect(),
+    };
+    let plan_as = |signed_in_roles: &[&str]| {
+        let mut live = LiveState::new(
+            vec![
+                live_user("2", "bot", State::Active, false, signed_in_roles),
+                live_user("7", "kai", State::Deactivated, true, &[]),
+            ],
+            Some("bot".into()),
+        );
+        live.roles = Some(vec![
+            bedita_live_role(1, "admin"),
+            bedita_live_role(2, "editor"),
+        ]);
+        let mut kai = desired_user("x@acme.org", State::Active, None, None);
+        kai.key = "kai".into();
+        kai.username = Some("kai".into());
+        kai.email = None;
+        let mut want = desired(vec![kai], Unmanaged::Ignore);
+        want.target.provider = Provider::Bedita;
+        plan(&want, &live, &PlanOptions::default())
+    };
+    let stopped = plan_as(&["editor"]);
+    assert_eq!(
+        stopped.blocked,
+        [rollcall::plan::Blocked {
+            guard: "unblock-needs-admin".into(),
+            message: "`kai` is blocked, and only a user with the `admin` role can lift a block; rollcall signs in as `bot`, who has not".into(),
+            hint: Some("sign in as a user holding `admin`, or lift the block in BEdita first".into()),
+        }]
+    );
+    assert!(plan_as(&["admin"]).blocked.is_empty());
 }

@@ -172,6 +172,8 @@ pub struct LiveUser {
     pub key: String,
     /// The natural key as the service spells it, where matching ignores case (BEdita usernames).
     pub spelling: Option<String>,
+    /// The service blocked the user: only a user holding the admin role can lift it (BEdita).
+    pub blocked: bool,
     /// The email as stored.
     pub email: Option<String>,
     pub state: State,

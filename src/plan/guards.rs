@@ -44,6 +44,28 @@ pub fn check(
             });
         }
     }
+    // Lifting a block takes the admin role: without it the service answers yes and changes
+    // nothing, so the plan says so now rather than the apply reporting what did not happen.
+    if let (Some(admin), Some(own)) = (admin, &live.own_key) {
+        let signed_in = live.users.iter().find(|u| &u.key == own);
+        let can_unblock = signed_in.is_none_or(|u| u.roles.contains(admin));
+        for action in actions.iter().filter(|a| a.op == Op::Reactivate) {
+            let blocked_user = live.users.iter().any(|u| u.key == action.user && u.blocked);
+            if blocked_user && !can_unblock {
+                blocked.push(Blocked {
+                    guard: "unblock-needs-admin".into(),
+                    message: format!(
+                        "`{}` is blocked, and only a user with the `{admin}` role can lift a block; rollcall signs in as `{own}`, who has not",
+                        action.subject()
+                    ),
+                    hint: Some(format!(
+                        "sign in as a user holding `{admin}`, or lift the block in {} first",
+                        caps.name
+                    )),
+                });
+            }
+        }
+    }
     if let Some(builtin) = caps.builtin_admin {
         for action in actions
             .iter()

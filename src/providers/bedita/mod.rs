@@ -357,6 +357,7 @@ fn live_user(resource: wire::Resource<wire::UserAttributes>, trashed: bool) -> O
         id: resource.id,
         key: username_key(&username),
         spelling: Some(username.clone()),
+        blocked,
         email: a.email.filter(|e| !e.is_empty()),
         state,
         attributes,

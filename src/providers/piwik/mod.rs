@@ -409,6 +409,7 @@ fn live_user(resource: wire::UserResource) -> LiveUser {
         id: resource.id,
         key: attributes.email.trim().to_lowercase(),
         spelling: None,
+        blocked: false,
         email: Some(attributes.email),
         state: State::Active,
         attributes: attributes

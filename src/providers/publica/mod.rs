@@ -425,6 +425,7 @@ fn live_user(user: &wire::ListUser, deactivated: bool) -> LiveUser {
             .clone()
             .unwrap_or_else(|| email_key(&user.email)),
         spelling: None,
+        blocked: false,
         email: Some(user.email.clone()),
         state: if deactivated {
             State::Deactivated
