@@ -310,7 +310,7 @@ async fn a_token_expiring_mid_apply_is_renewed_without_failing_an_action() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_variant_converges_survives_faults_and_renews_tokens() {
     let mut options = Options::default();
-    for name in ["page-cap=3", "no-role-data"] {
+    for name in ["page-cap=3", "no-role-data", "blocked-ignored"] {
         assert!(options.variant(name), "{name}");
     }
     converges(harness_with(data(), options.clone(), Faults::default()).await).await;

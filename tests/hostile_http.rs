@@ -683,3 +683,33 @@ async fn piwik_pages_are_read_as_long_as_the_service_makes_them_or_refused() {
         "{err}"
     );
 }
+
+#[tokio::test]
+async fn a_publica_list_that_does_not_add_up_to_its_total_is_refused() {
+    let hostile = Hostile::start(|r: &Request| {
+        if r.path().ends_with("/plans") {
+            return Reply::json(200, r#"{"CODE":"success","data":[]}"#);
+        }
+        let users = if r.query().contains("query=deactivated") {
+            "[]"
+        } else {
+            r#"[{"id":1,"email":"a@x.org"},{"id":2,"email":"b@x.org"}]"#
+        };
+        let total = if r.query().contains("query=deactivated") { 0 } else { 5 };
+        Reply::json(
+            200,
+            format!(
+                r#"{{"CODE":"success","data":{{"paginator":{{"current_page":1,"last_page":1,"total":{total},"data":{users}}}}}}}"#
+            ),
+        )
+    })
+    .await;
+    let err = fetch_error(&Workspace::new(), PUBLICA_HEAD, &hostile.url).await;
+    assert!(
+        err.ends_with(&format!(
+            "read 2 of 5 active users from {}; the store returned fewer per page than its count implies, or changed while it was read. Nothing was planned",
+            hostile.url
+        )),
+        "{err}"
+    );
+}

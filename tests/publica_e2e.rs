@@ -197,6 +197,16 @@ async fn an_unknown_plan_fails_at_plan_time_with_file_and_line() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn faults_still_converge_without_duplicates() {
+    survives_faults(&[]).await;
+}
+
+/// Faults under short pages (the `page-cap` reading) converge the same.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn faults_with_short_pages_still_converge() {
+    survives_faults(&["page-cap=2"]).await;
+}
+
+async fn survives_faults(variants: &[&str]) {
     let faults = Faults {
         rate_limit: Some((8, Duration::from_secs(1))),
         error_share: 0.2,
@@ -205,7 +215,7 @@ async fn faults_still_converge_without_duplicates() {
         seed: 11,
         ..Faults::default()
     };
-    let h = harness(Data::seed(), faults).await;
+    let h = harness_with(Data::seed(), variants, faults).await;
     let mut runs = 0;
     loop {
         runs += 1;

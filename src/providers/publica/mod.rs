@@ -142,11 +142,31 @@ impl Publica {
     }
 
     /// Every user of one kind (active or deactivated), the pages after the first concurrently.
+    /// What was read must add up to the paginator's `total`, or nothing is planned on it.
     async fn all(
         self: &Arc<Self>,
         deactivated: bool,
     ) -> Result<Vec<wire::ListUser>, ProviderError> {
         let first = self.page(1, deactivated).await?;
+        let total = first.total;
+        let users = self.rest(first, deactivated).await?;
+        if let Some(total) = total.filter(|&t| t != users.len() as u64) {
+            return Err(ProviderError::Protocol(format!(
+                "read {} of {total} {} users from {}; the store returned fewer per page than its count implies, or changed while it was read. Nothing was planned",
+                users.len(),
+                if deactivated { "deactivated" } else { "active" },
+                self.base
+            )));
+        }
+        Ok(users)
+    }
+
+    /// The pages after `first`, concurrently when the page count is known.
+    async fn rest(
+        self: &Arc<Self>,
+        first: wire::Paginator,
+        deactivated: bool,
+    ) -> Result<Vec<wire::ListUser>, ProviderError> {
         let mut users = first.data;
         let Some(last) = first.last_page else {
             // No page count: follow the pages one by one, as far as an account can go.

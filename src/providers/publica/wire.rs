@@ -27,6 +27,9 @@ pub struct Paginator {
     pub last_page: Option<u64>,
     #[serde(default)]
     pub next_page_url: Option<String>,
+    /// Users in the whole list, when the paginator says.
+    #[serde(default)]
+    pub total: Option<u64>,
 }
 
 /// A user in the list. `external_id` is usually missing.
