@@ -581,3 +581,35 @@ async fn an_application_secret_can_plan_but_not_apply() {
     let reason = session.account.read_only().expect("read-only credentials");
     assert!(reason.contains("`username` and `password`"), "{reason}");
 }
+
+/// A user someone else created between plan and apply: the create meets BEdita's uniqueness
+/// error, rollcall takes over the user with exactly that username (whatever its case), gives it
+/// the file's fields and reports it adopted; nobody is created twice.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_user_created_by_someone_else_mid_apply_is_adopted_with_the_files_fields() {
+    let h = harness(data(), Faults::default()).await;
+    let team =
+        "users:\n  - username: newbie\n    email: newbie@magazine.example.com\n    name: Nina\n";
+    let (plan, failed) = common::apply_once(h.desired(team), || {
+        let mut other = user(60, "Newbie", "it", &[]);
+        other.email = None;
+        h.sandbox.add_user(other);
+    })
+    .await;
+    assert_eq!(failed, 0);
+    assert_eq!(ops(&plan), [(Op::Create, "newbie")]);
+    let data = h.sandbox.data();
+    let found: Vec<&User> = data
+        .users
+        .iter()
+        .filter(|u| u.username.eq_ignore_ascii_case("newbie"))
+        .collect();
+    assert_eq!(found.len(), 1, "created twice");
+    assert_eq!(found[0].id, 60, "not the one someone else made");
+    assert_eq!(found[0].name.as_deref(), Some("Nina"));
+    assert_eq!(
+        found[0].email.as_deref(),
+        Some("newbie@magazine.example.com")
+    );
+    assert!(h.plan(team).await.is_empty());
+}

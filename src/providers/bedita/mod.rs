@@ -480,6 +480,12 @@ impl Account for Arc<Bedita> {
     }
 
     async fn execute(&self, action: &Action, id: Option<&str>) -> Result<Effect, ProviderError> {
+        if action.op == Op::Create {
+            if let Some(reason) = self.read_only() {
+                return Err(ProviderError::Auth(reason.into()));
+            }
+            return self.create_user(action).await;
+        }
         self.carry_out(action, id).await.map(Effect::from)
     }
 }
@@ -509,7 +515,9 @@ impl Bedita {
                 let answer = self.write(Method::PATCH, &path, Some(&body)).await?;
                 expect(answer, &[StatusCode::OK]).map(|_| None)
             }
-            Op::Create => self.create_user(action).await.map(Some),
+            Op::Create => Err(ProviderError::Protocol(
+                "a create goes through `create_user`".into(),
+            )),
             Op::Restore => self.restore(need_id()?, action).await.map(|_| None),
             Op::Update => self
                 .patch_user(need_id()?, attributes_of(action))

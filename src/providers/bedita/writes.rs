@@ -5,8 +5,14 @@ use super::*;
 
 impl Bedita {
     /// Creates a user, or a role, with `POST`. After a lost answer, a 5xx or a uniqueness error
-    /// it looks the name up before trying again, so nothing is ever created twice.
-    pub(super) async fn create(&self, new: New<'_>, body: &Value) -> Result<String, ProviderError> {
+    /// it looks the name up before trying again, so nothing is ever created twice. Also says
+    /// whether what was found existed before (a uniqueness error on exactly this name), rather
+    /// than being this run's own create whose answer was lost.
+    pub(super) async fn create(
+        &self,
+        new: New<'_>,
+        body: &Value,
+    ) -> Result<(String, bool), ProviderError> {
         let (path, name) = match new {
             New::User(username) => ("/users", username.to_string()),
             New::Role(name) => ("/roles", format!("role {name}")),
@@ -27,19 +33,21 @@ impl Bedita {
                 Ok(answer) if answer.status == StatusCode::CREATED => {
                     let doc: wire::Document<wire::Resource<Value>> =
                         parse(&answer, "create answer")?;
-                    return Ok(doc.data.id);
+                    return Ok((doc.data.id, false));
                 }
                 Ok(answer) if answer.status.is_server_error() => {
                     format!("HTTP {}", answer.status.as_u16())
                 }
                 Ok(answer) => {
                     let err = api_error(&answer);
-                    // An earlier, interrupted run may have created it already.
+                    // Someone, or an earlier interrupted run, created it already. A uniqueness
+                    // error proves nothing about which record (an email can be taken too): only
+                    // one with exactly this name is taken over.
                     if answer.status == StatusCode::BAD_REQUEST
                         && err.to_string().contains(".unique]")
                         && let Some(id) = self.look_up(new).await?
                     {
-                        return Ok(id);
+                        return Ok((id, true));
                     }
                     return Err(err);
                 }
@@ -48,7 +56,7 @@ impl Bedita {
             };
             tracing::info!("creating {name} has an unknown outcome ({unknown}); looking it up");
             if let Some(id) = self.look_up(new).await? {
-                return Ok(id);
+                return Ok((id, false));
             }
             if attempts >= 4 {
                 return Err(ProviderError::Protocol(format!(
@@ -59,7 +67,8 @@ impl Bedita {
         }
     }
 
-    pub(super) async fn create_user(&self, action: &Action) -> Result<String, ProviderError> {
+    /// Creates a user; one that existed already is taken over and given the file's attributes.
+    pub(super) async fn create_user(&self, action: &Action) -> Result<Effect, ProviderError> {
         // The username as the files write it; the key is its lower-case form.
         let username = action.after("username").unwrap_or(&action.user);
         let mut attributes = attributes_of(action);
@@ -72,8 +81,19 @@ impl Bedita {
             })?;
             attributes.insert("password".into(), password.expose().into());
         }
-        let body = json!({ "data": { "type": "users", "attributes": attributes } });
-        self.create(New::User(username), &body).await
+        let body = json!({ "data": { "type": "users", "attributes": attributes.clone() } });
+        let (id, adopted) = self.create(New::User(username), &body).await?;
+        if adopted {
+            // The existing record keeps its password and username; the rest is the file's.
+            attributes.remove("password");
+            attributes.remove("username");
+            self.patch_user_with(&id, json!({ "attributes": attributes }))
+                .await?;
+        }
+        Ok(Effect {
+            id: Some(id),
+            adopted,
+        })
     }
 
     /// The id of what a create may have made already.
@@ -92,7 +112,7 @@ impl Bedita {
             attributes.insert("description".into(), description.into());
         }
         let body = json!({ "data": { "type": "roles", "attributes": attributes } });
-        let id = self.create(New::Role(name), &body).await?;
+        let (id, _) = self.create(New::Role(name), &body).await?;
         self.remember_role(name, &id);
         Ok(id)
     }

@@ -370,6 +370,14 @@ impl Sandbox {
         }
     }
 
+    /// Adds a user as someone else would, in BEdita's own back office.
+    pub fn add_user(&self, user: User) {
+        if let Ok(mut inner) = self.inner.lock() {
+            inner.data.users.push(user);
+            inner.unames = std::cell::OnceCell::new();
+        }
+    }
+
     /// A copy of the current data.
     pub fn data(&self) -> Data {
         self.inner
