@@ -24,10 +24,12 @@ pub fn run(args: &ExportArgs, output: Printer) -> anyhow::Result<u8> {
     let Some(desired) = session::load(&args.paths, output)? else {
         return Ok(exit::ERROR);
     };
-    if desired.target.provider == crate::model::vocab::Provider::PublicaLa {
+    let caps = desired.target.provider.capabilities();
+    if !caps.lists_identity {
         anyhow::bail!(
-            "export is not available for {}: its user list does not return external ids",
-            desired.target.provider.capabilities().name
+            "export is not available for {}: its user list does not return `{}`",
+            caps.name,
+            caps.identity
         );
     }
     session::runtime()?.block_on(async {

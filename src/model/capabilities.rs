@@ -66,6 +66,8 @@ pub struct Capabilities {
     pub create_sets_state: bool,
     /// Whether a deactivated user's fields and roles can still be changed.
     pub updates_deactivated: bool,
+    /// Whether the user list shows each user's identity, which `export` needs.
+    pub lists_identity: bool,
     /// What creating a user is called: "invite", "create".
     pub create_verb: &'static str,
     pub create_verb_past: &'static str,
@@ -108,6 +110,7 @@ const PIWIK_PRO: Capabilities = Capabilities {
     absent: Removal::Delete,
     create_sets_state: false,
     updates_deactivated: false,
+    lists_identity: true,
     create_verb: "invite",
     create_verb_past: "invited",
     delete_verb_past: "deleted",
@@ -142,6 +145,7 @@ const PUBLICA_LA: Capabilities = Capabilities {
     absent: Removal::Deactivate,
     create_sets_state: false,
     updates_deactivated: false,
+    lists_identity: false,
     create_verb: "create",
     create_verb_past: "created",
     delete_verb_past: "deleted",
@@ -169,6 +173,7 @@ const BEDITA: Capabilities = Capabilities {
     absent: Removal::Delete,
     create_sets_state: true,
     updates_deactivated: true,
+    lists_identity: true,
     create_verb: "create",
     create_verb_past: "created",
     delete_verb_past: "moved to the trash",

@@ -137,7 +137,8 @@ impl DesiredUser {
         match identity {
             "email" => self.email.as_ref().map(|e| e.as_str().to_string()),
             "external_id" => self.external_id.clone(),
-            _ => self.username.clone(),
+            "username" => self.username.clone(),
+            _ => None,
         }
     }
 }

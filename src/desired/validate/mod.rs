@@ -7,7 +7,7 @@ use super::decode::{Spanned, list, suggest};
 use super::format::{CredentialsDoc, DefaultsDoc, FileDoc, PolicyDoc, TargetDoc, UserDoc};
 use crate::diagnostic::{Diagnostic, Origin, SourceId};
 use crate::model::capabilities::{Capabilities, ISO_3166_ALPHA2, Roles};
-use crate::model::vocab::{Provider, State};
+use crate::model::vocab::State;
 use crate::model::{Credentials, DesiredRole, DesiredState, DesiredUser, Policy, Target};
 use crate::yaml::Span;
 
@@ -110,7 +110,6 @@ pub fn resolve(
     });
     let scope = Scope {
         caps,
-        provider,
         defaults: defaults.map(|d| d.1),
         default_roles,
         roles: &roles,
@@ -125,12 +124,12 @@ pub fn resolve(
         for user in list {
             let user = &user;
             let origin = at(*source, user.span);
-            let key = user_key(user, provider);
+            let key = user_key(user, caps);
             if let (Some(key), Some(span)) = (&key, identity_span(user, caps)) {
                 let ident = at(*source, span);
                 if let Some(first) = seen.get(key) {
-                    let hint = match provider {
-                        Provider::PiwikPro => {
+                    let hint = match caps.identity {
+                        "email" => {
                             "keep one entry; emails match after trimming and lower-casing".into()
                         }
                         _ => format!("keep one entry for each `{}`", caps.identity),
@@ -147,7 +146,7 @@ pub fn resolve(
                     seen.insert(key.clone(), ident);
                 }
             }
-            if provider != Provider::PiwikPro
+            if caps.identity != "email"
                 && let Some(email) = &user.email
             {
                 let here = at(*source, email.span);

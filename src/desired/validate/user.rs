@@ -13,7 +13,6 @@ pub(super) fn identity_span(user: &UserDoc, caps: &Capabilities) -> Option<Span>
 /// What every user is checked against.
 pub(super) struct Scope<'a> {
     pub(super) caps: &'static Capabilities,
-    pub(super) provider: Provider,
     pub(super) defaults: Option<&'a DefaultsDoc>,
     /// The default roles, already checked where the defaults are written.
     pub(super) default_roles: Option<BTreeSet<String>>,
@@ -21,15 +20,16 @@ pub(super) struct Scope<'a> {
     pub(super) plans: &'a BTreeMap<String, Origin>,
 }
 
-/// The normalised natural key of a user, if it has one.
-pub(super) fn user_key(user: &UserDoc, provider: Provider) -> Option<String> {
-    match provider {
-        Provider::PiwikPro => user.email.as_ref().map(|e| e.value.key()),
-        Provider::PublicaLa => user.external_id.as_ref().map(|e| e.value.0.clone()),
-        Provider::Bedita => user
+/// The normalised natural key of a user, if it has one, by the provider's identity key.
+pub(super) fn user_key(user: &UserDoc, caps: &Capabilities) -> Option<String> {
+    match caps.identity {
+        "email" => user.email.as_ref().map(|e| e.value.key()),
+        "external_id" => user.external_id.as_ref().map(|e| e.value.0.clone()),
+        "username" => user
             .username
             .as_ref()
             .map(|u| crate::model::capabilities::username_key(&u.value)),
+        _ => None,
     }
 }
 
@@ -40,12 +40,7 @@ pub(super) fn check_user(
     key: Option<String>,
     scope: &Scope,
 ) -> Option<DesiredUser> {
-    let Scope {
-        caps,
-        provider,
-        defaults,
-        ..
-    } = *scope;
+    let Scope { caps, defaults, .. } = *scope;
     let source = origin.source;
     let before = checker.diagnostics.len();
     let present = user.keys_present();
@@ -94,7 +89,7 @@ pub(super) fn check_user(
         }
     }
     if let Some(username) = &user.username
-        && provider == Provider::Bedita
+        && caps.identity == "username"
     {
         let name = username.value.trim();
         if name.is_empty()
