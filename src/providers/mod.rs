@@ -4,6 +4,7 @@
 //! provider cannot express is a validation error rather than an apply-time failure.
 
 pub mod bedita;
+pub mod connect;
 pub mod http;
 pub mod piwik;
 pub mod publica;
@@ -13,6 +14,7 @@ use std::future::Future;
 
 use crate::escape::visible;
 use crate::model::LiveState;
+use crate::model::vocab::Provider;
 use crate::plan::Action;
 
 /// A failed call to a provider. Its text may quote the service, so it is shown without secrets and
@@ -104,37 +106,69 @@ impl From<Option<String>> for Effect {
 
 /// The account of whichever provider a target names.
 #[derive(Clone)]
-pub enum AnyAccount {
-    Piwik(std::sync::Arc<piwik::Piwik>),
-    Publica(std::sync::Arc<publica::Publica>),
-    Bedita(std::sync::Arc<bedita::Bedita>),
-}
+pub struct AnyAccount(std::sync::Arc<dyn DynAccount>);
 
 impl AnyAccount {
+    pub fn new<A: Account>(account: A) -> Self {
+        AnyAccount(std::sync::Arc::new(account))
+    }
+
     /// Why these credentials can read the account but not change it, if they cannot.
     pub fn read_only(&self) -> Option<&'static str> {
-        match self {
-            AnyAccount::Bedita(a) => a.read_only(),
-            _ => None,
-        }
+        self.0.read_only()
+    }
+}
+
+/// A future a boxed account returns.
+type Boxed<'a, T> = std::pin::Pin<Box<dyn Future<Output = Result<T, ProviderError>> + Send + 'a>>;
+
+/// [`Account`] in a form that can sit behind a pointer, so that no code outside a provider's
+/// folder needs to name it.
+trait DynAccount: Send + Sync {
+    fn fetch(&self) -> Boxed<'_, LiveState>;
+    fn execute<'a>(&'a self, action: &'a Action, id: Option<&'a str>) -> Boxed<'a, Effect>;
+    fn read_only(&self) -> Option<&'static str>;
+}
+
+impl<A: Account> DynAccount for A {
+    fn fetch(&self) -> Boxed<'_, LiveState> {
+        Box::pin(Account::fetch(self))
+    }
+
+    fn execute<'a>(&'a self, action: &'a Action, id: Option<&'a str>) -> Boxed<'a, Effect> {
+        Box::pin(Account::execute(self, action, id))
+    }
+
+    fn read_only(&self) -> Option<&'static str> {
+        Account::read_only(self)
     }
 }
 
 impl Account for AnyAccount {
     async fn fetch(&self) -> Result<LiveState, ProviderError> {
-        match self {
-            AnyAccount::Piwik(a) => a.fetch().await,
-            AnyAccount::Publica(a) => a.fetch().await,
-            AnyAccount::Bedita(a) => a.fetch().await,
-        }
+        self.0.fetch().await
     }
 
     async fn execute(&self, action: &Action, id: Option<&str>) -> Result<Effect, ProviderError> {
-        match self {
-            AnyAccount::Piwik(a) => a.execute(action, id).await,
-            AnyAccount::Publica(a) => a.execute(action, id).await,
-            AnyAccount::Bedita(a) => a.execute(action, id).await,
-        }
+        self.0.execute(action, id).await
+    }
+
+    fn read_only(&self) -> Option<&'static str> {
+        self.0.read_only()
+    }
+}
+
+/// Reaches the target of `desired`, starting the built-in sandbox for `url: sandbox`. The one
+/// place that names every provider's client.
+pub async fn connect(
+    desired: &crate::model::DesiredState,
+    journal: Option<crate::journal::Journal>,
+) -> anyhow::Result<connect::Connection> {
+    let target = connect::Target { desired, journal };
+    match desired.target.provider {
+        Provider::PiwikPro => piwik::connect::connect(target).await,
+        Provider::PublicaLa => publica::connect::connect(target).await,
+        Provider::Bedita => bedita::connect::connect(target).await,
     }
 }
 
@@ -207,6 +241,11 @@ pub trait Account: Send + Sync + 'static {
         action: &Action,
         id: Option<&str>,
     ) -> impl Future<Output = Result<Effect, ProviderError>> + Send;
+
+    /// Why these credentials can read the account but not change it, if they cannot.
+    fn read_only(&self) -> Option<&'static str> {
+        None
+    }
 }
 
 #[cfg(test)]

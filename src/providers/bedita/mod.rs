@@ -8,6 +8,7 @@
 //! count is known; the trash is read too, so a user the files want back is restored rather than
 //! re-created. Roles are resources, granted and revoked through the user's `roles` relationship.
 
+pub mod connect;
 pub mod sandbox;
 pub mod wire;
 
@@ -477,6 +478,10 @@ impl Account for Arc<Bedita> {
         roles.sort_by(|a, b| a.name.cmp(&b.name));
         state.roles = Some(roles);
         Ok(state)
+    }
+
+    fn read_only(&self) -> Option<&'static str> {
+        Bedita::read_only(self)
     }
 
     async fn execute(&self, action: &Action, id: Option<&str>) -> Result<Effect, ProviderError> {

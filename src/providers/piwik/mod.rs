@@ -5,6 +5,7 @@
 //! concurrently once the total is known. Invites are never blindly retried: after a lost answer
 //! the user is looked up by email first.
 
+pub mod connect;
 pub mod sandbox;
 pub mod wire;
 

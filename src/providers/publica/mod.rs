@@ -5,6 +5,7 @@
 //! full-record `PUT`s built from the live user plus the planned changes, so no field the files do
 //! not manage is ever lost. Plans are referred to by name and resolved to ids once per run.
 
+pub mod connect;
 pub mod sandbox;
 pub mod wire;
 

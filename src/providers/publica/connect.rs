@@ -1,0 +1,41 @@
+//! Reaching a Publica.la store from a target: its API token, or the built-in sandbox.
+
+use std::sync::Arc;
+
+use super::{Publica, sandbox};
+use crate::model::vocab::TargetUrl;
+use crate::providers::AnyAccount;
+use crate::providers::connect::{Connection, Target, sandbox_secret, start_sandbox, state_or_seed};
+
+pub async fn connect(target: Target<'_>) -> anyhow::Result<Connection> {
+    let (base, token, server, label) = match &target.desired.target.url {
+        TargetUrl::Http(url) => {
+            let Some(token) = target.desired.target.credentials.api_token.clone() else {
+                anyhow::bail!("the target has no Publica.la `api_token`");
+            };
+            (url.clone(), token, None, url.clone())
+        }
+        TargetUrl::Sandbox => {
+            let state_file = target.state_file();
+            let data = state_or_seed(&state_file, sandbox::Data::read, sandbox::Data::seed)?;
+            let server =
+                start_sandbox(Arc::new(sandbox::Sandbox::new(data, Some(state_file)))).await?;
+            let token = sandbox_secret("the sandbox token", sandbox::SEED_TOKEN);
+            (server.url(), token, Some(server), target.sandbox_label())
+        }
+    };
+    let keep_sessions = target
+        .desired
+        .users
+        .iter()
+        .filter(|u| u.force_logout == Some(false))
+        .map(|u| u.key.clone())
+        .collect();
+    let http = target.http(&base)?;
+    let client = Publica::new(&base, token, target.passwords(), keep_sessions, http);
+    Ok(Connection {
+        account: AnyAccount::new(Arc::new(client)),
+        sandbox: server,
+        label,
+    })
+}
