@@ -158,6 +158,18 @@ impl Account for AnyAccount {
     }
 }
 
+/// The simulator of `provider`, to run on its own (`rollcall sandbox`).
+pub fn standalone_sandbox(
+    provider: Provider,
+    settings: &sandbox::Settings,
+) -> anyhow::Result<sandbox::Standalone> {
+    match provider {
+        Provider::PiwikPro => piwik::sandbox::standalone(settings),
+        Provider::PublicaLa => publica::sandbox::standalone(settings),
+        Provider::Bedita => bedita::sandbox::standalone(settings),
+    }
+}
+
 /// Reaches the target of `desired`, starting the built-in sandbox for `url: sandbox`. The one
 /// place that names every provider's client.
 pub async fn connect(

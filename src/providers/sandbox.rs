@@ -122,6 +122,75 @@ struct Shared {
     window: Mutex<(Instant, u32)>,
 }
 
+/// How `rollcall sandbox` asks a provider's simulator to start.
+#[derive(Debug, Clone, Default)]
+pub struct Settings {
+    /// Data to start from when there is no state yet.
+    pub seed: Option<std::path::PathBuf>,
+    /// Where the data is kept between runs.
+    pub state: Option<std::path::PathBuf>,
+    pub token_lifetime: Duration,
+    /// The simulator's own readings of the open points, by name.
+    pub variants: Vec<String>,
+}
+
+/// A simulator ready to serve on its own: its API, the product's name, and the credentials the
+/// banner prints.
+pub struct Standalone {
+    pub api: Arc<dyn Api>,
+    pub name: &'static str,
+    pub credentials: Vec<String>,
+}
+
+impl Settings {
+    /// The data to start from: the state file when it exists, else the seed, else `builtin`.
+    /// The state file is written at once, so it exists from the start.
+    pub fn starting_data<T: serde::Serialize>(
+        &self,
+        read: impl Fn(&std::path::Path) -> anyhow::Result<T>,
+        builtin: impl Fn() -> T,
+        write: impl Fn(&T, &std::path::Path) -> std::io::Result<()>,
+    ) -> anyhow::Result<T> {
+        let data = match (&self.state, &self.seed) {
+            (Some(state), _) if state.exists() => read(state)?,
+            (_, Some(seed)) => read(seed)?,
+            _ => builtin(),
+        };
+        if let Some(state) = &self.state {
+            write(&data, state).map_err(|err| {
+                anyhow::anyhow!("cannot write the state file `{}`: {err}", state.display())
+            })?;
+        }
+        Ok(data)
+    }
+
+    /// Turns on every variant through `turn_on`, or names the first one the simulator lacks.
+    pub fn apply_variants(
+        &self,
+        product: &str,
+        known: &[(&str, &str)],
+        mut turn_on: impl FnMut(&str) -> bool,
+    ) -> anyhow::Result<()> {
+        for name in &self.variants {
+            if !turn_on(name) {
+                let list: Vec<String> = known
+                    .iter()
+                    .map(|(name, what)| format!("`{name}` ({what})"))
+                    .collect();
+                anyhow::bail!(
+                    "the {product} sandbox has no variant `{name}`; it has {}",
+                    if list.is_empty() {
+                        "none".to_string()
+                    } else {
+                        list.join(", ")
+                    }
+                );
+            }
+        }
+        Ok(())
+    }
+}
+
 /// A running sandbox server. Dropping it stops the server.
 pub struct Server {
     pub addr: SocketAddr,

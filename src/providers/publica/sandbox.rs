@@ -16,7 +16,9 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 
 use crate::model::vocab::{Date, Email};
-use crate::providers::sandbox::{Api, Reply, Request, read_json, timestamp, write_json};
+use crate::providers::sandbox::{
+    Api, Reply, Request, Settings, Standalone, read_json, timestamp, write_json,
+};
 
 const JSON: &str = "application/json";
 /// The largest page the list serves.
@@ -641,4 +643,16 @@ pub fn by_external_id(data: &Data) -> HashMap<&str, &User> {
         .iter()
         .map(|u| (u.external_id.as_str(), u))
         .collect()
+}
+/// The simulator for `rollcall sandbox`, with the banner's credentials.
+pub fn standalone(settings: &Settings) -> anyhow::Result<Standalone> {
+    let data = settings.starting_data(Data::read, Data::seed, Data::write)?;
+    let credentials = vec![format!("api_token={}", data.token)];
+    let mut sandbox = Sandbox::new(data, settings.state.clone());
+    settings.apply_variants("Publica.la", VARIANTS, |name| sandbox.variant(name))?;
+    Ok(Standalone {
+        api: std::sync::Arc::new(sandbox),
+        name: "Publica.la",
+        credentials,
+    })
 }

@@ -46,7 +46,9 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 
 use crate::model::vocab::Email;
-use crate::providers::sandbox::{Api, Reply, Request, read_json, timestamp, write_json};
+use crate::providers::sandbox::{
+    Api, Reply, Request, Settings, Standalone, read_json, timestamp, write_json,
+};
 
 mod auth;
 mod body;
@@ -568,6 +570,43 @@ impl Inner {
             _ => Err(method_not_allowed(route.allowed())),
         }
     }
+}
+
+/// The simulator for `rollcall sandbox`, with the banner's credentials.
+pub fn standalone(settings: &Settings) -> anyhow::Result<Standalone> {
+    let data = settings.starting_data(Data::read, Data::seed, Data::write)?;
+    let mut credentials = Vec::new();
+    // The seed's administrator, while the password is still the seed's.
+    let seed_hash = password_hash(SEED_PASSWORD);
+    let seed_login = data
+        .users
+        .iter()
+        .any(|u| u.username == SEED_USERNAME && u.password_hash.as_ref() == Some(&seed_hash));
+    if seed_login {
+        credentials.push(format!(
+            "api_key={} username={SEED_USERNAME} password={SEED_PASSWORD}",
+            data.api_key
+        ));
+    } else {
+        credentials.push(format!("api_key={}", data.api_key));
+    }
+    if !data.client_secret.is_empty() {
+        credentials.push(format!(
+            "api_key={} client_secret={}",
+            data.api_key, data.client_secret
+        ));
+    }
+    let mut options = Options {
+        token_lifetime: settings.token_lifetime,
+        state_file: settings.state.clone(),
+        ..Default::default()
+    };
+    settings.apply_variants("BEdita", VARIANTS, |name| options.variant(name))?;
+    Ok(Standalone {
+        api: std::sync::Arc::new(Sandbox::new(data, options)),
+        name: "BEdita",
+        credentials,
+    })
 }
 
 #[cfg(test)]

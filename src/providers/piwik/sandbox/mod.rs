@@ -22,7 +22,9 @@ const USER_TYPE: &str = "ppms/user";
 const MAX_PAGE: usize = 1000;
 use crate::model::capabilities::{ISO_3166_ALPHA2, PIWIK_LANGUAGES};
 use crate::model::vocab::LanguageTag;
-use crate::providers::sandbox::{Api, Reply, Request, read_json, timestamp, write_json};
+use crate::providers::sandbox::{
+    Api, Reply, Request, Settings, Standalone, read_json, timestamp, write_json,
+};
 
 mod checks;
 
@@ -664,4 +666,30 @@ impl Inner {
         self.data.users.remove(index);
         Reply::empty(StatusCode::NO_CONTENT).committed()
     }
+}
+
+/// The simulator for `rollcall sandbox`, with the banner's credentials.
+pub fn standalone(settings: &Settings) -> anyhow::Result<Standalone> {
+    let data = settings.starting_data(Data::read, Data::seed, Data::write)?;
+    let credentials = data
+        .clients
+        .iter()
+        .map(|c| {
+            format!(
+                "client_id={} client_secret={} acts as {}",
+                c.client_id, c.client_secret, c.user
+            )
+        })
+        .collect();
+    let mut options = Options {
+        token_lifetime: settings.token_lifetime,
+        state_file: settings.state.clone(),
+        ..Default::default()
+    };
+    settings.apply_variants("Piwik PRO", VARIANTS, |name| options.variant(name))?;
+    Ok(Standalone {
+        api: std::sync::Arc::new(Sandbox::new(data, options)),
+        name: "Piwik PRO",
+        credentials,
+    })
 }
