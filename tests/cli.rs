@@ -994,7 +994,16 @@ fn colour_follows_clicolor_force_no_color_and_a_dumb_terminal() {
             .expect("run rollcall");
         stdout(&out)
     };
-    let coloured = |text: &str| text.contains("\u{1b}[");
+    // A colour is an SGR sequence, `ESC [ digits m`; a bar's cursor moves are not colour.
+    let coloured = |text: &str| {
+        text.split("\u{1b}[").skip(1).any(|rest| {
+            let code: String = rest
+                .chars()
+                .take_while(|c| c.is_ascii_digit() || *c == ';')
+                .collect();
+            rest[code.len()..].starts_with('m')
+        })
+    };
     assert!(!coloured(&plan(&[])), "not a terminal");
     assert!(coloured(&plan(&[("CLICOLOR_FORCE", "1")])));
     assert!(!coloured(&plan(&[
@@ -1231,4 +1240,30 @@ fn no_provider_follows_the_sandboxs_redirect_variant() {
         );
         assert_eq!(err.lines().count(), 1, "{provider}: {err}");
     }
+}
+
+#[test]
+fn progress_is_drawn_on_a_terminal_only() {
+    let ws = Workspace::new();
+    let quickstart = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/quickstart.yaml");
+    ws.write("team.yaml", std::fs::read_to_string(quickstart).unwrap());
+    let (code, screen) = on_a_terminal_with(
+        ws.dir.path(),
+        "--color never apply team.yaml --auto-approve",
+        "",
+        "xterm",
+    );
+    assert_eq!(code, Some(0), "{screen}");
+    assert!(screen.contains("Applying"), "{screen}");
+    // Not a terminal: no bar, no spinner, nothing but the output itself.
+    let fresh = Workspace::new();
+    fresh.write("team.yaml", std::fs::read_to_string(quickstart).unwrap());
+    let out = rollcall_in(fresh.dir.path(), &["apply", "team.yaml", "--auto-approve"]);
+    assert!(
+        stdout(&out).contains("grace@acme.org: invited\n"),
+        "{}",
+        stdout(&out)
+    );
+    assert_eq!(stderr(&out), "");
+    assert!(!stdout(&out).contains("Applying"));
 }

@@ -45,7 +45,7 @@ pub fn run(args: &ApplyArgs, output: Printer) -> anyhow::Result<u8> {
     session::runtime()?.block_on(async {
         let session = Session::connect(desired, Some(journal.clone())).await?;
         let options = args.planning.options();
-        let (live, plan) = session.plan(&options).await?;
+        let (live, plan) = session::plan(&session, &options, output).await?;
         execute(&session, &plan, &live, &options, args, &journal, output).await
     })
 }
@@ -80,7 +80,7 @@ fn run_saved(path: &Path, args: &ApplyArgs, output: Printer) -> anyhow::Result<u
     let journal = open_journal(args)?;
     session::runtime()?.block_on(async {
         let session = Session::connect(desired, Some(journal.clone())).await?;
-        let (live, plan) = session.plan(&saved.options()).await?;
+        let (live, plan) = session::plan(&session, &saved.options(), output).await?;
         let moved = saved.drift(&live);
         let differences = saved.differences(&plan.actions);
         if !moved.is_empty() || !differences.is_empty() {
@@ -179,6 +179,8 @@ async fn execute(
             }
         }
     });
+    let bar = output.progress(Some(plan.actions.len() as u64), "Applying");
+    let mut failures = 0;
     let report = apply::run_until(
         session.account.clone(),
         plan,
@@ -189,7 +191,15 @@ async fn execute(
         |id, outcome| {
             let action = &plan.actions[id];
             let verb = Subject::done(action, caps);
-            match outcome {
+            bar.inc();
+            if matches!(outcome, Outcome::Failed(_)) {
+                failures += 1;
+                bar.set_message(format!(
+                    "Applying, {} so far",
+                    plural(failures, "failure", "failures")
+                ));
+            }
+            bar.suspend(|| match outcome {
                 Outcome::Done { adopted } => output.out(format_args!(
                     "{}: {}",
                     visible(&action.subject()),
@@ -210,10 +220,11 @@ async fn execute(
                     visible(&plan.actions[*because].subject())
                 )),
                 Outcome::NotStarted => {}
-            }
+            })
         },
     )
     .await;
+    drop(bar);
     interrupts.abort();
     let interrupted = stop.load(Ordering::SeqCst);
     output.out("");

@@ -41,7 +41,7 @@ pub fn run(args: &PlanArgs, output: Printer) -> anyhow::Result<u8> {
     session::runtime()?.block_on(async {
         let session = Session::connect(desired, None).await?;
         let options = args.planning.options();
-        let (live, plan) = session.plan(&options).await?;
+        let (live, plan) = session::plan(&session, &options, output).await?;
         let checksum = match &args.out {
             Some(path) => Some(save(path, &SavedPlan::new(&session.desired, &live, &plan, &options))?),
             None => None,

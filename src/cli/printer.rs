@@ -118,6 +118,69 @@ impl Printer {
     }
 }
 
+/// A progress bar (or, without a total, a spinner) on stderr, drawn only on a terminal and never
+/// under `-q`. Lines printed while it runs go through [`Progress::suspend`], so they are never
+/// drawn over.
+pub struct Progress {
+    bar: Option<indicatif::ProgressBar>,
+}
+
+impl Printer {
+    /// Starts a progress display for `total` steps, or a spinner when the total is unknown.
+    pub fn progress(&self, total: Option<u64>, message: &str) -> Progress {
+        use std::io::IsTerminal;
+        // A dumb terminal cannot move its cursor back over a bar.
+        let dumb = std::env::var_os("TERM").is_some_and(|t| t == "dumb");
+        let shown = !self.quiet() && !dumb && std::io::stderr().is_terminal();
+        let bar = shown.then(|| {
+            let (bar, template) = match total {
+                Some(n) => (
+                    indicatif::ProgressBar::new(n),
+                    "{spinner} {msg} [{bar:30}] {pos}/{len}",
+                ),
+                None => (indicatif::ProgressBar::new_spinner(), "{spinner} {msg}"),
+            };
+            if let Ok(style) = indicatif::ProgressStyle::with_template(template) {
+                bar.set_style(style.progress_chars("=> "));
+            }
+            bar.set_message(message.to_string());
+            bar.enable_steady_tick(std::time::Duration::from_millis(120));
+            bar
+        });
+        Progress { bar }
+    }
+}
+
+impl Progress {
+    pub fn inc(&self) {
+        if let Some(bar) = &self.bar {
+            bar.inc(1);
+        }
+    }
+
+    pub fn set_message(&self, message: String) {
+        if let Some(bar) = &self.bar {
+            bar.set_message(message);
+        }
+    }
+
+    /// Runs `print` with the bar cleared from the screen, then draws it again.
+    pub fn suspend<R>(&self, print: impl FnOnce() -> R) -> R {
+        match &self.bar {
+            Some(bar) => bar.suspend(print),
+            None => print(),
+        }
+    }
+}
+
+impl Drop for Progress {
+    fn drop(&mut self) {
+        if let Some(bar) = &self.bar {
+            bar.finish_and_clear();
+        }
+    }
+}
+
 /// Writes `text`; a reader that went away (`| head`) ends the output quietly, not in a panic.
 fn write(stream: &mut dyn Write, text: &str) {
     if let Err(err) = stream

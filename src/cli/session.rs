@@ -29,6 +29,27 @@ pub fn load(paths: &[PathBuf], output: Printer) -> anyhow::Result<Option<Desired
     }
 }
 
+/// Fetches and plans, with a spinner on a terminal counting the reads answered.
+pub async fn plan(
+    session: &crate::session::Session,
+    options: &crate::plan::PlanOptions,
+    output: Printer,
+) -> anyhow::Result<(crate::model::LiveState, crate::plan::Plan)> {
+    let spinner = output.progress(None, "Reading the account");
+    let started = crate::providers::http::reads_answered();
+    let planning = session.plan(options);
+    tokio::pin!(planning);
+    loop {
+        tokio::select! {
+            result = &mut planning => return result,
+            () = tokio::time::sleep(std::time::Duration::from_millis(150)) => {
+                let reads = crate::providers::http::reads_answered() - started;
+                spinner.set_message(format!("Reading the account: {}", crate::plan::view::plural(reads as usize, "read", "reads")));
+            }
+        }
+    }
+}
+
 /// A runtime for the commands that talk to an account.
 pub fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
     tokio::runtime::Builder::new_multi_thread()

@@ -144,6 +144,14 @@ pub enum TransportError {
     OutOfTime { path: String, why: String },
 }
 
+/// Answers received to reads in this process, for showing progress while an account is read.
+static READS: AtomicU64 = AtomicU64::new(0);
+
+/// How many reads have been answered so far in this process.
+pub fn reads_answered() -> u64 {
+    READS.load(Ordering::Relaxed)
+}
+
 /// A shared HTTP client for one target.
 #[derive(Clone)]
 pub struct Http {
@@ -283,6 +291,9 @@ impl Http {
             };
             match outcome {
                 Ok((status, body, retry_after)) => {
+                    if kind == Kind::Read {
+                        READS.fetch_add(1, Ordering::Relaxed);
+                    }
                     if write {
                         self.record(&method, path, Some(status), None, &request_id);
                     }
