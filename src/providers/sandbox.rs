@@ -374,6 +374,17 @@ async fn read(request: hyper::Request<Incoming>) -> Result<Request, Reply> {
     })
 }
 
+/// Saves `data` to the state file after a write was committed; a failure is logged, and the
+/// answer stands (the write happened). Every simulator keeps its state this way.
+pub fn persist<T: serde::Serialize>(reply: &Reply, state_file: Option<&std::path::Path>, data: &T) {
+    if reply.committed
+        && let Some(path) = state_file
+        && let Err(err) = write_json(data, path)
+    {
+        tracing::error!("sandbox: cannot save state to `{}`: {err}", path.display());
+    }
+}
+
 /// Reads a sandbox's seed or state file.
 pub fn read_json<T: serde::de::DeserializeOwned>(
     path: &std::path::Path,

@@ -17,7 +17,7 @@ use serde_json::{Map, Value, json};
 
 use crate::model::vocab::{Date, Email};
 use crate::providers::sandbox::{
-    Api, Reply, Request, Settings, Standalone, read_json, timestamp, write_json,
+    Api, Reply, Request, Settings, Standalone, persist, read_json, timestamp, write_json,
 };
 
 const JSON: &str = "application/json";
@@ -627,12 +627,7 @@ impl Api for Sandbox {
             }
             _ => message(StatusCode::NOT_FOUND, "Not Found"),
         };
-        if reply.committed
-            && let Some(path) = &self.state_file
-            && let Err(err) = data.write(path)
-        {
-            tracing::error!("sandbox: cannot save state to `{}`: {err}", path.display());
-        }
+        persist(&reply, self.state_file.as_deref(), &*data);
         reply
     }
 }

@@ -47,7 +47,7 @@ use serde_json::{Map, Value, json};
 
 use crate::model::vocab::Email;
 use crate::providers::sandbox::{
-    Api, Reply, Request, Settings, Standalone, read_json, timestamp, write_json,
+    Api, Reply, Request, Settings, Standalone, persist, read_json, timestamp, write_json,
 };
 
 mod auth;
@@ -434,12 +434,7 @@ impl Api for Sandbox {
         if request.method != Method::GET {
             inner.unames.take();
         }
-        if reply.committed
-            && let Some(path) = &self.options.state_file
-            && let Err(err) = inner.data.write(path)
-        {
-            tracing::error!("sandbox: cannot save state to `{}`: {err}", path.display());
-        }
+        persist(&reply, self.options.state_file.as_deref(), &inner.data);
         reply.headers.push((VERSION_HEADER, VERSION.into()));
         reply
     }

@@ -23,7 +23,7 @@ const MAX_PAGE: usize = 1000;
 use crate::model::capabilities::{ISO_3166_ALPHA2, PIWIK_LANGUAGES};
 use crate::model::vocab::LanguageTag;
 use crate::providers::sandbox::{
-    Api, Reply, Request, Settings, Standalone, read_json, timestamp, write_json,
+    Api, Reply, Request, Settings, Standalone, persist, read_json, timestamp, write_json,
 };
 
 mod checks;
@@ -272,12 +272,7 @@ impl Api for Sandbox {
                 None,
             ),
         };
-        if reply.committed
-            && let Some(path) = &self.options.state_file
-            && let Err(err) = inner.data.write(path)
-        {
-            tracing::error!("sandbox: cannot save state to `{}`: {err}", path.display());
-        }
+        persist(&reply, self.options.state_file.as_deref(), &inner.data);
         reply
     }
 }
