@@ -11,6 +11,10 @@ use rollcall::model::{
 use rollcall::plan::{Op, Plan, PlanOptions, plan};
 use rollcall::render::{self, TargetInfo};
 
+#[path = "support/scenario.rs"]
+mod scenario;
+use scenario::{Scenario, live, want};
+
 const EMAILS: [&str; 8] = [
     "ada@acme.org",
     "bob@acme.org",
@@ -1229,43 +1233,21 @@ proptest! {
 /// a field it changes is updated, and the plan never says the account matches when it does not.
 #[test]
 fn a_deactivated_bedita_user_keeps_its_roles_and_fields_in_line() {
-    let mut live = LiveState::new(
-        vec![LiveUser {
-            id: "10".into(),
-            key: "kai".into(),
-            spelling: Some("kai".into()),
-            blocked: false,
-            email: None,
-            state: State::Deactivated,
-            attributes: BTreeMap::from([("name", "Kai".to_string())]),
-            roles: pick(&LIVE_ROLES, 0b0011),
-        }],
-        None,
-    );
-    live.roles = Some(
-        LIVE_ROLES
-            .iter()
-            .enumerate()
-            .map(|(i, name)| bedita_live_role(i + 1, name))
-            .collect(),
-    );
-    let mut kai = desired_user("x@acme.org", State::Deactivated, None, None);
-    kai.key = "kai".into();
-    kai.username = Some("kai".into());
-    kai.email = None;
-    kai.name = Some("Kai Lund".into());
-    kai.roles = Some(pick(&LIVE_ROLES, 0b0001));
-    let mut want = desired(vec![kai], Unmanaged::Ignore);
-    want.target.provider = Provider::Bedita;
-    want.roles = LIVE_ROLES
-        .iter()
-        .map(|name| rollcall::model::DesiredRole {
-            name: name.to_string(),
-            description: None,
-            origin: origin(),
-        })
-        .collect();
-    let planned = plan(&want, &live, &PlanOptions::default());
+    let planned = Scenario::bedita()
+        .roles(&["admin", "editor", "legacy"])
+        .live(
+            live("kai")
+                .deactivated()
+                .attribute("name", "Kai")
+                .roles(&["editor", "legacy"]),
+        )
+        .want(
+            want("kai")
+                .deactivated()
+                .name("Kai Lund")
+                .roles(&["editor"]),
+        )
+        .plan();
     let ops: Vec<(Op, Vec<Option<&str>>)> = planned
         .actions
         .iter()
@@ -1280,7 +1262,7 @@ fn a_deactivated_bedita_user_keeps_its_roles_and_fields_in_line() {
         ops,
         [
             (Op::Update, vec![Some("Kai")]),
-            (Op::Revoke, vec![Some(LIVE_ROLES[1])]),
+            (Op::Revoke, vec![Some("legacy")]),
         ]
     );
     assert!(planned.unfixable.is_empty());
@@ -1290,39 +1272,17 @@ fn a_deactivated_bedita_user_keeps_its_roles_and_fields_in_line() {
 /// yes and change nothing, so the plan is stopped at plan time, naming why.
 #[test]
 fn an_unblock_without_the_admin_role_is_stopped_at_plan_time() {
-    let live_user = |id: &str, key: &str, state: State, blocked: bool, roles: &[&str]| LiveUser {
-        id: id.into(),
-        key: key.into(),
-        spelling: Some(key.into()),
-        blocked,
-        email: None,
-        state,
-        attributes: BTreeMap::new(),
-        roles: roles.iter().map(|r| r.to_string()).collect(),
-    };
     let plan_as = |signed_in_roles: &[&str]| {
-        let mut live = LiveState::new(
-            vec![
-                live_user("2", "bot", State::Active, false, signed_in_roles),
-                live_user("7", "kai", State::Deactivated, true, &[]),
-            ],
-            Some("bot".into()),
-        );
-        live.roles = Some(vec![
-            bedita_live_role(1, "admin"),
-            bedita_live_role(2, "editor"),
-        ]);
-        let mut kai = desired_user("x@acme.org", State::Active, None, None);
-        kai.key = "kai".into();
-        kai.username = Some("kai".into());
-        kai.email = None;
-        let mut want = desired(vec![kai], Unmanaged::Ignore);
-        want.target.provider = Provider::Bedita;
-        plan(&want, &live, &PlanOptions::default())
+        Scenario::bedita()
+            .roles(&["admin", "editor"])
+            .live(live("bot").roles(signed_in_roles))
+            .live(live("kai").blocked())
+            .signed_in_as("bot")
+            .want(want("kai"))
+            .plan()
     };
-    let stopped = plan_as(&["editor"]);
     assert_eq!(
-        stopped.blocked,
+        plan_as(&["editor"]).blocked,
         [rollcall::plan::Blocked {
             guard: "unblock-needs-admin".into(),
             message: "`kai` is blocked, and only a user with the `admin` role can lift a block; rollcall signs in as `bot`, who has not".into(),

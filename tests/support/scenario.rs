@@ -1,0 +1,235 @@
+//! A fluent way to state a planner case: the provider, the live account, the files, and plan.
+//!
+//! ```ignore
+//! let plan = Scenario::bedita()
+//!     .roles(&["admin", "editor"])
+//!     .live(live("kai").deactivated().roles(&["editor", "legacy"]))
+//!     .want(want("kai").deactivated().roles(&["editor"]))
+//!     .plan();
+//! ```
+#![allow(dead_code)]
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use rollcall::diagnostic::{Origin, SourceId};
+use rollcall::model::vocab::{Email, LanguageTag, Provider, State, TargetUrl, Unmanaged};
+use rollcall::model::{
+    Credentials, DesiredRole, DesiredState, DesiredUser, LiveRole, LiveState, LiveUser, Policy,
+    Target,
+};
+use rollcall::plan::{Plan, PlanOptions, plan};
+
+fn origin() -> Origin {
+    Origin {
+        source: SourceId(0),
+        span: Default::default(),
+    }
+}
+
+/// A live user, by natural key.
+pub fn live(key: &str) -> LiveBuilder {
+    LiveBuilder(LiveUser {
+        id: format!("id-{key}"),
+        key: key.to_lowercase(),
+        spelling: Some(key.to_string()),
+        blocked: false,
+        email: None,
+        state: State::Active,
+        attributes: BTreeMap::new(),
+        roles: BTreeSet::new(),
+    })
+}
+
+/// A user as the files want it, by natural key.
+pub fn want(key: &str) -> WantBuilder {
+    WantBuilder(DesiredUser {
+        key: key.to_lowercase(),
+        origin: origin(),
+        state: State::Active,
+        state_origin: None,
+        state_at: None,
+        at: "team.yaml:6".into(),
+        email: Email::parse(key).ok(),
+        external_id: None,
+        username: None,
+        name: None,
+        surname: None,
+        language: None,
+        roles: None,
+        password: None,
+        plan: None,
+        plan_valid_to: None,
+        admin: None,
+        plan_admin: None,
+        only_sees_readable: None,
+        sessions_limit: None,
+        force_logout: None,
+    })
+}
+
+pub struct LiveBuilder(LiveUser);
+
+impl LiveBuilder {
+    pub fn id(mut self, id: &str) -> Self {
+        self.0.id = id.into();
+        self
+    }
+
+    pub fn deactivated(mut self) -> Self {
+        self.0.state = State::Deactivated;
+        self
+    }
+
+    pub fn blocked(mut self) -> Self {
+        self.0.blocked = true;
+        self.0.state = State::Deactivated;
+        self
+    }
+
+    pub fn roles(mut self, roles: &[&str]) -> Self {
+        self.0.roles = roles.iter().map(|r| r.to_string()).collect();
+        self
+    }
+
+    pub fn attribute(mut self, name: &'static str, value: &str) -> Self {
+        self.0.attributes.insert(name, value.into());
+        self
+    }
+}
+
+pub struct WantBuilder(DesiredUser);
+
+impl WantBuilder {
+    pub fn deactivated(mut self) -> Self {
+        self.0.state = State::Deactivated;
+        self
+    }
+
+    pub fn roles(mut self, roles: &[&str]) -> Self {
+        self.0.roles = Some(roles.iter().map(|r| r.to_string()).collect());
+        self
+    }
+
+    pub fn name(mut self, name: &str) -> Self {
+        self.0.name = Some(name.into());
+        self
+    }
+
+    pub fn language(mut self, tag: &str) -> Self {
+        self.0.language = LanguageTag::parse(tag);
+        self
+    }
+}
+
+/// One planner case.
+pub struct Scenario {
+    provider: Provider,
+    live: Vec<LiveUser>,
+    roles: Option<Vec<String>>,
+    own: Option<String>,
+    want: Vec<DesiredUser>,
+    unmanaged: Unmanaged,
+}
+
+impl Scenario {
+    fn new(provider: Provider) -> Self {
+        Scenario {
+            provider,
+            live: Vec::new(),
+            roles: None,
+            own: None,
+            want: Vec::new(),
+            unmanaged: Unmanaged::Ignore,
+        }
+    }
+
+    pub fn piwik() -> Self {
+        Scenario::new(Provider::PiwikPro)
+    }
+
+    pub fn publica() -> Self {
+        Scenario::new(Provider::PublicaLa)
+    }
+
+    pub fn bedita() -> Self {
+        Scenario::new(Provider::Bedita)
+    }
+
+    /// Roles the project has and the files declare (BEdita); `admin` is role 1.
+    pub fn roles(mut self, names: &[&str]) -> Self {
+        self.roles = Some(names.iter().map(|n| n.to_string()).collect());
+        self
+    }
+
+    pub fn live(mut self, user: LiveBuilder) -> Self {
+        self.live.push(user.0);
+        self
+    }
+
+    pub fn want(mut self, user: WantBuilder) -> Self {
+        let mut user = user.0;
+        if self.provider == Provider::Bedita {
+            user.username = Some(user.key.clone());
+            user.email = None;
+        }
+        self.want.push(user);
+        self
+    }
+
+    /// The live user rollcall signs in as.
+    pub fn signed_in_as(mut self, key: &str) -> Self {
+        self.own = Some(key.into());
+        self
+    }
+
+    pub fn unmanaged(mut self, policy: Unmanaged) -> Self {
+        self.unmanaged = policy;
+        self
+    }
+
+    pub fn plan(&self) -> Plan {
+        let mut live = LiveState::new(self.live.clone(), self.own.clone());
+        let mut users = self.want.clone();
+        users.sort_by(|a, b| a.key.cmp(&b.key));
+        let mut desired = DesiredState {
+            target: Target {
+                provider: self.provider,
+                url: TargetUrl::Sandbox,
+                credentials: Credentials::default(),
+                origin: origin(),
+            },
+            policy: Policy {
+                unmanaged: self.unmanaged,
+                ..Policy::default()
+            },
+            users,
+            roles: Vec::new(),
+            plans: Vec::new(),
+            files: 1,
+            digests: Vec::new(),
+        };
+        if let Some(names) = &self.roles {
+            live.roles = Some(
+                names
+                    .iter()
+                    .enumerate()
+                    .map(|(i, name)| LiveRole {
+                        id: (i + 1).to_string(),
+                        name: name.clone(),
+                        description: None,
+                        builtin: i == 0,
+                    })
+                    .collect(),
+            );
+            desired.roles = names
+                .iter()
+                .map(|name| DesiredRole {
+                    name: name.clone(),
+                    description: None,
+                    origin: origin(),
+                })
+                .collect();
+        }
+        plan(&desired, &live, &PlanOptions::default())
+    }
+}
