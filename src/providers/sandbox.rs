@@ -374,6 +374,14 @@ async fn read(request: hyper::Request<Incoming>) -> Result<Request, Reply> {
     })
 }
 
+/// The N of a `page-cap=N` variant, a positive number; `None` for any other name.
+pub fn page_cap(variant: &str) -> Option<usize> {
+    variant
+        .strip_prefix("page-cap=")
+        .and_then(|n| n.parse::<usize>().ok())
+        .filter(|&n| n > 0)
+}
+
 /// Saves `data` to the state file after a write was committed; a failure is logged, and the
 /// answer stands (the write happened). Every simulator keeps its state this way.
 pub fn persist<T: serde::Serialize>(reply: &Reply, state_file: Option<&std::path::Path>, data: &T) {

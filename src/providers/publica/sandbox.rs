@@ -17,7 +17,7 @@ use serde_json::{Map, Value, json};
 
 use crate::model::vocab::{Date, Email};
 use crate::providers::sandbox::{
-    Api, Reply, Request, Settings, Standalone, persist, read_json, timestamp, write_json,
+    Api, Reply, Request, Settings, Standalone, page_cap, persist, read_json, timestamp, write_json,
 };
 
 const JSON: &str = "application/json";
@@ -145,14 +145,8 @@ impl Sandbox {
 
     /// Turns on the variant called `name`; false when there is none by that name.
     pub fn variant(&mut self, name: &str) -> bool {
-        match name.split_once('=') {
-            Some(("page-cap", n)) => match n.parse::<usize>() {
-                Ok(n) if n > 0 => self.page_cap = Some(n),
-                _ => return false,
-            },
-            _ => return false,
-        }
-        true
+        self.page_cap = page_cap(name).or(self.page_cap);
+        page_cap(name).is_some()
     }
 
     /// A copy of the current data.

@@ -47,7 +47,7 @@ use serde_json::{Map, Value, json};
 
 use crate::model::vocab::Email;
 use crate::providers::sandbox::{
-    Api, Reply, Request, Settings, Standalone, persist, read_json, timestamp, write_json,
+    Api, Reply, Request, Settings, Standalone, page_cap, persist, read_json, timestamp, write_json,
 };
 
 mod auth;
@@ -306,14 +306,13 @@ pub const VARIANTS: &[(&str, &str)] = &[
 impl Options {
     /// Turns on the variant called `name`; false when there is none by that name.
     pub fn variant(&mut self, name: &str) -> bool {
-        match name.split_once('=') {
-            Some(("page-cap", n)) => match n.parse::<usize>() {
-                Ok(n) if n > 0 => self.page_cap = Some(n),
-                _ => return false,
+        match name {
+            "no-role-data" => self.no_role_data = true,
+            "blocked-ignored" => self.blocked_ignored = true,
+            _ => match page_cap(name) {
+                Some(n) => self.page_cap = Some(n),
+                None => return false,
             },
-            None if name == "no-role-data" => self.no_role_data = true,
-            None if name == "blocked-ignored" => self.blocked_ignored = true,
-            _ => return false,
         }
         true
     }

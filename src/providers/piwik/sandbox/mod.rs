@@ -23,7 +23,7 @@ const MAX_PAGE: usize = 1000;
 use crate::model::capabilities::{ISO_3166_ALPHA2, PIWIK_LANGUAGES};
 use crate::model::vocab::LanguageTag;
 use crate::providers::sandbox::{
-    Api, Reply, Request, Settings, Standalone, persist, read_json, timestamp, write_json,
+    Api, Reply, Request, Settings, Standalone, page_cap, persist, read_json, timestamp, write_json,
 };
 
 mod checks;
@@ -146,13 +146,12 @@ pub const VARIANTS: &[(&str, &str)] = &[
 impl Options {
     /// Turns on the variant called `name`; false when there is none by that name.
     pub fn variant(&mut self, name: &str) -> bool {
-        match name.split_once('=') {
-            Some(("page-cap", n)) => match n.parse::<usize>() {
-                Ok(n) if n > 0 => self.page_cap = Some(n),
-                _ => return false,
+        match name {
+            "bare-language-refused" => self.bare_language_refused = true,
+            _ => match page_cap(name) {
+                Some(n) => self.page_cap = Some(n),
+                None => return false,
             },
-            None if name == "bare-language-refused" => self.bare_language_refused = true,
-            _ => return false,
         }
         true
     }
