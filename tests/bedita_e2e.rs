@@ -5,7 +5,6 @@ mod common;
 use std::time::Duration;
 
 use rollcall::apply;
-use rollcall::model::DesiredState;
 use rollcall::plan::{Op, Plan, PlanOptions};
 use rollcall::providers::bedita::sandbox::{
     Data, Options, Role, SEED_API_KEY, SEED_CLIENT_SECRET, SEED_PASSWORD, SEED_USERNAME, Sandbox,
@@ -106,32 +105,25 @@ async fn harness_with(data: Data, options: Options, faults: Faults) -> Harness {
     common::serve(Sandbox::new(data, options), faults).await
 }
 
-impl Harness {
-    fn desired(&self, body: &str) -> DesiredState {
-        let text = format!(
-            "version: 1\ntarget:\n  provider: bedita\n  url: {}\n  credentials:\n    api_key: ${{KEY}}\n    username: ${{WHO}}\n    password: ${{PASSWORD}}\n{body}",
-            self.url
-        );
-        let env = |name: &str| match name {
+impl common::Simulated for Sandbox {
+    fn head(url: &str) -> String {
+        format!(
+            "version: 1\ntarget:\n  provider: bedita\n  url: {url}\n  credentials:\n    api_key: ${{KEY}}\n    username: ${{WHO}}\n    password: ${{PASSWORD}}\n"
+        )
+    }
+
+    fn env(name: &str) -> Option<String> {
+        match name {
             "KEY" => Some(SEED_API_KEY.to_string()),
             "WHO" => Some(SEED_USERNAME.to_string()),
             "PASSWORD" => Some(SEED_PASSWORD.to_string()),
             "EDITOR_PASSWORD" => Some("editor-pass-1".to_string()),
             _ => None,
-        };
-        self.load_file("team.yaml", text, &env)
+        }
     }
+}
 
-    async fn plan(&self, body: &str) -> Plan {
-        let session = Session::connect(self.desired(body), None).await.unwrap();
-        session.plan(&PlanOptions::default()).await.unwrap().1
-    }
-
-    /// Plans and applies once; returns the plan and how many actions did not succeed.
-    async fn apply(&self, body: &str) -> (Plan, usize) {
-        common::apply_once(self.desired(body), || {}).await
-    }
-
+impl Harness {
     fn user(&self, username: &str) -> User {
         let data = self.sandbox.data();
         let found: Vec<&User> = data

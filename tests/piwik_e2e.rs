@@ -8,8 +8,7 @@ mod common;
 use std::time::Duration;
 
 use rollcall::apply::{self, Outcome};
-use rollcall::model::DesiredState;
-use rollcall::plan::{Op, Plan, PlanOptions};
+use rollcall::plan::{Op, PlanOptions};
 use rollcall::providers::Account;
 use rollcall::providers::piwik::sandbox::{Client, Data, Options, Sandbox, User};
 use rollcall::providers::sandbox::Faults;
@@ -68,41 +67,23 @@ async fn harness(data: Data, options: Options, faults: Faults) -> Harness {
     common::serve(Sandbox::new(data, options), faults).await
 }
 
-impl Harness {
-    fn desired(&self, body: &str, secret: &str) -> DesiredState {
-        let text = format!(
-            "version: 1\ntarget:\n  provider: piwik-pro\n  url: {}\n  credentials:\n    client_id: ${{PIWIK_CLIENT_ID}}\n    client_secret: ${{PIWIK_CLIENT_SECRET}}\n{body}",
-            self.url
-        );
-        let secret = secret.to_string();
-        let env = move |name: &str| match name {
+impl common::Simulated for Sandbox {
+    fn head(url: &str) -> String {
+        format!(
+            "version: 1\ntarget:\n  provider: piwik-pro\n  url: {url}\n  credentials:\n    client_id: ${{PIWIK_CLIENT_ID}}\n    client_secret: ${{PIWIK_CLIENT_SECRET}}\n"
+        )
+    }
+
+    fn env(name: &str) -> Option<String> {
+        match name {
             "PIWIK_CLIENT_ID" => Some(CLIENT.0.to_string()),
-            "PIWIK_CLIENT_SECRET" => Some(secret.clone()),
+            "PIWIK_CLIENT_SECRET" => Some(CLIENT.1.to_string()),
             _ => None,
-        };
-        self.load_file("team.yaml", text, &env)
+        }
     }
+}
 
-    async fn session(&self, body: &str) -> Session {
-        Session::connect(self.desired(body, CLIENT.1), None)
-            .await
-            .unwrap()
-    }
-
-    /// Plans and applies once; returns the plan and how many actions did not succeed.
-    async fn apply(&self, body: &str) -> (Plan, usize) {
-        common::apply_once(self.desired(body, CLIENT.1), || {}).await
-    }
-
-    async fn plan(&self, body: &str) -> Plan {
-        self.session(body)
-            .await
-            .plan(&PlanOptions::default())
-            .await
-            .unwrap()
-            .1
-    }
-
+impl Harness {
     /// The sandbox's users as (email, role, language), sorted.
     fn users(&self) -> Vec<(String, String, String)> {
         let mut users: Vec<_> = self
@@ -190,7 +171,7 @@ async fn a_second_apply_makes_no_writes() {
     let before = h.sandbox.data();
     let journal_path = h.ws.path("journal.jsonl");
     let journal = rollcall::journal::Journal::open(&journal_path).unwrap();
-    let session = Session::connect(h.desired(TEAM, CLIENT.1), Some(journal.clone()))
+    let session = Session::connect(h.desired(TEAM), Some(journal.clone()))
         .await
         .unwrap();
     let (live, plan) = session.plan(&PlanOptions::default()).await.unwrap();
@@ -212,7 +193,12 @@ async fn a_second_apply_makes_no_writes() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn wrong_credentials_give_one_clear_line() {
     let h = harness(seed(), Options::default(), Faults::default()).await;
-    let session = Session::connect(h.desired(TEAM, "not-the-secret"), None)
+    let text = format!("{}{TEAM}", <Sandbox as common::Simulated>::head(&h.url));
+    let wrong = |name: &str| match name {
+        "PIWIK_CLIENT_SECRET" => Some("not-the-secret".to_string()),
+        _ => <Sandbox as common::Simulated>::env(name),
+    };
+    let session = Session::connect(h.load_file("team.yaml", text, &wrong), None)
         .await
         .unwrap();
     let err = session.plan(&PlanOptions::default()).await.unwrap_err();
@@ -397,7 +383,7 @@ async fn listing_pages_through_thousands_of_users() {
 async fn a_user_invited_by_someone_else_mid_apply_is_adopted_with_the_files_attributes() {
     let h = harness(seed(), Options::default(), Faults::default()).await;
     let team = "users:\n  - email: api@acme.org\n    roles: [owner]\n  - email: grace@acme.org\n    language: de-DE\n";
-    let desired = h.desired(team, CLIENT.1);
+    let desired = h.desired(team);
     let session = Session::connect(desired, None).await.unwrap();
     let (live, plan) = session.plan(&PlanOptions::default()).await.unwrap();
     assert_eq!(plan.actions.len(), 1, "{:?}", plan.actions);

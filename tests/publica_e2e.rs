@@ -4,11 +4,9 @@ mod common;
 
 use std::time::Duration;
 
-use rollcall::model::DesiredState;
-use rollcall::plan::{Op, Plan, PlanOptions};
+use rollcall::plan::Op;
 use rollcall::providers::publica::sandbox::{Data, SEED_TOKEN, Sandbox, User};
 use rollcall::providers::sandbox::Faults;
-use rollcall::session::Session;
 
 /// A store: staff, readers on two plans, one deactivated reader, one leaver.
 const STORE: &str = "
@@ -53,30 +51,23 @@ async fn harness_with(data: Data, variants: &[&str], faults: Faults) -> Harness 
     common::serve(sandbox, faults).await
 }
 
-impl Harness {
-    fn desired(&self, body: &str) -> DesiredState {
-        let text = format!(
-            "version: 1\ntarget:\n  provider: publica-la\n  url: {}\n  credentials:\n    api_token: ${{PUBLICA_TOKEN}}\n{body}",
-            self.url
-        );
-        let env = |name: &str| match name {
+impl common::Simulated for Sandbox {
+    fn head(url: &str) -> String {
+        format!(
+            "version: 1\ntarget:\n  provider: publica-la\n  url: {url}\n  credentials:\n    api_token: ${{PUBLICA_TOKEN}}\n"
+        )
+    }
+
+    fn env(name: &str) -> Option<String> {
+        match name {
             "PUBLICA_TOKEN" => Some(SEED_TOKEN.to_string()),
             "READER_PASSWORD" => Some("reader-pass-1".to_string()),
             _ => None,
-        };
-        self.load_file("store.yaml", text, &env)
+        }
     }
+}
 
-    async fn plan(&self, body: &str) -> anyhow::Result<Plan> {
-        let session = Session::connect(self.desired(body), None).await?;
-        Ok(session.plan(&PlanOptions::default()).await?.1)
-    }
-
-    /// Plans and applies once; returns the plan and how many actions did not succeed.
-    async fn apply(&self, body: &str) -> (Plan, usize) {
-        common::apply_once(self.desired(body), || {}).await
-    }
-
+impl Harness {
     fn user(&self, external_id: &str) -> User {
         let data = self.sandbox.data();
         let found: Vec<&User> = data
@@ -128,7 +119,7 @@ async fn converges(h: Harness) {
         ["10019", "10032", "10041", "staff-001"]
     );
 
-    let again = h.plan(STORE).await.unwrap();
+    let again = h.plan(STORE).await;
     assert!(again.is_empty(), "{:?}", again.actions);
 
     let created = h.user("20001");
@@ -180,7 +171,7 @@ async fn a_put_never_loses_a_field_the_files_do_not_manage() {
 async fn an_unknown_plan_fails_at_plan_time_with_file_and_line() {
     let h = harness(Data::seed(), Faults::default()).await;
     let err = h
-        .plan("plans:\n  - name: Lector Gold\nusers:\n  - external_id: \"10041\"\n    email: ana.torres@example.org\n    plan: Lector Gold\n")
+        .try_plan("plans:\n  - name: Lector Gold\nusers:\n  - external_id: \"10041\"\n    email: ana.torres@example.org\n    plan: Lector Gold\n")
         .await
         .unwrap_err();
     let text = format!("{err:#}");
@@ -188,7 +179,7 @@ async fn an_unknown_plan_fails_at_plan_time_with_file_and_line() {
         text.starts_with("the store has no plan named `Lector Gold` for 10041 ("),
         "{text}"
     );
-    assert!(text.contains("store.yaml:10)"), "{text}");
+    assert!(text.contains("team.yaml:10)"), "{text}");
     assert!(
         text.ends_with("it offers `Lector Básico`, `Lector Premium`"),
         "{text}"
@@ -231,7 +222,7 @@ async fn survives_faults(variants: &[&str]) {
         }
         assert!(runs < 3, "still failing after {runs} runs");
     }
-    assert!(h.plan(STORE).await.unwrap().is_empty());
+    assert!(h.plan(STORE).await.is_empty());
     assert_eq!(h.sandbox.data().users.len(), 5);
 }
 

@@ -150,6 +150,49 @@ pub async fn serve<S: Api>(sandbox: S, faults: Faults) -> Served<S> {
     }
 }
 
+/// How one provider's end-to-end tests reach its simulator: the `target:` head their files
+/// start with, and the environment its `${VAR}` references read. With it, every provider's
+/// tests share one harness.
+pub trait Simulated {
+    /// `version` and `target` for a simulator at `url`, credentials as `${VAR}` references.
+    fn head(url: &str) -> String;
+    /// The environment the head's references (and the tests' passwords) read.
+    fn env(name: &str) -> Option<String>;
+}
+
+impl<S: Simulated> Served<S> {
+    /// The desired state of `body` (users, roles, policy...) under the simulator's head.
+    pub fn desired(&self, body: &str) -> DesiredState {
+        self.load_file(
+            "team.yaml",
+            format!("{}{body}", S::head(&self.url)),
+            &S::env,
+        )
+    }
+
+    /// Connects to the simulator with `body`'s files.
+    pub async fn session(&self, body: &str) -> Session {
+        Session::connect(self.desired(body), None)
+            .await
+            .expect("connected")
+    }
+
+    /// Plans `body` against the simulator, or says why it could not.
+    pub async fn try_plan(&self, body: &str) -> anyhow::Result<Plan> {
+        let session = Session::connect(self.desired(body), None).await?;
+        Ok(session.plan(&PlanOptions::default()).await?.1)
+    }
+
+    pub async fn plan(&self, body: &str) -> Plan {
+        self.try_plan(body).await.expect("planned")
+    }
+
+    /// Plans and applies once; returns the plan and how many actions did not succeed.
+    pub async fn apply(&self, body: &str) -> (Plan, usize) {
+        apply_once(self.desired(body), || {}).await
+    }
+}
+
 impl<S> Served<S> {
     /// Writes `text` to `name` and loads it with `env`; any problem fails the test.
     pub fn load_file(
