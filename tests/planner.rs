@@ -679,11 +679,11 @@ fn a_deactivated_user_is_reactivated_before_it_is_updated() {
 #[test]
 fn deactivation_follows_the_state_and_the_provider() {
     let ops = |plan: Plan| plan.actions.iter().map(|a| a.op).collect::<Vec<_>>();
-    // A user to be deactivated is brought up to date while it still can be.
-    assert_eq!(
-        ops(publica(State::Active, State::Deactivated, Some(2))),
-        [Op::Update, Op::Deactivate]
-    );
+    // A user to be deactivated is brought up to date while it still can be, and only then
+    // deactivated.
+    let plan = publica(State::Active, State::Deactivated, Some(2));
+    assert_eq!(ops(plan.clone()), [Op::Update, Op::Deactivate]);
+    assert_eq!(plan.actions[1].depends_on, [0]);
     // Publica.la cannot change a deactivated user: the difference is reported, not hidden.
     let plan = publica(State::Deactivated, State::Deactivated, Some(2));
     assert_eq!(ops(plan.clone()), []);
@@ -1285,7 +1285,7 @@ fn an_unblock_without_the_admin_role_is_stopped_at_plan_time() {
         plan_as(&["editor"]).blocked,
         [rollcall::plan::Blocked {
             guard: "unblock-needs-admin".into(),
-            message: "`kai` is blocked, and only a user with the `admin` role can lift a block; rollcall signs in as `bot`, who has not".into(),
+            message: "`kai` is blocked, and only a user with the `admin` role can lift a block; the user rollcall signs in as has not".into(),
             hint: Some("sign in as a user holding `admin`, or lift the block in BEdita first".into()),
         }]
     );

@@ -97,7 +97,7 @@ fn run_saved(path: &Path, args: &ApplyArgs, output: Printer) -> anyhow::Result<u
                 path.display()
             ));
             for line in &lines {
-                output.report(format_args!("  {line}"));
+                output.report(format_args!("  {}", visible(line)));
             }
             output.report("Nothing was applied. Make a new plan.");
             return Ok(exit::ERROR);
@@ -227,6 +227,12 @@ async fn execute(
     drop(bar);
     interrupts.abort();
     let interrupted = stop.load(Ordering::SeqCst);
+    // Reading back changes nothing, so a Ctrl-C while it runs quits at once.
+    let _quit = tokio::spawn(async {
+        if tokio::signal::ctrl_c().await.is_ok() {
+            std::process::exit(i32::from(exit::INTERRUPTED));
+        }
+    });
     output.out("");
     let mut summary = format!(
         "{}: {} of {} done, {} failed, {} skipped{}.",

@@ -83,10 +83,12 @@ impl Printer {
         write(&mut std::io::stderr(), &format!("{text}\n"));
     }
 
-    /// `error: ...` on stderr, always.
+    /// `error: ...` on stderr, always. An error is one line: any control character in it (from
+    /// a file, a saved plan or a service) is shown as an escape, never acted on.
     pub fn error(&self, message: impl Display) {
         let style = Style::new().bold().fg_color(Some(AnsiColor::Red.into()));
         let label = self.paint_err(style, "error");
+        let message = crate::escape::visible(&message.to_string()).into_owned();
         write(&mut std::io::stderr(), &format!("{label}: {message}\n"));
     }
 
@@ -95,6 +97,7 @@ impl Printer {
         if !self.quiet() {
             let style = Style::new().bold().fg_color(Some(AnsiColor::Yellow.into()));
             let label = self.paint_err(style, "warning");
+            let message = crate::escape::visible(&message.to_string()).into_owned();
             write(&mut std::io::stderr(), &format!("{label}: {message}\n"));
         }
     }

@@ -65,7 +65,10 @@ pub fn scan(text: &str) -> Hidden {
             continue;
         }
         let mut hide = |from: usize| {
-            let from = from + line[from..].len() - line[from..].trim_start().len();
+            let Some(rest) = line.get(from..) else {
+                return;
+            };
+            let from = from + rest.len() - rest.trim_start().len();
             let from = line_start + from;
             let to = line_start + line.trim_end().len();
             if from < to {
@@ -93,17 +96,18 @@ pub fn scan(text: &str) -> Hidden {
             Some((key, value_at)) => {
                 let value = &rest[value_at..];
                 let value_column = column + value_at + (value.len() - value.trim_start().len());
-                let secret_value = in_credentials || key == "password";
+                let secret_value = in_credentials || near(&key, "password");
+                let credentials = near(&key, "credentials");
                 if in_credentials && !near_credential_key(&key) {
                     hide(column);
                 } else if (secret_value && !is_safe_value(value))
-                    || (key == "credentials" && !is_blank(value))
+                    || (credentials && !is_blank(value))
                 {
                     hide(value_column);
                 }
-                if key == "credentials" && is_blank(value) {
+                if credentials && is_blank(value) {
                     open.push((column, Block::Credentials));
-                } else if secret_value || key == "credentials" {
+                } else if secret_value || credentials {
                     open.push((column, Block::Value));
                 } else if let Some(at) = inline_secret(value) {
                     hide(column + value_at + at);
@@ -194,18 +198,26 @@ fn near_credential_key(key: &str) -> bool {
         .any(|known| strsim::damerau_levenshtein(key, known) <= 2)
 }
 
-/// Where the value of a `credentials:` or `password:` written inside a flow collection starts.
+/// Whether `key` is `word` or a likely misspelling of it (`pasword`, `credentails`): a secret
+/// under a misspelt key is still a secret.
+fn near(key: &str, word: &str) -> bool {
+    key.len() >= 5 && strsim::damerau_levenshtein(&key.to_ascii_lowercase(), word) <= 2
+}
+
+/// Where the value of a `credentials:` or `password:` (or a misspelling of either) written
+/// inside a flow collection starts: just after the first colon that follows such a key.
 fn inline_secret(text: &str) -> Option<usize> {
-    let lower = text.to_lowercase();
-    ["credentials", "password"]
-        .iter()
-        .filter_map(|key| {
-            let at = lower.find(key)? + key.len();
-            let after = lower[at..].trim_start_matches(['"', '\'', ' ', '\t']);
-            let colon = lower.len() - after.len();
-            after.starts_with(':').then_some(colon + 1)
+    text.match_indices(':')
+        .map(|(at, _)| at)
+        .find(|&at| {
+            let before = text[..at].trim_end_matches(['"', '\'', ' ', '\t']);
+            let word_start = before
+                .rfind(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+                .map_or(0, |i| i + 1);
+            let word = &before[word_start..];
+            near(word, "password") || near(word, "credentials")
         })
-        .min()
+        .map(|at| at + 1)
 }
 
 #[cfg(test)]
@@ -253,6 +265,21 @@ mod tests {
         assert_eq!(hidden(text), ["{api_key: k3y}}"]);
         let text = "target:\n  credentials: {api_key: k3y,\n    username: me}\n";
         assert_eq!(hidden(text), ["{api_key: k3y,", "username: me}"]);
+    }
+
+    #[test]
+    fn misspelt_keys_and_odd_text_still_hide_the_secret() {
+        let text = "users:\n  - email: a@b.co\n    pasword: hunter2\n  - {email: password@acme.org, password: s3cret}}\n  - {name: ȺȺȺȺȺȺȺȺȺȺȺȺ, passwd: k3y}\n  - {name: İbrahim İnce, password: t0psecret}\ntarget:\n  credentails: {api_key: k3y2}\n";
+        assert_eq!(
+            hidden(text),
+            [
+                "hunter2",
+                "s3cret}}",
+                "k3y}",
+                "t0psecret}",
+                "{api_key: k3y2}"
+            ]
+        );
     }
 
     #[test]

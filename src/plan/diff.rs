@@ -602,6 +602,9 @@ fn order(drafts: Vec<Draft>, top_role: Option<&str>) -> Vec<Action> {
     let mut brought_in: BTreeMap<String, ActionId> = BTreeMap::new();
     let mut created_roles: BTreeMap<String, ActionId> = BTreeMap::new();
     let mut promotions: Vec<ActionId> = Vec::new();
+    // Per user: the updates, grants and revokes a removal of the same user waits for, since a
+    // provider may not change a user once it is deactivated.
+    let mut changes_of: BTreeMap<String, Vec<ActionId>> = BTreeMap::new();
     // Per role: the revokes and removals its deletion waits for.
     let mut released: BTreeMap<String, Vec<ActionId>> = BTreeMap::new();
     let is_top = |role: &str| top_role == Some(role);
@@ -632,6 +635,15 @@ fn order(drafts: Vec<Draft>, top_role: Option<&str>) -> Vec<Action> {
         }
         if d.op == Op::DeleteRole {
             depends_on.extend(released.get(&d.user).into_iter().flatten());
+        }
+        if d.op.is_removal() {
+            depends_on.extend(changes_of.get(&d.user).into_iter().flatten());
+        }
+        if matches!(
+            d.op,
+            Op::Update | Op::Promote | Op::Grant | Op::Demote | Op::Revoke
+        ) {
+            changes_of.entry(d.user.clone()).or_default().push(id);
         }
         match d.op {
             Op::CreateRole => {

@@ -55,7 +55,7 @@ pub fn check(
                 blocked.push(Blocked {
                     guard: "unblock-needs-admin".into(),
                     message: format!(
-                        "`{}` is blocked, and only a user with the `{admin}` role can lift a block; rollcall signs in as `{own}`, who has not",
+                        "`{}` is blocked, and only a user with the `{admin}` role can lift a block; the user rollcall signs in as has not",
                         action.subject()
                     ),
                     hint: Some(format!(

@@ -172,7 +172,7 @@ impl Bedita {
                 ProviderError::Protocol(format!("BEdita's {path} list has no meta.pagination"))
             })?;
         super::check_list_size(
-            pages.saturating_mul(wire::MAX_PAGE as u64),
+            count.unwrap_or(pages.saturating_mul(wire::MAX_PAGE as u64)),
             &format!("entries in {path}"),
         )?;
         let mut seen = first.data.len() as u64;

@@ -168,6 +168,7 @@ impl Publica {
         first: wire::Paginator,
         deactivated: bool,
     ) -> Result<Vec<wire::ListUser>, ProviderError> {
+        let step = first.data.len();
         let mut users = first.data;
         let Some(last) = first.last_page else {
             // No page count: follow the pages one by one, as far as an account can go.
@@ -190,10 +191,20 @@ impl Publica {
         let this = self.clone();
         let rest = super::fetch_pages(2..=last, move |page| {
             let this = this.clone();
-            async move { Ok(this.page(page, deactivated).await?.data) }
+            async move { Ok(vec![(page, this.page(page, deactivated).await?.data)]) }
         })
         .await?;
-        users.extend(rest);
+        for (page, data) in rest {
+            // Without a total to check against, every page but the last is as long as the first.
+            if page < last && data.len() != step {
+                return Err(ProviderError::Protocol(format!(
+                    "page {page} of the user list from {} holds {} users where the first held {step}; the store changed while it was read, or pages short. Nothing was planned",
+                    self.base,
+                    data.len()
+                )));
+            }
+            users.extend(data);
+        }
         Ok(users)
     }
 
@@ -462,6 +473,14 @@ impl Account for Arc<Publica> {
     async fn fetch(&self) -> Result<LiveState, ProviderError> {
         let (active, deactivated, plans) =
             tokio::try_join!(self.all(false), self.all(true), self.load_plans())?;
+        // The two lists are read at once; a user in both changed state in between.
+        let active_ids: std::collections::HashSet<u64> = active.iter().map(|u| u.id).collect();
+        if let Some(both) = deactivated.iter().find(|u| active_ids.contains(&u.id)) {
+            return Err(ProviderError::Protocol(format!(
+                "user {} is listed as both active and deactivated: the store changed while it was read. Nothing was planned; run again",
+                both.id
+            )));
+        }
         let mut users: Vec<LiveUser> = active.iter().map(|u| live_user(u, false)).collect();
         users.extend(deactivated.iter().map(|u| live_user(u, true)));
         if let Ok(mut records) = self.records.lock() {
