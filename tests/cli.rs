@@ -854,6 +854,11 @@ fn an_edited_saved_plan_never_runs() {
             "refusing to apply `plan.json`: its action 1 is numbered 7; the file was not written by rollcall\n",
         ),
         (
+            "a format version holding a terminal escape",
+            Box::new(|plan| plan["format_version"] = "\u{1b}[2J9".into()),
+            "refusing to apply `plan.json`: it was saved in plan format \\e[2J9; this rollcall reads format 1\n",
+        ),
+        (
             "another file named",
             Box::new(|plan| plan["files"][0]["path"] = "private.txt".into()),
             "refusing to apply `plan.json`: the files changed since the plan was made (`private.txt`); make a new plan\n",
