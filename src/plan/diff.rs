@@ -4,10 +4,13 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use super::{Action, ActionId, Change, Op, Plan, guards};
+use super::glob::glob;
+use super::order::order;
+use super::roles::{desired_role, plan_roles, role_change, role_op};
+use super::{Change, Op, Plan, guards};
 use crate::model::capabilities::{Capabilities, Removal, Roles};
-use crate::model::vocab::{State, Unmanaged, UnmanagedRoles};
-use crate::model::{DesiredState, DesiredUser, LiveRole, LiveState, LiveUser};
+use crate::model::vocab::{State, Unmanaged};
+use crate::model::{DesiredState, DesiredUser, LiveState, LiveUser};
 
 /// What a plan shows in place of a secret.
 pub const SENSITIVE: &str = "(sensitive value)";
@@ -42,13 +45,13 @@ fn absent_op(caps: &Capabilities) -> Op {
 }
 
 /// Actions for one user, before ids are assigned.
-struct Draft {
-    op: Op,
-    user: String,
-    live_id: Option<String>,
-    changes: Vec<Change>,
-    reason: Option<String>,
-    unchanged: usize,
+pub(super) struct Draft {
+    pub(super) op: Op,
+    pub(super) user: String,
+    pub(super) live_id: Option<String>,
+    pub(super) changes: Vec<Change>,
+    pub(super) reason: Option<String>,
+    pub(super) unchanged: usize,
 }
 
 /// Computes what must change for `live` to match `desired`.
@@ -412,154 +415,6 @@ fn attribute_changes(desired: &DesiredUser, live: &LiveUser, caps: &Capabilities
         .collect()
 }
 
-/// Roles as resources: declared roles the account lacks are created; under
-/// `unmanaged_roles: delete`, roles no file declares are revoked from every holder, then deleted.
-fn plan_roles(
-    desired: &DesiredState,
-    live: &LiveState,
-    live_roles: &[LiveRole],
-    drafts: &mut Vec<Draft>,
-    protected: &mut Vec<String>,
-) {
-    for role in &desired.roles {
-        if let Some(live) = live_roles.iter().find(|r| r.name == role.name) {
-            // A description the files leave out is not managed.
-            if role.description.is_some() && role.description != live.description {
-                drafts.push(Draft {
-                    op: Op::UpdateRole,
-                    user: role.name.clone(),
-                    live_id: Some(live.id.clone()),
-                    changes: vec![Change {
-                        attribute: "description".into(),
-                        before: live.description.clone(),
-                        after: role.description.clone(),
-                    }],
-                    reason: None,
-                    unchanged: 1,
-                });
-            }
-            continue;
-        }
-        let mut changes = vec![Change {
-            attribute: "name".into(),
-            before: None,
-            after: Some(role.name.clone()),
-        }];
-        if let Some(description) = &role.description {
-            changes.push(Change {
-                attribute: "description".into(),
-                before: None,
-                after: Some(description.clone()),
-            });
-        }
-        drafts.push(Draft {
-            op: Op::CreateRole,
-            user: role.name.clone(),
-            live_id: None,
-            changes,
-            reason: None,
-            unchanged: 0,
-        });
-    }
-    if desired.policy.unmanaged_roles != UnmanagedRoles::Delete {
-        return;
-    }
-    let declared: BTreeSet<&str> = desired.roles.iter().map(|r| r.name.as_str()).collect();
-    let protects = |user: &LiveUser| {
-        desired.policy.protect.iter().any(|p| {
-            glob(p, &user.key.to_lowercase())
-                || user
-                    .email
-                    .as_deref()
-                    .is_some_and(|e| glob(p, &e.to_lowercase()))
-        })
-    };
-    for role in live_roles
-        .iter()
-        .filter(|r| !r.builtin && !declared.contains(r.name.as_str()))
-    {
-        let holders: Vec<&LiveUser> = live
-            .users
-            .iter()
-            .filter(|u| u.state != State::Absent && u.roles.contains(&role.name))
-            .collect();
-        // A protected user keeps every role it holds, so the role stays.
-        if holders.iter().any(|u| protects(u)) {
-            protected.push(format!("role {}", role.name));
-            continue;
-        }
-        let reason = format!(
-            "role \"{}\" is in no file, and the policy is `unmanaged_roles: delete`",
-            role.name
-        );
-        for holder in holders {
-            let planned = drafts.iter_mut().find(|d| {
-                d.user == holder.key && matches!(d.op, Op::Revoke | Op::Delete | Op::Deactivate)
-            });
-            let revoke = Change {
-                attribute: "role".into(),
-                before: Some(role.name.clone()),
-                after: None,
-            };
-            match planned {
-                // Removed users keep their roles in the trash; the role's deletion drops them.
-                Some(d) if d.op == Op::Delete => {}
-                Some(d) if d.op == Op::Revoke => {
-                    if !d.changes.contains(&revoke) {
-                        d.changes.push(revoke);
-                    }
-                }
-                _ => drafts.push(Draft {
-                    op: Op::Revoke,
-                    user: holder.key.clone(),
-                    live_id: Some(holder.id.clone()),
-                    changes: vec![revoke],
-                    reason: Some(reason.clone()),
-                    unchanged: 0,
-                }),
-            }
-        }
-        drafts.push(Draft {
-            op: Op::DeleteRole,
-            user: role.name.clone(),
-            live_id: Some(role.id.clone()),
-            changes: vec![Change {
-                attribute: "name".into(),
-                before: Some(role.name.clone()),
-                after: None,
-            }],
-            reason: Some(reason),
-            unchanged: 0,
-        });
-    }
-}
-
-fn role_change(before: &str, after: &str) -> Change {
-    Change {
-        attribute: "role".into(),
-        before: (!before.is_empty()).then(|| before.to_string()),
-        after: Some(after.to_string()),
-    }
-}
-
-/// The single role a user should have, for providers with a fixed set.
-fn desired_role(desired: &DesiredUser, caps: &Capabilities) -> Option<String> {
-    match caps.roles {
-        Roles::OneOf(_) => desired.roles.as_ref()?.iter().next().cloned(),
-        _ => None,
-    }
-}
-
-/// Promotion or demotion: roles are listed from most to least powerful.
-fn role_op(names: &[&str], from: &str, to: &str) -> Op {
-    let rank = |r: &str| names.iter().position(|n| *n == r).unwrap_or(names.len());
-    if rank(to) < rank(from) {
-        Op::Promote
-    } else {
-        Op::Demote
-    }
-}
-
 /// What a removal shows: the attributes the user had.
 fn removal_changes(live: &LiveUser, caps: &Capabilities) -> Vec<Change> {
     let mut changes = vec![Change {
@@ -575,160 +430,4 @@ fn removal_changes(live: &LiveUser, caps: &Capabilities) -> Vec<Change> {
         }));
     }
     changes
-}
-
-/// Puts drafts in dependency order and links them: role creations, user creations and
-/// restores, reactivations, in-place updates, promotions and grants, demotions and revokes,
-/// removals, role deletions.
-///
-/// What is done to a user waits for its creation, restore or reactivation. A grant waits for
-/// the roles it gives to be created. Demotions, revokes of `top_role` and removals of its
-/// holders wait for every promotion to it, so an account never drops to zero owners or admins
-/// along the way. A role's deletion waits for every revoke and removal of its holders.
-fn order(drafts: Vec<Draft>, top_role: Option<&str>) -> Vec<Action> {
-    let stage = |op: Op| match op {
-        Op::CreateRole | Op::UpdateRole => 0,
-        Op::Create | Op::Restore => 1,
-        Op::Reactivate => 2,
-        Op::Update => 3,
-        Op::Promote | Op::Grant => 4,
-        Op::Demote | Op::Revoke => 5,
-        Op::Deactivate | Op::Delete => 6,
-        Op::DeleteRole => 7,
-    };
-    let mut drafts = drafts;
-    drafts.sort_by(|a, b| (stage(a.op), &a.user).cmp(&(stage(b.op), &b.user)));
-    let mut actions: Vec<Action> = Vec::with_capacity(drafts.len());
-    let mut brought_in: BTreeMap<String, ActionId> = BTreeMap::new();
-    let mut created_roles: BTreeMap<String, ActionId> = BTreeMap::new();
-    let mut promotions: Vec<ActionId> = Vec::new();
-    // Per user: the updates, grants and revokes a removal of the same user waits for, since a
-    // provider may not change a user once it is deactivated.
-    let mut changes_of: BTreeMap<String, Vec<ActionId>> = BTreeMap::new();
-    // Per role: the revokes and removals its deletion waits for.
-    let mut released: BTreeMap<String, Vec<ActionId>> = BTreeMap::new();
-    let is_top = |role: &str| top_role == Some(role);
-    for (id, d) in drafts.into_iter().enumerate() {
-        let mut depends_on = Vec::new();
-        if !d.op.is_role()
-            && d.op != Op::Create
-            && d.op != Op::Restore
-            && let Some(&first) = brought_in.get(&d.user)
-        {
-            depends_on.push(first);
-        }
-        let given = roles_given(&d);
-        for role in &given {
-            if let Some(&creation) = created_roles.get(role.as_str()) {
-                depends_on.push(creation);
-            }
-        }
-        let taken: Vec<&str> = d
-            .changes
-            .iter()
-            .filter(|c| c.attribute == "role" && c.after.is_none())
-            .filter_map(|c| c.before.as_deref())
-            .collect();
-        let loses_top = taken.iter().any(|r| is_top(r));
-        if d.op == Op::Demote || loses_top {
-            depends_on.extend(&promotions);
-        }
-        if d.op == Op::DeleteRole {
-            depends_on.extend(released.get(&d.user).into_iter().flatten());
-        }
-        if d.op.is_removal() {
-            depends_on.extend(changes_of.get(&d.user).into_iter().flatten());
-        }
-        if matches!(
-            d.op,
-            Op::Update | Op::Promote | Op::Grant | Op::Demote | Op::Revoke
-        ) {
-            changes_of.entry(d.user.clone()).or_default().push(id);
-        }
-        match d.op {
-            Op::CreateRole => {
-                created_roles.insert(d.user.clone(), id);
-            }
-            op if op.brings_in() => {
-                brought_in.insert(d.user.clone(), id);
-            }
-            _ => {}
-        }
-        if d.op == Op::Promote || given.iter().any(|r| is_top(r)) {
-            promotions.push(id);
-        }
-        if matches!(d.op, Op::Revoke | Op::Delete | Op::Deactivate) {
-            for role in taken {
-                released.entry(role.to_string()).or_default().push(id);
-            }
-        }
-        depends_on.sort_unstable();
-        depends_on.dedup();
-        actions.push(Action {
-            id,
-            op: d.op,
-            user: d.user,
-            live_id: d.live_id,
-            changes: d.changes,
-            depends_on,
-            reason: d.reason,
-            unchanged: d.unchanged,
-        });
-    }
-    actions
-}
-
-/// The roles an action gives its user: a grant's, a restore's set, a promotion's new role.
-fn roles_given(d: &Draft) -> Vec<String> {
-    let mut roles = Vec::new();
-    for change in &d.changes {
-        match (change.attribute.as_ref(), &change.after) {
-            ("role", Some(role)) if d.op != Op::Create => roles.push(role.clone()),
-            ("roles", Some(list)) => roles.extend(
-                list.split(", ")
-                    .filter(|r| !r.is_empty())
-                    .map(str::to_string),
-            ),
-            _ => {}
-        }
-    }
-    roles
-}
-
-/// Matches `text` against a pattern where `*` is any run of characters and `?` any one.
-pub fn glob(pattern: &str, text: &str) -> bool {
-    let (p, t): (Vec<char>, Vec<char>) = (pattern.chars().collect(), text.chars().collect());
-    let (mut pi, mut ti) = (0, 0);
-    let mut star: Option<(usize, usize)> = None;
-    while ti < t.len() {
-        if pi < p.len() && (p[pi] == '?' || p[pi] == t[ti]) {
-            pi += 1;
-            ti += 1;
-        } else if pi < p.len() && p[pi] == '*' {
-            star = Some((pi, ti));
-            pi += 1;
-        } else if let Some((sp, st)) = star {
-            pi = sp + 1;
-            ti = st + 1;
-            star = Some((sp, st + 1));
-        } else {
-            return false;
-        }
-    }
-    p[pi..].iter().all(|&c| c == '*')
-}
-
-#[cfg(test)]
-mod tests {
-    use super::glob;
-
-    #[test]
-    fn globs() {
-        assert!(glob("*@svc.acme.org", "bot@svc.acme.org"));
-        assert!(!glob("*@svc.acme.org", "bot@acme.org"));
-        assert!(glob("owner@acme.org", "owner@acme.org"));
-        assert!(glob("a?c*", "abcdef"));
-        assert!(glob("*", ""));
-        assert!(!glob("a*b", "acbx"));
-    }
 }

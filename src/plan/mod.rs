@@ -5,7 +5,10 @@
 //! Renderers in [`crate::render`] read a plan; the executor in [`crate::apply`] runs it.
 
 pub mod diff;
+mod glob;
 mod guards;
+mod order;
+mod roles;
 pub mod saved;
 pub mod view;
 
