@@ -1061,20 +1061,20 @@ fn a_bedita_plan_shows_roles_grants_revokes_and_restores() {
   ~ user "bob" {
         id    = "11"
       ~ state = "absent" -> "active"
-      + roles = "editor"
+      + roles = ["editor"]
     }
 
   # user "carol" will be created
   + user "carol" {
       + username = "carol"
-      + role     = "desk"
+      + roles    = ["desk"]
     }
 
   # user "ada" will be updated in-place
   ~ user "ada" {
-        id   = "10"
-      + role = "desk"
-      - role = "legacy"
+        id    = "10"
+      + roles = ["desk"]
+      - roles = ["legacy"]
         # (1 unchanged attribute hidden)
     }
 

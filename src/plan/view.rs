@@ -233,7 +233,19 @@ impl Subject<'_> {
                 value: typed("id", Some(id)),
             });
         }
+        // Roles granted and revoked (roles as resources) are shown as one list each.
+        let mut granted: Vec<&str> = Vec::new();
+        let mut revoked: Vec<&str> = Vec::new();
         for action in &self.actions {
+            if matches!(action.op, Op::Grant | Op::Revoke) {
+                let list = if action.op == Op::Grant {
+                    &mut granted
+                } else {
+                    &mut revoked
+                };
+                list.extend(action.roles());
+                continue;
+            }
             for change in &action.changes {
                 let attribute = change.attribute.as_ref();
                 let value = |v: &Option<String>| typed(attribute, v.as_deref());
@@ -260,6 +272,15 @@ impl Subject<'_> {
                     sign: row_sign,
                     attribute: attribute.to_string(),
                     value: text,
+                });
+            }
+        }
+        for (row_sign, names) in [(Sign::Add, &granted), (Sign::Remove, &revoked)] {
+            if !names.is_empty() {
+                rows.push(Row {
+                    sign: row_sign,
+                    attribute: "roles".into(),
+                    value: typed("roles", Some(&names.join(", "))),
                 });
             }
         }
@@ -306,6 +327,15 @@ fn typed(attribute: &str, value: Option<&str>) -> String {
     match value {
         None => "null".into(),
         Some(super::diff::SENSITIVE) => super::diff::SENSITIVE.to_string(),
+        // A set of roles is a list, whatever carries it.
+        Some(v) if attribute == "roles" => {
+            let names: Vec<String> = v
+                .split(", ")
+                .filter(|n| !n.is_empty())
+                .map(|n| format!("{n:?}"))
+                .collect();
+            format!("[{}]", names.join(", "))
+        }
         Some(v)
             if BARE.contains(&attribute)
                 && (v == "true" || v == "false" || v.parse::<u64>().is_ok()) =>
