@@ -286,9 +286,10 @@ proptest! {
 #[test]
 fn the_human_plan_reads_like_terraform() {
     let (_, plan, target) = fixture();
-    assert_eq!(
+    insta::assert_snapshot!(
         render::human::render(&plan, &target, false),
-        r#"rollcall will perform the following actions on piwik-pro https://acme.piwik.pro:
+        @r#"
+rollcall will perform the following actions on piwik-pro https://acme.piwik.pro:
 
   # user "ada@acme.org" will be invited
   + user "ada@acme.org" {
@@ -421,9 +422,10 @@ Saved plan: `sha256:abc`
 #[test]
 fn the_diff_plan_shows_live_against_desired() {
     let (live, plan, _) = fixture();
-    assert_eq!(
+    insta::assert_snapshot!(
         render::diff::render(&plan, &live),
-        "--- /dev/null
+        @"
+--- /dev/null
 +++ desired/ada@acme.org
 @@ -0,0 +1,3 @@
 +email: ada@acme.org
@@ -1050,7 +1052,8 @@ fn a_bedita_plan_shows_roles_grants_revokes_and_restores() {
         url: "https://api.magazine.example.com".into(),
     };
     let text = render::human::render(&planned, &target, false);
-    let expected = r#"rollcall will perform the following actions on bedita https://api.magazine.example.com:
+    insta::assert_snapshot!(text, @r#"
+rollcall will perform the following actions on bedita https://api.magazine.example.com:
 
   # role "desk" will be created
   + role "desk" {
@@ -1084,8 +1087,7 @@ fn a_bedita_plan_shows_roles_grants_revokes_and_restores() {
     }
 
 Plan: 1 to create, 1 to change, 1 to restore, 0 to delete; 1 role to create, 1 to delete (7 actions).
-"#;
-    assert_eq!(text, expected);
+"#);
     // The deletion waits for the revoke; carol's grant for the role and for carol.
     let by = |op: Op, user: &str| {
         planned
