@@ -946,6 +946,48 @@ fn quiet_prints_only_errors_and_each_commands_summary() {
 }
 
 #[test]
+fn very_verbose_logs_requests_for_every_command_that_makes_them() {
+    let ws = Workspace::new();
+    let quickstart = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/quickstart.yaml");
+    ws.write("team.yaml", std::fs::read_to_string(quickstart).unwrap());
+    for (args, method) in [
+        (&["-vv", "apply", "team.yaml", "--auto-approve"][..], "POST"),
+        (
+            &["-vv", "export", "team.yaml", "--out", "out.yaml"][..],
+            "GET",
+        ),
+        (&["-vv", "validate", "team.yaml"][..], ""),
+    ] {
+        let out = rollcall_in(ws.dir.path(), args);
+        assert_eq!(out.status.code(), Some(0), "{args:?}: {}", stderr(&out));
+        let err = stderr(&out);
+        let requests: Vec<&str> = err
+            .lines()
+            .filter(|l| l.starts_with("DEBUG ") && l.contains(" ms "))
+            .collect();
+        for line in &requests {
+            let words: Vec<&str> = line.split(' ').collect();
+            assert_eq!(words.len(), 7, "{args:?}: {line}");
+            assert_eq!(words[6].len(), 36, "{args:?}: a request id in {line}");
+        }
+        if method.is_empty() {
+            assert!(requests.is_empty(), "{args:?} needs no network: {err}");
+        } else {
+            assert!(
+                requests
+                    .iter()
+                    .any(|l| l.starts_with(&format!("DEBUG {method} "))),
+                "{args:?}: {err}"
+            );
+        }
+        assert!(
+            !err.contains("sandbox-secret") && !err.contains("Bearer"),
+            "{err}"
+        );
+    }
+}
+
+#[test]
 fn very_verbose_logs_one_line_per_request_and_no_secret() {
     let ws = Workspace::new();
     let quickstart = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/quickstart.yaml");
