@@ -713,3 +713,68 @@ async fn a_publica_list_that_does_not_add_up_to_its_total_is_refused() {
         "{err}"
     );
 }
+
+/// A Publica.la paginator answer: `users` on `page` of `last`, with `total` when given.
+fn publica_page(users: &str, page: u64, last: u64, total: Option<u64>) -> Reply {
+    let total = total.map_or(String::new(), |t| format!(r#","total":{t}"#));
+    Reply::json(
+        200,
+        format!(
+            r#"{{"CODE":"success","data":{{"paginator":{{"current_page":{page},"last_page":{last}{total},"data":{users}}}}}}}"#
+        ),
+    )
+}
+
+#[tokio::test]
+async fn publica_lists_that_cannot_be_trusted_are_refused() {
+    let page_of = |r: &Request| {
+        r.query()
+            .split('&')
+            .find_map(|p| p.strip_prefix("page="))
+            .and_then(|p| p.parse::<u64>().ok())
+            .unwrap_or(1)
+    };
+    // Without a total, a middle page shorter than the first is caught.
+    let hostile = Hostile::start(move |r: &Request| {
+        if r.path().ends_with("/plans") {
+            return Reply::json(200, r#"{"CODE":"success","data":[]}"#);
+        }
+        if r.query().contains("query=deactivated") {
+            return publica_page("[]", 1, 1, None);
+        }
+        match page_of(r) {
+            1 => publica_page(
+                r#"[{"id":1,"email":"a@x.org"},{"id":2,"email":"b@x.org"}]"#,
+                1,
+                3,
+                None,
+            ),
+            2 => publica_page(r#"[{"id":3,"email":"c@x.org"}]"#, 2, 3, None),
+            _ => publica_page(r#"[{"id":4,"email":"d@x.org"}]"#, 3, 3, None),
+        }
+    })
+    .await;
+    let err = fetch_error(&Workspace::new(), PUBLICA_HEAD, &hostile.url).await;
+    assert!(
+        err.ends_with(&format!(
+            "page 2 of the user list from {} holds 1 user where the first held 2; the store changed while it was read, or pages short. Nothing was planned",
+            hostile.url
+        )),
+        "{err}"
+    );
+    // A user in both the active and the deactivated list changed while they were read.
+    let hostile = Hostile::start(|r: &Request| {
+        if r.path().ends_with("/plans") {
+            return Reply::json(200, r#"{"CODE":"success","data":[]}"#);
+        }
+        publica_page(r#"[{"id":7,"email":"a@x.org"}]"#, 1, 1, Some(1))
+    })
+    .await;
+    let err = fetch_error(&Workspace::new(), PUBLICA_HEAD, &hostile.url).await;
+    assert!(
+        err.ends_with(
+            "user 7 is listed as both active and deactivated: the store changed while it was read. Nothing was planned; run again"
+        ),
+        "{err}"
+    );
+}

@@ -198,9 +198,9 @@ impl Publica {
             // Without a total to check against, every page but the last is as long as the first.
             if page < last && data.len() != step {
                 return Err(ProviderError::Protocol(format!(
-                    "page {page} of the user list from {} holds {} users where the first held {step}; the store changed while it was read, or pages short. Nothing was planned",
+                    "page {page} of the user list from {} holds {} where the first held {step}; the store changed while it was read, or pages short. Nothing was planned",
                     self.base,
-                    data.len()
+                    crate::plan::view::plural(data.len(), "user", "users")
                 )));
             }
             users.extend(data);
