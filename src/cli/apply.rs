@@ -1,6 +1,7 @@
 //! `rollcall apply PATH...`: show the plan, ask, and carry it out.
 
 use std::io::{IsTerminal, Read};
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
@@ -9,17 +10,14 @@ use anyhow::Context as _;
 use super::session;
 use super::{ApplyArgs, Printer, exit};
 use crate::apply::{self, Outcome};
-use crate::journal::Journal;
-use crate::session::Session;
-use std::path::{Path, PathBuf};
-
 use crate::escape::visible;
+use crate::journal::Journal;
 use crate::model::LiveState;
-use crate::plan::Plan;
-use crate::plan::PlanOptions;
 use crate::plan::saved::{self, SavedPlan};
 use crate::plan::view::{Subject, View, plural};
+use crate::plan::{Plan, PlanOptions};
 use crate::render;
+use crate::session::Session;
 
 pub const EXAMPLES: &str = "\
 Examples:
@@ -29,8 +27,9 @@ Examples:
   rollcall apply plan.json                          exactly a plan saved by `plan --out`
 
 Every write is appended to the journal (`.rollcall/journal.jsonl` unless --journal says otherwise).
-Exit status: 0 success or nothing to do, 1 error, 3 blocked by a guard,
-4 finished with some actions failed.";
+After the changes the account is read back; --no-verify skips that.
+Exit status: 0 success or nothing to do, 1 error, 3 blocked by a guard, 4 finished with some
+actions failed or not visible when read back, 130 interrupted by Ctrl-C.";
 
 pub fn run(args: &ApplyArgs, output: Printer) -> anyhow::Result<u8> {
     if let [path] = args.paths.as_slice()
