@@ -94,6 +94,26 @@ impl Session {
             }
         }
         let plan = crate::plan::plan(&self.desired, &live, options);
+        // A user the provider cannot create without an initial password is caught here, with
+        // where it is written, before anything runs.
+        let caps = self.desired.target.provider.capabilities();
+        if caps.create_needs_password {
+            let missing: Vec<String> = plan
+                .actions
+                .iter()
+                .filter(|a| a.op == crate::plan::Op::Create)
+                .filter_map(|a| self.desired.users.iter().find(|u| u.key == a.user))
+                .filter(|u| u.password.is_none())
+                .map(|u| format!("{} ({})", u.key, u.at))
+                .collect();
+            if !missing.is_empty() {
+                anyhow::bail!(
+                    "{} creates a user only with an initial password, and {} has none; give it `password: ${{SOME_VAR}}`",
+                    caps.name,
+                    missing.join(", ")
+                );
+            }
+        }
         Ok((live, plan))
     }
 }

@@ -237,3 +237,30 @@ async fn force_logout_can_be_turned_off_per_user() {
     assert!(leaver.deactivated_at.is_some());
     assert_eq!(leaver.sessions, 1, "the open session is left to expire");
 }
+
+/// A reader to create without an initial password is stopped at plan time, with where it is
+/// written, instead of failing half-way through apply.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_create_without_a_password_fails_at_plan_time() {
+    let h = harness(Data::seed(), Faults::default()).await;
+    let err = h
+        .try_plan("users:\n  - external_id: \"30001\"\n    email: no.password@example.org\n")
+        .await
+        .unwrap_err();
+    let text = format!("{err:#}");
+    assert!(
+        text.starts_with("Publica.la creates a user only with an initial password, and 30001 ("),
+        "{text}"
+    );
+    assert!(
+        text.ends_with("team.yaml:8) has none; give it `password: ${SOME_VAR}`"),
+        "{text}"
+    );
+    assert!(
+        h.sandbox
+            .data()
+            .users
+            .iter()
+            .all(|u| u.external_id != "30001")
+    );
+}

@@ -477,6 +477,7 @@ fn publica_la_users_need_an_external_id_and_an_email() {
         [
             "a Publica.la user needs `external_id`",
             "a Publica.la user needs `email`",
+            "a Publica.la user to remove needs `email`",
             "email `a@example.org` belongs to two users",
             "`sessions_limit` must be from 1 to 999999"
         ]
@@ -527,6 +528,7 @@ fn contradictions_within_a_user() {
         messages(&problems),
         [
             "plan `Basic` is declared twice",
+            "a Publica.la user to remove needs `email`",
             "`admin` has no effect on a user with `state: absent`",
             "`2027-02-30` is not a valid date",
             "`plan_valid_to` without a `plan`"
@@ -573,4 +575,27 @@ fn policy_values_are_checked() {
         state.policy.max_removals,
         Some(rollcall::model::vocab::MaxRemovals::Percent(10))
     );
+}
+
+#[test]
+fn a_publica_leaver_needs_an_email_since_the_list_hides_external_ids() {
+    let head = "version: 1\ntarget:\n  provider: publica-la\n  url: sandbox\n";
+    let (problems, text) = check(
+        head,
+        "users:\n  - external_id: \"10019\"\n    state: absent\n",
+    );
+    assert_eq!(
+        messages(&problems),
+        ["a Publica.la user to remove needs `email`"],
+        "{text}"
+    );
+    assert!(
+        text.contains("= hint: the account's user list does not show `external_id`, so a leaver is found by email: give its email"),
+        "{text}"
+    );
+    let (problems, text) = check(
+        head,
+        "users:\n  - external_id: \"10019\"\n    email: old.reader@example.org\n    state: absent\n",
+    );
+    assert!(problems.is_empty(), "{text}");
 }

@@ -68,6 +68,8 @@ pub struct Capabilities {
     pub updates_deactivated: bool,
     /// Whether the user list shows each user's identity, which `export` needs.
     pub lists_identity: bool,
+    /// Whether a user can be created only with an initial password.
+    pub create_needs_password: bool,
     /// What creating a user is called: "invite", "create".
     pub create_verb: &'static str,
     pub create_verb_past: &'static str,
@@ -111,6 +113,7 @@ const PIWIK_PRO: Capabilities = Capabilities {
     create_sets_state: false,
     updates_deactivated: false,
     lists_identity: true,
+    create_needs_password: false,
     create_verb: "invite",
     create_verb_past: "invited",
     delete_verb_past: "deleted",
@@ -146,6 +149,7 @@ const PUBLICA_LA: Capabilities = Capabilities {
     create_sets_state: false,
     updates_deactivated: false,
     lists_identity: false,
+    create_needs_password: true,
     create_verb: "create",
     create_verb_past: "created",
     delete_verb_past: "deleted",
@@ -174,6 +178,7 @@ const BEDITA: Capabilities = Capabilities {
     create_sets_state: true,
     updates_deactivated: true,
     lists_identity: true,
+    create_needs_password: false,
     create_verb: "create",
     create_verb_past: "created",
     delete_verb_past: "moved to the trash",

@@ -68,6 +68,22 @@ pub(super) fn check_user(
         },
         |s| s.value,
     );
+    // Where the account's list hides the identity, a leaver can be found only by email.
+    if state == State::Absent
+        && !caps.lists_identity
+        && caps.user_fields.contains(&"email")
+        && !present.iter().any(|(k, _)| *k == "email")
+    {
+        checker
+            .error(
+                origin,
+                format!("a {} user to remove needs `email`", caps.name),
+            )
+            .hint = Some(format!(
+            "the account's user list does not show `{}`, so a leaver is found by email: give its email",
+            caps.identity
+        ));
+    }
     if state == State::Absent {
         for (name, span) in &present {
             if !matches!(*name, "state" | "email" | "force_logout") && *name != caps.identity {
