@@ -85,6 +85,12 @@ async fn plan_apply_plan_converges() {
     converges(harness(Data::seed(), Faults::default()).await).await;
 }
 
+/// A plan list in the users' paginator, one plan a page, is read whole and converges the same.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_paged_plan_list_converges_the_same() {
+    converges(harness_with(Data::seed(), &["plans-paginated"], Faults::default()).await).await;
+}
+
 /// Pages shorter than asked (the `page-cap` reading) still read every user and converge.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_store_serving_short_pages_converges_the_same() {

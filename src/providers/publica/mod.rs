@@ -218,12 +218,42 @@ impl Publica {
                 Kind::Read,
             )
             .await?;
-        let envelope: wire::Envelope<Vec<wire::PlanItem>> =
+        // The list comes either as `data: [...]` or in the same Laravel paginator as users.
+        let unexpected =
+            |e: serde_json::Error| ProviderError::Protocol(format!("unexpected plan list: {e}"));
+        let envelope: wire::Envelope<wire::PlanList> =
             serde_json::from_slice(&Self::expect(answer, StatusCode::OK)?.body)
-                .map_err(|e| ProviderError::Protocol(format!("unexpected plan list: {e}")))?;
-        let names = envelope.data.iter().map(|p| p.name.clone()).collect();
+                .map_err(unexpected)?;
+        let mut items = Vec::new();
+        match envelope.data {
+            wire::PlanList::Plain(list) => items.extend(list),
+            wire::PlanList::Paged { paginator } => {
+                let last = paginator.last_page.unwrap_or(1);
+                super::check_list_size(last.saturating_mul(PER_PAGE), "plans")?;
+                items.extend(paginator.data);
+                for page in 2..=last {
+                    let answer = self
+                        .call(
+                            Method::GET,
+                            "/integration-api/v1/dashboard/plans",
+                            &[("page", page.to_string())],
+                            None,
+                            Kind::Read,
+                        )
+                        .await?;
+                    let more: wire::Envelope<wire::PlanList> =
+                        serde_json::from_slice(&Self::expect(answer, StatusCode::OK)?.body)
+                            .map_err(unexpected)?;
+                    match more.data {
+                        wire::PlanList::Paged { paginator } => items.extend(paginator.data),
+                        wire::PlanList::Plain(list) => items.extend(list),
+                    }
+                }
+            }
+        }
+        let names = items.iter().map(|p| p.name.clone()).collect();
         if let Ok(mut plans) = self.plans.lock() {
-            *plans = envelope.data.into_iter().map(|p| (p.name, p.id)).collect();
+            *plans = items.into_iter().map(|p| (p.name, p.id)).collect();
         }
         Ok(names)
     }

@@ -126,13 +126,22 @@ pub struct Sandbox {
     state_file: Option<PathBuf>,
     /// Serve at most this many users a page (the `page-cap=N` reading).
     page_cap: Option<usize>,
+    /// Answer the plan list in the user list's paginator, one plan a page (the
+    /// `plans-paginated` reading).
+    plans_paginated: bool,
 }
 
 /// The readings of `apis.md` section 6 this simulator can take, by name, with what each does.
-pub const VARIANTS: &[(&str, &str)] = &[(
-    "page-cap=N",
-    "at most N users a page, whatever `per_page` asks",
-)];
+pub const VARIANTS: &[(&str, &str)] = &[
+    (
+        "page-cap=N",
+        "at most N users a page, whatever `per_page` asks",
+    ),
+    (
+        "plans-paginated",
+        "the plan list comes in the users' paginator, one plan a page",
+    ),
+];
 
 impl Sandbox {
     pub fn new(data: Data, state_file: Option<PathBuf>) -> Self {
@@ -140,11 +149,16 @@ impl Sandbox {
             data: Mutex::new(data),
             state_file,
             page_cap: None,
+            plans_paginated: false,
         }
     }
 
     /// Turns on the variant called `name`; false when there is none by that name.
     pub fn variant(&mut self, name: &str) -> bool {
+        if name == "plans-paginated" {
+            self.plans_paginated = true;
+            return true;
+        }
         self.page_cap = page_cap(name).or(self.page_cap);
         page_cap(name).is_some()
     }
@@ -535,7 +549,25 @@ impl Api for Sandbox {
                     .iter()
                     .map(|p| json!({ "id": p.id, "name": p.name }))
                     .collect();
-                success(plans.into())
+                if self.plans_paginated {
+                    let total = plans.len();
+                    let last = total.max(1);
+                    let page = request
+                        .query("page")
+                        .and_then(|p| p.parse::<usize>().ok())
+                        .unwrap_or(1)
+                        .clamp(1, last);
+                    let data: Vec<Value> = plans.into_iter().skip(page - 1).take(1).collect();
+                    success(json!({ "paginator": {
+                        "current_page": page,
+                        "last_page": last,
+                        "per_page": 1,
+                        "total": total,
+                        "data": data,
+                    } }))
+                } else {
+                    success(plans.into())
+                }
             }
             (&Method::GET, ["integration-api", "v1", "dashboard", "users"]) => {
                 data.list(request, self.page_cap)

@@ -18,6 +18,22 @@ pub struct PaginatorData {
     pub paginator: Paginator,
 }
 
+/// The plan list: a plain list, or the paginator the user list uses.
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+pub enum PlanList {
+    Plain(Vec<PlanItem>),
+    Paged { paginator: PlanPaginator },
+}
+
+/// A page of plans.
+#[derive(Debug, Deserialize)]
+pub struct PlanPaginator {
+    pub data: Vec<PlanItem>,
+    #[serde(default)]
+    pub last_page: Option<u64>,
+}
+
 /// Laravel's paginator; only `current_page` and `data` are documented.
 #[derive(Debug, Deserialize)]
 pub struct Paginator {
