@@ -1293,3 +1293,44 @@ fn an_unblock_without_the_admin_role_is_stopped_at_plan_time() {
     );
     assert!(plan_as(&["admin"]).blocked.is_empty());
 }
+
+/// Publica.la has no roles, but its `admin` flag runs the store: the plan that would leave no
+/// active administrator is stopped, whether it deactivates the last one or clears its flag.
+#[test]
+fn a_publica_store_never_loses_its_last_admin() {
+    let store = || {
+        Scenario::publica()
+            .live(
+                live("staff-1")
+                    .attribute("admin", "true")
+                    .attribute("email", "s@x.org"),
+            )
+            .live(
+                live("reader-1")
+                    .attribute("admin", "false")
+                    .attribute("email", "r@x.org"),
+            )
+    };
+    let expected = [rollcall::plan::Blocked {
+        guard: "last-owner".into(),
+        message: "the plan would leave Publica.la with no `admin`".into(),
+        hint: Some("keep at least one active user with `admin: true`".into()),
+    }];
+    assert_eq!(
+        store().want(want("staff-1").deactivated()).plan().blocked,
+        expected
+    );
+    assert_eq!(
+        store().want(want("staff-1").admin(false)).plan().blocked,
+        expected
+    );
+    // Another admin first: nothing is blocked.
+    assert!(
+        store()
+            .want(want("reader-1").admin(true))
+            .want(want("staff-1").admin(false))
+            .plan()
+            .blocked
+            .is_empty()
+    );
+}

@@ -44,7 +44,8 @@ pub struct Capabilities {
     pub states: &'static [State],
     pub unmanaged: &'static [Unmanaged],
     pub roles: Roles,
-    /// The role whose holders run the account (owners, admins); there is always one left.
+    /// The role whose holders run the account (owners, admins); there is always one left. Where
+    /// the provider has no roles, a flag of that name (`admin: true`) plays the part.
     pub admin_role: Option<&'static str>,
     /// The id of a built-in administrator that is never removed or stripped of `admin_role`.
     pub builtin_admin: Option<&'static str>,
@@ -137,7 +138,7 @@ const PUBLICA_LA: Capabilities = Capabilities {
     states: &[State::Active, State::Deactivated, State::Absent],
     unmanaged: &[Unmanaged::Ignore, Unmanaged::Deactivate, Unmanaged::Delete],
     roles: Roles::None,
-    admin_role: None,
+    admin_role: Some("admin"),
     builtin_admin: None,
     plans: true,
     languages: None,

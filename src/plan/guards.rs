@@ -94,9 +94,10 @@ pub fn check(
             .users
             .iter()
             .map(|u| {
+                let flag = u.attributes.get(top).is_some_and(|v| v == "true");
                 (
                     u.key.as_str(),
-                    (u.state == State::Active, u.roles.contains(top)),
+                    (u.state == State::Active, u.roles.contains(top) || flag),
                 )
             })
             .collect();
@@ -107,7 +108,13 @@ pub fn check(
             let roles = action.roles();
             match action.op {
                 Op::Create => {
-                    *entry = (state_active(action), action.after("role") == Some(top));
+                    let holds =
+                        action.after("role") == Some(top) || action.after(top) == Some("true");
+                    *entry = (state_active(action), holds);
+                }
+                // A provider without roles marks its administrators with a flag.
+                Op::Update if action.changes.iter().any(|c| c.attribute == top) => {
+                    entry.1 = action.after(top) == Some("true");
                 }
                 Op::Restore => {
                     let list = action.after("roles").unwrap_or_default();
@@ -130,7 +137,11 @@ pub fn check(
             blocked.push(Blocked {
                 guard: "last-owner".into(),
                 message: format!("the plan would leave {} with no `{top}`", caps.name),
-                hint: Some(format!("keep at least one user with `roles: [{top}]`")),
+                hint: Some(if caps.roles == crate::model::capabilities::Roles::None {
+                    format!("keep at least one active user with `{top}: true`")
+                } else {
+                    format!("keep at least one user with `roles: [{top}]`")
+                }),
             });
         }
     }

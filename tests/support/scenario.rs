@@ -115,6 +115,11 @@ impl WantBuilder {
         self
     }
 
+    pub fn admin(mut self, admin: bool) -> Self {
+        self.0.admin = Some(admin);
+        self
+    }
+
     pub fn language(mut self, tag: &str) -> Self {
         self.0.language = LanguageTag::parse(tag);
         self
@@ -168,6 +173,9 @@ impl Scenario {
 
     pub fn want(mut self, user: WantBuilder) -> Self {
         let mut user = user.0;
+        if self.provider == Provider::PublicaLa {
+            user.external_id = Some(user.key.clone());
+        }
         if self.provider == Provider::Bedita {
             user.username = Some(user.key.clone());
             user.email = None;
