@@ -270,3 +270,29 @@ async fn a_create_without_a_password_fails_at_plan_time() {
             .all(|u| u.external_id != "30001")
     );
 }
+
+/// A store that shows external ids: creating `new-77` whose email belongs to a deactivated
+/// reader meets "taken", and that reader is someone else, so the create fails with the store's
+/// own words instead of being reported done.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_email_taken_by_a_deactivated_reader_is_a_failure_not_a_create() {
+    let h = harness_with(Data::seed(), &["external-ids-shown"], Faults::default()).await;
+    let team = "users:\n  - external_id: new-77\n    email: carmen.vidal@example.org\n    password: ${READER_PASSWORD}\n";
+    let (plan, failed) = h.apply(team).await;
+    assert_eq!(
+        plan.actions
+            .iter()
+            .map(|a| (a.op, a.user.as_str()))
+            .collect::<Vec<_>>(),
+        [(Op::Create, "new-77")]
+    );
+    assert_eq!(failed, 1, "the create must not be taken for done");
+    assert!(
+        h.sandbox
+            .data()
+            .users
+            .iter()
+            .all(|u| u.external_id != "new-77")
+    );
+    assert!(!h.plan(team).await.is_empty(), "still to do, and said so");
+}

@@ -24,6 +24,22 @@ use crate::plan::{Action, Op};
 const USERS: &str = "/integration-api/v1/dashboard/users";
 const PER_PAGE: u64 = 100;
 
+/// A user found by email.
+struct Found {
+    id: u64,
+    deactivated: bool,
+    /// Shown only by stores that list it.
+    external_id: Option<String>,
+}
+
+impl Found {
+    /// Whether this is the user the files mean by `external_id`: active, and with that
+    /// external id wherever the store shows one.
+    fn same_person(&self, external_id: &str) -> bool {
+        !self.deactivated && self.external_id.as_deref().is_none_or(|e| e == external_id)
+    }
+}
+
 /// A Publica.la store.
 pub struct Publica {
     http: Http,
@@ -267,7 +283,7 @@ impl Publica {
     }
 
     /// The user with this email, active or deactivated, if any.
-    async fn find_by_email(&self, email: &str) -> Result<Option<u64>, ProviderError> {
+    async fn find_by_email(&self, email: &str) -> Result<Option<Found>, ProviderError> {
         for deactivated in [false, true] {
             let mut query = vec![
                 ("email", email.to_string()),
@@ -292,7 +308,11 @@ impl Publica {
                 .iter()
                 .find(|u| u.email.trim().eq_ignore_ascii_case(email.trim()))
             {
-                return Ok(Some(user.id));
+                return Ok(Some(Found {
+                    id: user.id,
+                    deactivated,
+                    external_id: user.external_id.clone(),
+                }));
             }
         }
         Ok(None)
@@ -362,10 +382,14 @@ impl Publica {
                 }
                 Ok(answer) => {
                     let err = Self::api_error(&answer);
+                    // "Taken" proves nothing about whose the email is: only an active user who
+                    // is the same person by the file's identity (where the store shows it) is
+                    // taken over; a deactivated one is someone else.
                     if err.has_code("email")
-                        && let Some(id) = self.find_by_email(&email).await?
+                        && let Some(found) = self.find_by_email(&email).await?
+                        && found.same_person(&action.user)
                     {
-                        return Ok(id.to_string());
+                        return Ok(found.id.to_string());
                     }
                     return Err(err);
                 }
@@ -373,8 +397,10 @@ impl Publica {
                 Err(err) => return Err(err),
             };
             tracing::info!("creating {email} has an unknown outcome ({unknown}); looking it up");
-            if let Some(id) = self.find_by_email(&email).await? {
-                return Ok(id.to_string());
+            if let Some(found) = self.find_by_email(&email).await?
+                && found.same_person(&action.user)
+            {
+                return Ok(found.id.to_string());
             }
             tokio::time::sleep(std::time::Duration::from_millis(200) * attempt).await;
         }

@@ -129,6 +129,8 @@ pub struct Sandbox {
     /// Answer the plan list in the user list's paginator, one plan a page (the
     /// `plans-paginated` reading).
     plans_paginated: bool,
+    /// List each user's `external_id` (the `external-ids-shown` reading).
+    shows_external_id: bool,
 }
 
 /// The readings of `apis.md` section 6 this simulator can take, by name, with what each does.
@@ -141,6 +143,10 @@ pub const VARIANTS: &[(&str, &str)] = &[
         "plans-paginated",
         "the plan list comes in the users' paginator, one plan a page",
     ),
+    (
+        "external-ids-shown",
+        "the user list shows each user's `external_id`",
+    ),
 ];
 
 impl Sandbox {
@@ -150,17 +156,21 @@ impl Sandbox {
             state_file,
             page_cap: None,
             plans_paginated: false,
+            shows_external_id: false,
         }
     }
 
     /// Turns on the variant called `name`; false when there is none by that name.
     pub fn variant(&mut self, name: &str) -> bool {
-        if name == "plans-paginated" {
-            self.plans_paginated = true;
-            return true;
+        match name {
+            "plans-paginated" => self.plans_paginated = true,
+            "external-ids-shown" => self.shows_external_id = true,
+            _ => {
+                self.page_cap = page_cap(name).or(self.page_cap);
+                return page_cap(name).is_some();
+            }
         }
-        self.page_cap = page_cap(name).or(self.page_cap);
-        page_cap(name).is_some()
+        true
     }
 
     /// A copy of the current data.
@@ -233,15 +243,16 @@ impl Data {
             .map(|p| p.name.as_str())
     }
 
-    /// A user as the list shows it: flags as 0/1, dates as ISO strings, no `external_id`.
-    fn list_item(&self, user: &User) -> Value {
+    /// A user as the list shows it: flags as 0/1, dates as ISO strings, and `external_id` only
+    /// under the `external-ids-shown` reading.
+    fn list_item(&self, user: &User, shows_external_id: bool) -> Value {
         let flag = |b: bool| u8::from(b);
         let plans: Vec<Value> = user
             .plan_id
             .map(|id| json!({ "plan_id": id, "name": self.plan_name(Some(id)), "valid_to": user.plan_valid_to }))
             .into_iter()
             .collect();
-        json!({
+        let mut item = json!({
             "id": user.id,
             "uuid": user.uuid,
             "email": user.email,
@@ -259,7 +270,11 @@ impl Data {
             "sessions": user.sessions,
             "ip_ranges": [],
             "referrers": [],
-        })
+        });
+        if shows_external_id {
+            item["external_id"] = user.external_id.clone().into();
+        }
+        item
     }
 
     /// A user as create returns it: booleans, and dates as objects.
@@ -283,7 +298,7 @@ impl Data {
         })
     }
 
-    fn list(&self, request: &Request, page_cap: Option<usize>) -> Reply {
+    fn list(&self, request: &Request, page_cap: Option<usize>, shows_external_id: bool) -> Reply {
         let number = |name: &str, default: usize| -> Result<usize, Reply> {
             match request.query(name) {
                 None => Ok(default),
@@ -333,7 +348,7 @@ impl Data {
             .iter()
             .skip(start)
             .take(per_page)
-            .map(|u| self.list_item(u))
+            .map(|u| self.list_item(u, shows_external_id))
             .collect();
         let path = "/integration-api/v1/dashboard/users";
         let url = |p: usize| format!("{path}?page={p}");
@@ -570,7 +585,7 @@ impl Api for Sandbox {
                 }
             }
             (&Method::GET, ["integration-api", "v1", "dashboard", "users"]) => {
-                data.list(request, self.page_cap)
+                data.list(request, self.page_cap, self.shows_external_id)
             }
             (&Method::POST, ["integration-api", "v1", "dashboard", "users"]) => {
                 match body(request).and_then(|b| data.validate(&b, None)) {
