@@ -1334,3 +1334,22 @@ fn a_publica_store_never_loses_its_last_admin() {
             .is_empty()
     );
 }
+
+/// JSON names users as the files do: a user found by email by its email, never by an internal
+/// key, and it lists which users were matched that way.
+#[test]
+fn json_plans_name_users_as_the_files_do() {
+    let plan = Scenario::publica()
+        .unmanaged(Unmanaged::Deactivate)
+        .live(live("email:old@x.org").attribute("email", "old@x.org"))
+        .plan();
+    let target = TargetInfo {
+        provider: Provider::PublicaLa,
+        url: "https://store.publica.la".into(),
+    };
+    let json: serde_json::Value =
+        serde_json::from_str(&render::json::render(&plan, &target)).unwrap();
+    assert_eq!(json["actions"][0]["op"], "deactivate");
+    assert_eq!(json["actions"][0]["user"], "old@x.org");
+    assert_eq!(json["matched_by_email"], serde_json::json!([]));
+}

@@ -4,7 +4,7 @@ use serde::Serialize;
 
 use super::TargetInfo;
 use crate::plan::view::{Counts, View};
-use crate::plan::{Action, Blocked, Op, Plan};
+use crate::plan::{Action, Blocked, Op, Plan, display_key};
 
 /// The version of the JSON plan format.
 pub const FORMAT_VERSION: &str = "1";
@@ -16,11 +16,14 @@ struct Document<'a> {
     summary: Summary,
     /// Users and roles by what happens to them, and API actions: the counts every format shows.
     counts: Counts,
-    actions: &'a [Action],
+    /// Each user as the files name it: a user found by email is named by its email.
+    actions: Vec<Action>,
     unmanaged_ignored: usize,
     out_of_scope: usize,
     out_of_scope_removals: usize,
-    protected: &'a [String],
+    protected: Vec<&'a str>,
+    /// Users found by email because the account's list does not return their natural key.
+    matched_by_email: &'a [String],
     /// Differences the provider offers no way to fix.
     unfixable: &'a [String],
     blocked: &'a [Blocked],
@@ -75,11 +78,19 @@ pub fn render(plan: &Plan, target: &TargetInfo) -> String {
             unchanged: plan.unchanged,
         },
         counts: View::new(plan).counts,
-        actions: &plan.actions,
+        actions: plan
+            .actions
+            .iter()
+            .map(|a| Action {
+                user: display_key(&a.user).to_string(),
+                ..a.clone()
+            })
+            .collect(),
         unmanaged_ignored: plan.unmanaged_ignored,
         out_of_scope: plan.out_of_scope,
         out_of_scope_removals: plan.out_of_scope_removals,
-        protected: &plan.protected,
+        protected: plan.protected.iter().map(|k| display_key(k)).collect(),
+        matched_by_email: &plan.matched_by_email,
         unfixable: &plan.unfixable,
         blocked: &plan.blocked,
     };
