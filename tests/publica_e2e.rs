@@ -98,6 +98,10 @@ async fn a_store_serving_short_pages_converges_the_same() {
 }
 
 async fn converges(h: Harness) {
+    converges_on(&h).await;
+}
+
+async fn converges_on(h: &Harness) {
     let (plan, failed) = h.apply(STORE).await;
     assert_eq!(failed, 0);
     let ops: Vec<(Op, &str)> = plan
@@ -295,4 +299,28 @@ async fn an_email_taken_by_a_deactivated_reader_is_a_failure_not_a_create() {
             .all(|u| u.external_id != "new-77")
     );
     assert!(!h.plan(team).await.is_empty(), "still to do, and said so");
+}
+
+/// A store that keeps each user's plan history (the `plans-append` reading) converges: the
+/// latest entry is the plan, a plan already held is never given again, and a new last day alone
+/// goes with the current plan, so the history grows by one entry a real change.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn plan_changes_converge_when_the_store_keeps_plan_history() {
+    let h = harness_with(Data::seed(), &["plans-append"], Faults::default()).await;
+    converges_on(&h).await;
+    let history = |h: &Harness| h.user("10041").previous_plans.len();
+    let before = history(&h);
+    assert!(
+        h.plan(STORE).await.is_empty(),
+        "a second plan changes nothing"
+    );
+    let later = STORE.replace(
+        "    plan: Lector Premium\n",
+        "    plan: Lector Premium\n    plan_valid_to: 2028-01-31\n",
+    );
+    let (_, failed) = h.apply(&later).await;
+    assert_eq!(failed, 0);
+    assert!(h.plan(&later).await.is_empty(), "the new last day took");
+    assert_eq!(history(&h), before + 1, "one entry for one change");
+    assert_eq!(h.user("10041").plan_valid_to.as_deref(), Some("2028-01-31"));
 }

@@ -417,6 +417,18 @@ impl Publica {
             body.extend(live);
         }
         self.fields(action, &mut body)?;
+        // A new last day alone may be ignored by a store: it goes with the current plan, given
+        // again.
+        if action.after("plan_valid_to").is_some()
+            && action.after("plan").is_none()
+            && let Some(current) = self
+                .records
+                .lock()
+                .ok()
+                .and_then(|r| r.get(id).and_then(|u| u.user_plans.last()?.name.clone()))
+        {
+            body.insert("assign_new_plan".into(), self.plan_id(&current)?.into());
+        }
         let answer = self
             .call(
                 Method::PUT,
@@ -497,7 +509,9 @@ fn live_user(user: &wire::ListUser, deactivated: bool) -> LiveUser {
     if let Some(limit) = user.sessions_limit {
         attributes.insert("sessions_limit", limit.to_string());
     }
-    if let Some(plan) = user.user_plans.first() {
+    // The user's plan is the latest entry: a store may keep the history and add to it, and it
+    // lists entries in the order they were given.
+    if let Some(plan) = user.user_plans.last() {
         if let Some(name) = &plan.name {
             attributes.insert("plan", name.clone());
         }

@@ -54,6 +54,9 @@ pub struct User {
     pub sessions_limit: Option<u32>,
     pub plan_id: Option<u64>,
     pub plan_valid_to: Option<String>,
+    /// Plans given before the current one, oldest first, kept under the `plans-append` reading.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub previous_plans: Vec<(u64, Option<String>)>,
     pub created_at: u64,
     pub deactivated_at: Option<u64>,
     /// Sessions open; force logout ends them.
@@ -79,6 +82,7 @@ impl Data {
             sessions_limit: Some(2),
             plan_id,
             plan_valid_to: None,
+            previous_plans: Vec::new(),
             created_at: 1_704_067_200 + id * 86_400,
             deactivated_at: None,
             sessions: 1,
@@ -131,6 +135,9 @@ pub struct Sandbox {
     plans_paginated: bool,
     /// List each user's `external_id` (the `external-ids-shown` reading).
     shows_external_id: bool,
+    /// Add a newly assigned plan to the user's history instead of replacing it (the
+    /// `plans-append` reading).
+    plans_append: bool,
 }
 
 /// The readings of `apis.md` section 6 this simulator can take, by name, with what each does.
@@ -147,6 +154,10 @@ pub const VARIANTS: &[(&str, &str)] = &[
         "external-ids-shown",
         "the user list shows each user's `external_id`",
     ),
+    (
+        "plans-append",
+        "a new plan is added to the user's plan history instead of replacing the plan",
+    ),
 ];
 
 impl Sandbox {
@@ -157,6 +168,7 @@ impl Sandbox {
             page_cap: None,
             plans_paginated: false,
             shows_external_id: false,
+            plans_append: false,
         }
     }
 
@@ -165,6 +177,7 @@ impl Sandbox {
         match name {
             "plans-paginated" => self.plans_paginated = true,
             "external-ids-shown" => self.shows_external_id = true,
+            "plans-append" => self.plans_append = true,
             _ => {
                 self.page_cap = page_cap(name).or(self.page_cap);
                 return page_cap(name).is_some();
@@ -247,10 +260,12 @@ impl Data {
     /// under the `external-ids-shown` reading.
     fn list_item(&self, user: &User, shows_external_id: bool) -> Value {
         let flag = |b: bool| u8::from(b);
+        let entry = |id: u64, valid_to: &Option<String>| json!({ "plan_id": id, "name": self.plan_name(Some(id)), "valid_to": valid_to });
         let plans: Vec<Value> = user
-            .plan_id
-            .map(|id| json!({ "plan_id": id, "name": self.plan_name(Some(id)), "valid_to": user.plan_valid_to }))
-            .into_iter()
+            .previous_plans
+            .iter()
+            .map(|(id, valid_to)| entry(*id, valid_to))
+            .chain(user.plan_id.map(|id| entry(id, &user.plan_valid_to)))
             .collect();
         let mut item = json!({
             "id": user.id,
@@ -504,6 +519,7 @@ impl Data {
             sessions_limit,
             plan_id,
             plan_valid_to,
+            previous_plans: Vec::new(),
             created_at: 0,
             deactivated_at: None,
             sessions: 0,
@@ -617,6 +633,11 @@ impl Api for Sandbox {
                         user.only_sees_readable = new.only_sees_readable;
                         user.sessions_limit = new.sessions_limit;
                         if new.plan_id.is_some() {
+                            if self.plans_append
+                                && let Some(old) = user.plan_id
+                            {
+                                user.previous_plans.push((old, user.plan_valid_to.clone()));
+                            }
                             user.plan_id = new.plan_id;
                             user.plan_valid_to = new.plan_valid_to;
                         }
