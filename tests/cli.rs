@@ -1314,3 +1314,38 @@ fn progress_is_drawn_on_a_terminal_only() {
     assert_eq!(stderr(&out), "");
     assert!(!stdout(&out).contains("Applying"));
 }
+
+#[test]
+fn a_saved_plan_binds_users_found_by_email_too() {
+    use rollcall::providers::publica::sandbox::Data;
+    let ws = Workspace::new();
+    let dir = ws.dir.path();
+    let state = ws.path(".rollcall/sandbox/publica-la.json");
+    Data::seed().write(&state).unwrap();
+    ws.write(
+        "store.yaml",
+        "version: 1\ntarget:\n  provider: publica-la\n  url: sandbox\nusers:\n  - external_id: \"10041\"\n    email: ana.torres@example.org\n    sessions_limit: 3\n",
+    );
+    let out = rollcall_in(dir, &["plan", "store.yaml", "--out", "plan.json"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let saved = std::fs::read_to_string(ws.path("plan.json")).unwrap();
+    assert!(
+        saved.contains("\"email:ana.torres@example.org\": {"),
+        "{saved}"
+    );
+    // Someone edits the reader by hand before the plan is applied.
+    let mut data = Data::read(&state).unwrap();
+    data.users
+        .iter_mut()
+        .find(|u| u.email == "ana.torres@example.org")
+        .unwrap()
+        .sessions_limit = Some(7);
+    data.write(&state).unwrap();
+    let out = rollcall_in(dir, &["apply", "plan.json", "--auto-approve"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).contains("  ana.torres@example.org: sessions_limit \"2\" -> \"7\"\n"),
+        "{}",
+        stderr(&out)
+    );
+}

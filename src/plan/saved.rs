@@ -87,8 +87,20 @@ impl SavedPlan {
             .iter()
             .filter(|a| !a.op.is_role())
             .map(|a| {
-                let fingerprint = by_key.get(a.user.as_str()).map(|u| u.fingerprint());
-                (a.user.clone(), fingerprint)
+                // A user found by email is bound by the key it was found under.
+                let key = match desired
+                    .users
+                    .iter()
+                    .find(|u| u.key == a.user && plan.matched_by_email.contains(&u.key))
+                {
+                    Some(u) => u
+                        .email
+                        .as_ref()
+                        .map_or(a.user.clone(), |e| format!("email:{}", e.key())),
+                    None => a.user.clone(),
+                };
+                let fingerprint = by_key.get(key.as_str()).map(|u| u.fingerprint());
+                (key, fingerprint)
             })
             .collect();
         SavedPlan {
@@ -250,8 +262,9 @@ impl SavedPlan {
     pub fn drift(&self, live: &LiveState) -> Vec<String> {
         let by_key: BTreeMap<&str, _> = live.users.iter().map(|u| (u.key.as_str(), u)).collect();
         let mut moved = Vec::new();
-        for (user, then) in &self.live {
-            let now = by_key.get(user.as_str()).map(|u| u.fingerprint());
+        for (key, then) in &self.live {
+            let now = by_key.get(key.as_str()).map(|u| u.fingerprint());
+            let user = super::display_key(key);
             match (then, &now) {
                 (None, None) => {}
                 (None, Some(_)) => moved.push(format!(
