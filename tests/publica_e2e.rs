@@ -324,3 +324,20 @@ async fn plan_changes_converge_when_the_store_keeps_plan_history() {
     assert_eq!(history(&h), before + 1, "one entry for one change");
     assert_eq!(h.user("10041").plan_valid_to.as_deref(), Some("2028-01-31"));
 }
+
+/// Export works where the store shows external ids, and a plan on what it wrote changes
+/// nothing; where the store hides them, export says why.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn export_round_trips_where_external_ids_are_shown() {
+    let h = harness_with(Data::seed(), &["external-ids-shown"], Faults::default()).await;
+    let session = h.session("").await;
+    let live = session.fetch().await.unwrap();
+    let text = rollcall::cli::export::render(&session.desired, &live);
+    let body = text.split_once("  url:").unwrap().1;
+    let body = body.split_once('\n').unwrap().1;
+    let body = body.split_once("credentials:\n").map_or(body, |(_, rest)| {
+        rest.split_once('\n').map_or(rest, |(_, rest)| rest)
+    });
+    let plan = h.plan(body).await;
+    assert!(plan.is_empty(), "{text}\n{:?}", plan.actions);
+}

@@ -25,16 +25,25 @@ pub fn run(args: &ExportArgs, output: Printer) -> anyhow::Result<u8> {
         return Ok(exit::ERROR);
     };
     let caps = desired.target.provider.capabilities();
-    if !caps.lists_identity {
-        anyhow::bail!(
-            "export is not available for {}: its user list does not return `{}`",
-            caps.name,
-            caps.identity
-        );
-    }
     session::runtime()?.block_on(async {
         let session = Session::connect(desired, None).await?;
         let live = session.fetch().await?;
+        // A user the list shows without its identity (found by email instead) cannot be
+        // written back as the files name it.
+        let hidden = live
+            .users
+            .iter()
+            .filter(|u| u.key.starts_with("email:"))
+            .count();
+        if hidden > 0 {
+            anyhow::bail!(
+                "export is not available here: {} has its users' `{}` hidden ({} of {} listed without it)",
+                caps.name,
+                caps.identity,
+                hidden,
+                live.users.len()
+            );
+        }
         let text = render(&session.desired, &live);
         match &args.out {
             Some(path) => {
@@ -91,6 +100,19 @@ pub fn render(desired: &DesiredState, live: &LiveState) -> String {
             }
         }
     }
+    // The plans users hold, which a file must declare to name them.
+    let plans: std::collections::BTreeSet<&str> = live
+        .users
+        .iter()
+        .filter(|u| u.state != State::Absent)
+        .filter_map(|u| u.attributes.get("plan").map(String::as_str))
+        .collect();
+    if !plans.is_empty() {
+        out.push_str("plans:\n");
+        for plan in plans {
+            let _ = writeln!(out, "  - name: {}", quote(plan));
+        }
+    }
     if let Some(roles) = live.roles.as_ref().filter(|r| !r.is_empty()) {
         out.push_str("roles:\n");
         for role in roles {
@@ -123,7 +145,16 @@ pub fn render(desired: &DesiredState, live: &LiveState) -> String {
             let _ = writeln!(out, "    state: deactivated");
         }
         for (name, value) in &user.attributes {
-            let _ = writeln!(out, "    {name}: {}", quote(value));
+            // Flags and counts are written bare, as the format reads them; text quoted.
+            let bare = matches!(
+                *name,
+                "admin" | "plan_admin" | "only_sees_readable" | "sessions_limit"
+            ) && (value == "true" || value == "false" || value.parse::<u64>().is_ok());
+            if bare {
+                let _ = writeln!(out, "    {name}: {value}");
+            } else {
+                let _ = writeln!(out, "    {name}: {}", quote(value));
+            }
         }
         if !user.roles.is_empty() {
             let roles: Vec<String> = user.roles.iter().map(|r| quote(r)).collect();

@@ -67,7 +67,8 @@ pub struct Capabilities {
     pub create_sets_state: bool,
     /// Whether a deactivated user's fields and roles can still be changed.
     pub updates_deactivated: bool,
-    /// Whether the user list shows each user's identity, which `export` needs.
+    /// Whether the user list shows each user's identity as documented; where it does not, users
+    /// are matched by email, so a leaver needs its email.
     pub lists_identity: bool,
     /// Whether a user can be created only with an initial password.
     pub create_needs_password: bool,
