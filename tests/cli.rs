@@ -1349,3 +1349,22 @@ fn a_saved_plan_binds_users_found_by_email_too() {
         stderr(&out)
     );
 }
+
+#[test]
+fn export_says_why_it_cannot_write_a_store_that_hides_external_ids() {
+    let ws = Workspace::new();
+    ws.write(
+        "store.yaml",
+        "version: 1\ntarget:\n  provider: publica-la\n  url: sandbox\nusers: []\n",
+    );
+    let out = rollcall_in(
+        ws.dir.path(),
+        &["export", "store.yaml", "--out", "out.yaml"],
+    );
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        stderr(&out),
+        "error: export is not available here: Publica.la has its users' `external_id` hidden (4 of 4 listed without it)\n"
+    );
+    assert!(!ws.path("out.yaml").exists());
+}
