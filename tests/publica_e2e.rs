@@ -341,3 +341,30 @@ async fn export_round_trips_where_external_ids_are_shown() {
     let plan = h.plan(body).await;
     assert!(plan.is_empty(), "{text}\n{:?}", plan.actions);
 }
+
+/// A store that no longer finds a deactivated user (the `gone-after-deactivation` reading): the
+/// reader is logged out first, so the deactivation is done, the sessions are ended, and nothing
+/// is reported failed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn deactivation_logs_the_reader_out_first_where_the_store_forgets_deactivated_users() {
+    let h = harness_with(
+        Data::seed(),
+        &["gone-after-deactivation"],
+        Faults::default(),
+    )
+    .await;
+    let leaver = "users:\n  - external_id: \"10019\"\n    email: old.reader@example.org\n    state: absent\n";
+    let (plan, failed) = h.apply(leaver).await;
+    assert_eq!(
+        plan.actions
+            .iter()
+            .map(|a| (a.op, a.user.as_str()))
+            .collect::<Vec<_>>(),
+        [(Op::Deactivate, "10019")]
+    );
+    assert_eq!(failed, 0, "a deactivation that happened is not a failure");
+    let user = h.user("10019");
+    assert!(user.deactivated_at.is_some());
+    assert_eq!(user.sessions, 0, "the reader's sessions were ended");
+    assert!(h.plan(leaver).await.is_empty());
+}

@@ -441,7 +441,15 @@ impl Publica {
         Self::expect(answer, StatusCode::NO_CONTENT).map(|_| ())
     }
 
+    /// Ends the reader's sessions (unless `logout` is false), then deactivates. The logout goes
+    /// first, while the store still finds the user: some stores answer 404 for every `{id}` path
+    /// of a deactivated user. A logout that fails is reported and never stops the deactivation.
     async fn deactivate(&self, id: &str, logout: bool) -> Result<(), ProviderError> {
+        if logout && let Err(err) = self.force_logout(id).await {
+            tracing::warn!(
+                "user {id}: the reader's sessions could not be ended ({err}); deactivating anyway"
+            );
+        }
         let answer = self
             .call(
                 Method::DELETE,
@@ -455,10 +463,12 @@ impl Publica {
         if answer.status != StatusCode::NOT_FOUND {
             Self::expect(answer, StatusCode::OK)?;
         }
-        if !logout {
-            return Ok(());
-        }
-        // A deactivated reader's open sessions end now, not at their next expiry.
+        Ok(())
+    }
+
+    /// Ends a reader's open sessions now, not at their next expiry. A 404 means the store no
+    /// longer finds the user (deactivated already): there is nothing to end.
+    async fn force_logout(&self, id: &str) -> Result<(), ProviderError> {
         let path = format!("/integration-api/v1/users/{id}/force-logout");
         let answer = self
             .call(
@@ -469,6 +479,9 @@ impl Publica {
                 Kind::Write { idempotent: true },
             )
             .await?;
+        if answer.status == StatusCode::NOT_FOUND {
+            return Ok(());
+        }
         Self::expect(answer, StatusCode::OK).map(|_| ())
     }
 

@@ -138,6 +138,9 @@ pub struct Sandbox {
     /// Add a newly assigned plan to the user's history instead of replacing it (the
     /// `plans-append` reading).
     plans_append: bool,
+    /// Answer 404 to force logout for a deactivated user (the `gone-after-deactivation`
+    /// reading).
+    gone_after_deactivation: bool,
 }
 
 /// The readings of `apis.md` section 6 this simulator can take, by name, with what each does.
@@ -158,6 +161,10 @@ pub const VARIANTS: &[(&str, &str)] = &[
         "plans-append",
         "a new plan is added to the user's plan history instead of replacing the plan",
     ),
+    (
+        "gone-after-deactivation",
+        "force logout answers 404 for a deactivated user",
+    ),
 ];
 
 impl Sandbox {
@@ -169,6 +176,7 @@ impl Sandbox {
             plans_paginated: false,
             shows_external_id: false,
             plans_append: false,
+            gone_after_deactivation: false,
         }
     }
 
@@ -178,6 +186,7 @@ impl Sandbox {
             "plans-paginated" => self.plans_paginated = true,
             "external-ids-shown" => self.shows_external_id = true,
             "plans-append" => self.plans_append = true,
+            "gone-after-deactivation" => self.gone_after_deactivation = true,
             _ => {
                 self.page_cap = page_cap(name).or(self.page_cap);
                 return page_cap(name).is_some();
@@ -680,6 +689,13 @@ impl Api for Sandbox {
                     .ok()
                     .or_else(|| data.users.iter().position(|u| u.external_id == *id));
                 match found {
+                    // The `gone-after-deactivation` reading: a deactivated user is not found.
+                    Some(i)
+                        if self.gone_after_deactivation
+                            && data.users[i].deactivated_at.is_some() =>
+                    {
+                        message(StatusCode::NOT_FOUND, "Object not found")
+                    }
                     Some(i) => {
                         data.users[i].sessions = 0;
                         success(json!([])).committed()
