@@ -778,3 +778,38 @@ async fn publica_lists_that_cannot_be_trusted_are_refused() {
         "{err}"
     );
 }
+
+#[tokio::test]
+async fn a_publica_plan_list_is_read_only_when_the_files_name_plans() {
+    // A store whose plan list cannot be read at all.
+    let hostile = Hostile::start(|r: &Request| {
+        if r.path().ends_with("/plans") {
+            return Reply::json(200, r#"{"CODE":"success","data":"unreadable"}"#);
+        }
+        publica_page("[]", 1, 1, Some(0))
+    })
+    .await;
+    let ws = Workspace::new();
+    let state = desired(&ws, PUBLICA_HEAD, &hostile.url, "users: []\n");
+    let session = Session::connect(state, None).await.expect("connected");
+    assert!(
+        session.fetch().await.is_ok(),
+        "files without plans need no plan list"
+    );
+    assert!(
+        hostile
+            .requests()
+            .iter()
+            .all(|r| !r.path().ends_with("/plans"))
+    );
+    // Files that name a plan need the list, and an unreadable one is an error.
+    let state = desired(
+        &ws,
+        PUBLICA_HEAD,
+        &hostile.url,
+        "plans:\n  - name: Basic\nusers: []\n",
+    );
+    let session = Session::connect(state, None).await.expect("connected");
+    let err = format!("{:#}", session.fetch().await.expect_err("refused"));
+    assert!(err.contains("unexpected plan list"), "{err}");
+}

@@ -49,6 +49,8 @@ pub struct Publica {
     passwords: HashMap<String, Secret>,
     /// Users whose deactivation leaves their sessions open (`force_logout: false`).
     keep_sessions: HashSet<String>,
+    /// Whether the files name plans, so the store's plan list is read.
+    needs_plans: bool,
     /// Plan ids by name, read with the users.
     plans: Mutex<HashMap<String, u64>>,
     /// The live users as last read, by id: the base of every full-record update.
@@ -61,6 +63,7 @@ impl Publica {
         token: SecretRef,
         passwords: HashMap<String, Secret>,
         keep_sessions: HashSet<String>,
+        needs_plans: bool,
         http: Http,
     ) -> Self {
         Publica {
@@ -69,6 +72,7 @@ impl Publica {
             token,
             passwords,
             keep_sessions,
+            needs_plans,
             plans: Mutex::new(HashMap::new()),
             records: Mutex::new(HashMap::new()),
         }
@@ -554,8 +558,17 @@ fn live_user(user: &wire::ListUser, deactivated: bool) -> LiveUser {
 
 impl Account for Arc<Publica> {
     async fn fetch(&self) -> Result<LiveState, ProviderError> {
+        // The plan list is read only when the files name plans: a store whose plan list cannot
+        // be read still serves files that use none.
+        let plans = async {
+            if self.needs_plans {
+                self.load_plans().await.map(Some)
+            } else {
+                Ok(None)
+            }
+        };
         let (active, deactivated, plans) =
-            tokio::try_join!(self.all(false), self.all(true), self.load_plans())?;
+            tokio::try_join!(self.all(false), self.all(true), plans)?;
         // The two lists are read at once; a user in both changed state in between.
         let active_ids: std::collections::HashSet<u64> = active.iter().map(|u| u.id).collect();
         if let Some(both) = deactivated.iter().find(|u| active_ids.contains(&u.id)) {
@@ -574,7 +587,7 @@ impl Account for Arc<Publica> {
                 .collect();
         }
         let mut state = LiveState::new(users, None);
-        state.plans = Some(plans);
+        state.plans = plans;
         Ok(state)
     }
 
