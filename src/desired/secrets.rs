@@ -212,8 +212,10 @@ fn inline_secret(text: &str) -> Option<usize> {
         .find(|&at| {
             let before = text[..at].trim_end_matches(['"', '\'', ' ', '\t']);
             let word_start = before
-                .rfind(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
-                .map_or(0, |i| i + 1);
+                .char_indices()
+                .rev()
+                .find(|&(_, c)| !(c.is_ascii_alphanumeric() || c == '_'))
+                .map_or(0, |(i, c)| i + c.len_utf8());
             let word = &before[word_start..];
             near(word, "password") || near(word, "credentials")
         })
@@ -269,11 +271,12 @@ mod tests {
 
     #[test]
     fn misspelt_keys_and_odd_text_still_hide_the_secret() {
-        let text = "users:\n  - email: a@b.co\n    pasword: hunter2\n  - {email: password@acme.org, password: s3cret}}\n  - {name: ȺȺȺȺȺȺȺȺȺȺȺȺ, passwd: k3y}\n  - {name: İbrahim İnce, password: t0psecret}\ntarget:\n  credentails: {api_key: k3y2}\n";
+        let text = "users:\n  - email: a@b.co\n    pasword: hunter2\n  - {name: xȺpassword: w1de}\n  - {email: password@acme.org, password: s3cret}}\n  - {name: ȺȺȺȺȺȺȺȺȺȺȺȺ, passwd: k3y}\n  - {name: İbrahim İnce, password: t0psecret}\ntarget:\n  credentails: {api_key: k3y2}\n";
         assert_eq!(
             hidden(text),
             [
                 "hunter2",
+                "w1de}",
                 "s3cret}}",
                 "k3y}",
                 "t0psecret}",
