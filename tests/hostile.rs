@@ -391,9 +391,24 @@ fn two_thousand_mutated_files_end_in_a_result_never_a_panic() {
         let mut bytes = examples[round % examples.len()].clone();
         for _ in 0..rng.usize(1..8) {
             let at = rng.usize(..bytes.len());
-            match rng.u8(..3) {
+            match rng.u8(..4) {
                 0 => bytes[at] = alphabet[rng.usize(..alphabet.len())],
                 1 => bytes.insert(at, alphabet[rng.usize(..alphabet.len())]),
+                2 => {
+                    // Whole tokens the secret scan looks for, and letters that change length
+                    // when lower-cased.
+                    let tokens = [
+                        "Ⱥ",
+                        "İ",
+                        "\u{212a}",
+                        "password:",
+                        "credentials:",
+                        " {x: ",
+                        "}",
+                    ];
+                    let token = tokens[rng.usize(..tokens.len())].as_bytes();
+                    bytes.splice(at..at, token.iter().copied());
+                }
                 _ => {
                     bytes.remove(at);
                 }
