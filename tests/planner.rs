@@ -1353,3 +1353,43 @@ fn json_plans_name_users_as_the_files_do() {
     assert_eq!(json["actions"][0]["user"], "old@x.org");
     assert_eq!(json["matched_by_email"], serde_json::json!([]));
 }
+
+/// Deactivating a Publica.la reader logs it out too, and the plan shows it, unless the file says
+/// `force_logout: false`.
+#[test]
+fn a_publica_deactivation_shows_the_logout_it_brings() {
+    let store = |want_user: scenario::WantBuilder| {
+        Scenario::publica()
+            .live(live("staff-1").attribute("admin", "true"))
+            .live(live("reader-1").attribute("email", "r@x.org"))
+            .want(want("staff-1").admin(true))
+            .want(want_user)
+            .plan()
+    };
+    let plan = store(want("reader-1").deactivated());
+    let target = TargetInfo {
+        provider: Provider::PublicaLa,
+        url: "https://store.publica.la".into(),
+    };
+    insta::assert_snapshot!(render::human::render(&plan, &target, false), @r#"
+rollcall will perform the following actions on publica-la https://store.publica.la:
+
+  # user "reader-1" will be deactivated
+  - user "reader-1" {
+      - state    = "active"
+      - sessions = "open"
+        # (1 unchanged attribute hidden)
+    }
+
+Plan: 0 to create, 0 to change, 1 to deactivate, 0 to delete (1 action).
+"#);
+    let kept = store(want("reader-1").deactivated().force_logout(false));
+    assert!(
+        kept.actions[0]
+            .changes
+            .iter()
+            .all(|c| c.attribute != "sessions"),
+        "{:?}",
+        kept.actions
+    );
+}

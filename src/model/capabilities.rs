@@ -72,6 +72,8 @@ pub struct Capabilities {
     pub lists_identity: bool,
     /// Whether a user can be created only with an initial password.
     pub create_needs_password: bool,
+    /// Whether a deactivation leaves the user's sessions open, so the reader is logged out too.
+    pub logs_out: bool,
     /// What creating a user is called: "invite", "create".
     pub create_verb: &'static str,
     pub create_verb_past: &'static str,
@@ -116,6 +118,7 @@ const PIWIK_PRO: Capabilities = Capabilities {
     updates_deactivated: false,
     lists_identity: true,
     create_needs_password: false,
+    logs_out: false,
     create_verb: "invite",
     create_verb_past: "invited",
     delete_verb_past: "deleted",
@@ -152,6 +155,7 @@ const PUBLICA_LA: Capabilities = Capabilities {
     updates_deactivated: false,
     lists_identity: false,
     create_needs_password: true,
+    logs_out: true,
     create_verb: "create",
     create_verb_past: "created",
     delete_verb_past: "deleted",
@@ -181,6 +185,7 @@ const BEDITA: Capabilities = Capabilities {
     updates_deactivated: true,
     lists_identity: true,
     create_needs_password: false,
+    logs_out: false,
     create_verb: "create",
     create_verb_past: "created",
     delete_verb_past: "moved to the trash",

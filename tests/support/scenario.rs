@@ -115,6 +115,11 @@ impl WantBuilder {
         self
     }
 
+    pub fn force_logout(mut self, logout: bool) -> Self {
+        self.0.force_logout = Some(logout);
+        self
+    }
+
     pub fn admin(mut self, admin: bool) -> Self {
         self.0.admin = Some(admin);
         self

@@ -24,24 +24,10 @@ pub async fn connect(target: Target<'_>) -> anyhow::Result<Connection> {
             (server.url(), token, Some(server), target.sandbox_label())
         }
     };
-    let keep_sessions = target
-        .desired
-        .users
-        .iter()
-        .filter(|u| u.force_logout == Some(false))
-        .map(|u| u.key.clone())
-        .collect();
     let desired = target.desired;
     let needs_plans = !desired.plans.is_empty() || desired.users.iter().any(|u| u.plan.is_some());
     let http = target.http(&base)?;
-    let client = Publica::new(
-        &base,
-        token,
-        target.passwords(),
-        keep_sessions,
-        needs_plans,
-        http,
-    );
+    let client = Publica::new(&base, token, target.passwords(), needs_plans, http);
     Ok(Connection {
         account: AnyAccount::new(Arc::new(client)),
         sandbox: server,

@@ -9,7 +9,7 @@ pub mod connect;
 pub mod sandbox;
 pub mod wire;
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use reqwest::{Method, StatusCode};
@@ -47,8 +47,6 @@ pub struct Publica {
     token: SecretRef,
     /// Initial passwords by user key, sent only on create.
     passwords: HashMap<String, Secret>,
-    /// Users whose deactivation leaves their sessions open (`force_logout: false`).
-    keep_sessions: HashSet<String>,
     /// Whether the files name plans, so the store's plan list is read.
     needs_plans: bool,
     /// Plan ids by name, read with the users.
@@ -62,7 +60,6 @@ impl Publica {
         base: &str,
         token: SecretRef,
         passwords: HashMap<String, Secret>,
-        keep_sessions: HashSet<String>,
         needs_plans: bool,
         http: Http,
     ) -> Self {
@@ -71,7 +68,6 @@ impl Publica {
             base: base.trim_end_matches('/').to_string(),
             token,
             passwords,
-            keep_sessions,
             needs_plans,
             plans: Mutex::new(HashMap::new()),
             records: Mutex::new(HashMap::new()),
@@ -610,7 +606,8 @@ impl Publica {
             Op::Update => self.update(action, need_id()?).await.map(|_| None),
             Op::Reactivate => self.reactivate(need_id()?).await.map(|_| None),
             Op::Deactivate | Op::Delete => {
-                let logout = !self.keep_sessions.contains(&action.user);
+                // The plan says whether the reader is logged out too.
+                let logout = action.changes.iter().any(|c| c.attribute == "sessions");
                 self.deactivate(need_id()?, logout).await.map(|_| None)
             }
             Op::Promote
