@@ -3,8 +3,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use proptest::prelude::*;
-use rollcall::diagnostic::{Origin, SourceId};
-use rollcall::model::vocab::{Email, LanguageTag, Provider, State, TargetUrl, Unmanaged};
+use rollcall::model::vocab::{LanguageTag, Provider, State, TargetUrl, Unmanaged};
 use rollcall::model::{
     Credentials, DesiredState, DesiredUser, LiveState, LiveUser, Policy, Target,
 };
@@ -13,7 +12,7 @@ use rollcall::render::{self, TargetInfo};
 
 #[path = "support/scenario.rs"]
 mod scenario;
-use scenario::{Scenario, live, want};
+use scenario::{Scenario, live, origin, want};
 
 const EMAILS: [&str; 8] = [
     "ada@acme.org",
@@ -28,42 +27,20 @@ const EMAILS: [&str; 8] = [
 const LANGUAGES: [&str; 3] = ["en-US", "de-DE", "fr-FR"];
 const ROLES: [&str; 2] = ["owner", "user"];
 
-fn origin() -> Origin {
-    Origin {
-        source: SourceId(0),
-        span: Default::default(),
-    }
-}
-
 fn desired_user(
     email: &str,
     state: State,
     language: Option<&str>,
     role: Option<&str>,
 ) -> DesiredUser {
-    DesiredUser {
-        key: email.to_lowercase(),
-        origin: origin(),
-        state,
-        state_origin: None,
-        state_at: (state == State::Absent).then(|| "team.yaml:7".to_string()),
-        at: "team.yaml:6".into(),
-        email: Some(Email::parse(email).unwrap()),
-        external_id: None,
-        username: None,
-        name: None,
-        surname: None,
-        language: language.map(|l| LanguageTag::parse(l).unwrap()),
-        roles: role.map(|r| BTreeSet::from([r.to_string()])),
-        password: None,
-        plan: None,
-        plan_valid_to: None,
-        admin: None,
-        plan_admin: None,
-        only_sees_readable: None,
-        sessions_limit: None,
-        force_logout: None,
+    let mut user = want(email).state(state);
+    if let Some(tag) = language {
+        user = user.language(tag);
     }
+    if let Some(role) = role {
+        user = user.roles(&[role]);
+    }
+    user.build()
 }
 
 fn desired(users: Vec<DesiredUser>, unmanaged: Unmanaged) -> DesiredState {

@@ -19,7 +19,7 @@ use rollcall::model::{
 };
 use rollcall::plan::{Plan, PlanOptions, plan};
 
-fn origin() -> Origin {
+pub fn origin() -> Origin {
     Origin {
         source: SourceId(0),
         span: Default::default(),
@@ -100,6 +100,17 @@ impl LiveBuilder {
 pub struct WantBuilder(DesiredUser);
 
 impl WantBuilder {
+    /// The user's state; an absent one is written at `team.yaml:7`, as removal reasons show.
+    pub fn state(mut self, state: State) -> Self {
+        self.0.state = state;
+        self.0.state_at = (state == State::Absent).then(|| "team.yaml:7".to_string());
+        self
+    }
+
+    pub fn build(self) -> DesiredUser {
+        self.0
+    }
+
     pub fn deactivated(mut self) -> Self {
         self.0.state = State::Deactivated;
         self
