@@ -661,8 +661,11 @@ fn deactivation_follows_the_state_and_the_provider() {
     // A user to be deactivated is brought up to date while it still can be, and only then
     // deactivated.
     let plan = publica(State::Active, State::Deactivated, Some(2));
-    assert_eq!(ops(plan.clone()), [Op::Update, Op::Deactivate]);
-    assert_eq!(plan.actions[1].depends_on, [0]);
+    assert_eq!(
+        ops(plan.clone()),
+        [Op::Update, Op::EndSessions, Op::Deactivate]
+    );
+    assert_eq!(plan.actions[2].depends_on, [0, 1]);
     // Publica.la cannot change a deactivated user: the difference is reported, not hidden.
     let plan = publica(State::Deactivated, State::Deactivated, Some(2));
     assert_eq!(ops(plan.clone()), []);
@@ -675,9 +678,9 @@ fn deactivation_follows_the_state_and_the_provider() {
     // Publica.la's only removal is deactivation: an absent user that is deactivated is done.
     assert_eq!(ops(publica(State::Deactivated, State::Absent, None)), []);
     let plan = publica(State::Active, State::Absent, None);
-    assert_eq!(ops(plan.clone()), [Op::Deactivate]);
+    assert_eq!(ops(plan.clone()), [Op::EndSessions, Op::Deactivate]);
     assert_eq!(
-        plan.actions[0].reason.as_deref(),
+        plan.actions[1].reason.as_deref(),
         Some("`state: absent` in team.yaml:7")
     );
 }
@@ -700,15 +703,17 @@ fn an_unmanaged_user_already_deactivated_is_left_alone() {
     assert!(plan(&want, &deactivated, &PlanOptions::default()).is_empty());
     let active = LiveState::new(vec![user(State::Active)], None);
     let plan = plan(&want, &active, &PlanOptions::default());
-    assert_eq!(plan.actions.len(), 1);
-    assert_eq!(plan.actions[0].op, Op::Deactivate);
+    assert_eq!(
+        plan.actions.iter().map(|a| a.op).collect::<Vec<_>>(),
+        [Op::EndSessions, Op::Deactivate]
+    );
     let target = TargetInfo {
         provider: Provider::PublicaLa,
         url: "https://store.publica.la".into(),
     };
     let text = render::human::render(&plan, &target, false);
     assert!(
-        text.contains("# user \"gone@example.org\" will be deactivated"),
+        text.contains("# user \"gone@example.org\" will be logged out and deactivated (in no file"),
         "{text}"
     );
 }
@@ -1326,8 +1331,8 @@ fn json_plans_name_users_as_the_files_do() {
     };
     let json: serde_json::Value =
         serde_json::from_str(&render::json::render(&plan, &target)).unwrap();
-    assert_eq!(json["actions"][0]["op"], "deactivate");
-    assert_eq!(json["actions"][0]["user"], "old@x.org");
+    assert_eq!(json["actions"][1]["op"], "deactivate");
+    assert_eq!(json["actions"][1]["user"], "old@x.org");
     assert_eq!(json["matched_by_email"], serde_json::json!([]));
 }
 
@@ -1351,22 +1356,26 @@ fn a_publica_deactivation_shows_the_logout_it_brings() {
     insta::assert_snapshot!(render::human::render(&plan, &target, false), @r#"
 rollcall will perform the following actions on publica-la https://store.publica.la:
 
-  # user "reader-1" will be deactivated
+  # user "reader-1" will be logged out and deactivated
   - user "reader-1" {
-      - state    = "active"
       - sessions = "open"
+      - state    = "active"
         # (1 unchanged attribute hidden)
     }
 
-Plan: 0 to create, 0 to change, 1 to deactivate, 0 to delete (1 action).
+Plan: 0 to create, 0 to change, 1 to deactivate, 0 to delete (2 actions).
 "#);
-    let kept = store(want("reader-1").deactivated().force_logout(false));
-    assert!(
-        kept.actions[0]
-            .changes
+    let ops = |plan: &rollcall::plan::Plan| {
+        plan.actions
             .iter()
-            .all(|c| c.attribute != "sessions"),
-        "{:?}",
-        kept.actions
+            .map(|a| (a.op, a.depends_on.clone()))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        ops(&plan),
+        [(Op::EndSessions, vec![]), (Op::Deactivate, vec![0])],
+        "the logout goes first"
     );
+    let kept = store(want("reader-1").deactivated().force_logout(false));
+    assert_eq!(ops(&kept), [(Op::Deactivate, vec![])]);
 }

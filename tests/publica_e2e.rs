@@ -4,7 +4,8 @@ mod common;
 
 use std::time::Duration;
 
-use rollcall::plan::Op;
+use rollcall::apply;
+use rollcall::plan::{Op, PlanOptions};
 use rollcall::providers::publica::sandbox::{Data, SEED_TOKEN, Sandbox, User};
 use rollcall::providers::sandbox::Faults;
 
@@ -116,6 +117,7 @@ async fn converges_on(h: &Harness) {
             (Op::Reactivate, "10032"),
             (Op::Update, "10032"),
             (Op::Update, "10041"),
+            (Op::EndSessions, "10019"),
             (Op::Deactivate, "10019"),
         ]
     );
@@ -342,6 +344,40 @@ async fn export_round_trips_where_external_ids_are_shown() {
     assert!(plan.is_empty(), "{text}\n{:?}", plan.actions);
 }
 
+/// A logout the store refuses is reported on its own, and the deactivation it comes before is
+/// still done: the reader loses access either way.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failed_logout_never_stops_the_deactivation() {
+    let faults = Faults {
+        broken: Some("/force-logout".into()),
+        ..Faults::default()
+    };
+    let h = harness_with(Data::seed(), &[], faults).await;
+    let leaver = "users:\n  - external_id: \"10019\"\n    email: old.reader@example.org\n    state: absent\n";
+    let session = h.session(leaver).await;
+    let (live, plan) = session.plan(&PlanOptions::default()).await.unwrap();
+    let report = apply::run(session.account.clone(), &plan, &live, 4, None, |_, _| {}).await;
+    let outcomes: Vec<(Op, &str)> = report
+        .outcomes
+        .iter()
+        .map(|(id, outcome)| {
+            let status = match outcome {
+                apply::Outcome::Done { .. } => "done",
+                apply::Outcome::Failed(_) => "failed",
+                _ => "other",
+            };
+            (plan.actions[*id].op, status)
+        })
+        .collect();
+    assert_eq!(
+        outcomes,
+        [(Op::EndSessions, "failed"), (Op::Deactivate, "done")]
+    );
+    let user = h.user("10019");
+    assert!(user.deactivated_at.is_some(), "deactivated all the same");
+    assert_eq!(user.sessions, 1, "the session the store would not end");
+}
+
 /// A store that no longer finds a deactivated user (the `gone-after-deactivation` reading): the
 /// reader is logged out first, so the deactivation is done, the sessions are ended, and nothing
 /// is reported failed.
@@ -360,7 +396,7 @@ async fn deactivation_logs_the_reader_out_first_where_the_store_forgets_deactiva
             .iter()
             .map(|a| (a.op, a.user.as_str()))
             .collect::<Vec<_>>(),
-        [(Op::Deactivate, "10019")]
+        [(Op::EndSessions, "10019"), (Op::Deactivate, "10019")]
     );
     assert_eq!(failed, 0, "a deactivation that happened is not a failure");
     let user = h.user("10019");

@@ -1,5 +1,6 @@
 //! Apply: runs a plan's actions against a provider, in dependency order, in parallel where the
-//! order allows. A failed action skips only the actions that depend on it.
+//! order allows. A failed action skips only the actions that depend on it, unless it is best
+//! effort (a logout before a deactivation).
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -163,18 +164,18 @@ pub async fn run_until<A: Account + Clone>(
                 if let Some(new_id) = effect.id.filter(|_| !actions[id].op.is_role()) {
                     ids.insert(actions[id].user.clone(), new_id);
                 }
-                for &next in &dependents[id] {
-                    waiting[next] -= 1;
-                    if waiting[next] == 0 {
-                        ready.push_back(next);
-                    }
-                }
+                release(id, &dependents, &mut waiting, &mut ready);
                 ledger.finish(
                     id,
                     Outcome::Done {
                         adopted: effect.adopted,
                     },
                 );
+            }
+            Err(err) if actions[id].op.best_effort() => {
+                // Done for the sake of what follows, never a condition of it.
+                release(id, &dependents, &mut waiting, &mut ready);
+                ledger.finish(id, Outcome::Failed(err));
             }
             Err(err) => {
                 ledger.finish(id, Outcome::Failed(err));
@@ -196,6 +197,22 @@ pub async fn run_until<A: Account + Clone>(
         }
     }
     ledger.report
+}
+
+/// Counts action `id` as ended for the actions that wait for it; those it was the last for
+/// become ready.
+fn release(
+    id: ActionId,
+    dependents: &[Vec<ActionId>],
+    waiting: &mut [usize],
+    ready: &mut std::collections::VecDeque<ActionId>,
+) {
+    for &next in &dependents[id] {
+        waiting[next] -= 1;
+        if waiting[next] == 0 {
+            ready.push_back(next);
+        }
+    }
 }
 
 /// Records how actions ended: in the report, the journal, and for the caller.

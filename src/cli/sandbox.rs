@@ -45,6 +45,7 @@ pub fn run(args: &SandboxArgs, output: super::Printer) -> anyhow::Result<u8> {
         seed: args.fault_seed,
         // Somewhere that is not the sandbox: a client following it would leave the target.
         redirect: redirect.then(|| "http://127.0.0.2:9".to_string()),
+        broken: None,
     };
     super::session::runtime()?.block_on(async move {
         let listener = tokio::net::TcpListener::bind(("127.0.0.1", args.port))

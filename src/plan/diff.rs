@@ -147,27 +147,38 @@ pub fn plan(desired: &DesiredState, live: &LiveState, options: &PlanOptions) -> 
         plan_roles(desired, live, live_roles, &mut drafts, &mut protected_users);
     }
 
-    // Where deactivating leaves sessions open, the reader is logged out with it, unless the file
-    // says `force_logout: false`; the plan shows it, and apply does what the plan shows.
+    // Where deactivating leaves sessions open, the reader is logged out just before, unless the
+    // file says `force_logout: false`: an action of its own, shown in the plan and reported on
+    // its own.
     if caps.logs_out {
         let created: BTreeSet<String> = drafts
             .iter()
             .filter(|d| d.op == Op::Create)
             .map(|d| d.user.clone())
             .collect();
-        for draft in drafts.iter_mut().filter(|d| d.op == Op::Deactivate) {
-            let keep = desired
-                .users
-                .iter()
-                .any(|u| u.key == draft.user && u.force_logout == Some(false));
-            if !keep && !created.contains(&draft.user) {
-                draft.changes.push(Change {
+        let logouts: Vec<Draft> = drafts
+            .iter()
+            .filter(|d| d.op == Op::Deactivate && !created.contains(&d.user))
+            .filter(|d| {
+                !desired
+                    .users
+                    .iter()
+                    .any(|u| u.key == d.user && u.force_logout == Some(false))
+            })
+            .map(|d| Draft {
+                op: Op::EndSessions,
+                user: d.user.clone(),
+                live_id: d.live_id.clone(),
+                changes: vec![Change {
                     attribute: "sessions".into(),
                     before: Some("open".into()),
                     after: None,
-                });
-            }
-        }
+                }],
+                unchanged: 0,
+                reason: None,
+            })
+            .collect();
+        drafts.extend(logouts);
     }
     // Changes to users outside `--target-user`/`--exclude-user` are counted, never hidden.
     let in_scope = |d: &Draft| d.op.is_role() || options.in_scope(&d.user);

@@ -50,6 +50,9 @@ pub enum Op {
     Demote,
     /// Take roles from the user's set.
     Revoke,
+    /// End the user's open sessions now (Publica.la's force logout), just before its
+    /// deactivation. Best effort: a failure is reported and never stops the deactivation.
+    EndSessions,
     /// Keep the user but stop them signing in.
     Deactivate,
     /// Remove the user for good, or to a restorable trash where the provider has one.
@@ -72,6 +75,7 @@ impl Op {
             Op::Grant => "grant",
             Op::Demote => "demote",
             Op::Revoke => "revoke",
+            Op::EndSessions => "end-sessions",
             Op::Deactivate => "deactivate",
             Op::Delete => "delete",
             Op::DeleteRole => "delete-role",
@@ -81,6 +85,12 @@ impl Op {
     /// Whether the action removes a user.
     pub fn is_removal(self) -> bool {
         matches!(self, Op::Deactivate | Op::Delete)
+    }
+
+    /// Whether the actions that wait for this one run even when it fails: it is done for their
+    /// sake, never as a condition of them.
+    pub fn best_effort(self) -> bool {
+        self == Op::EndSessions
     }
 
     /// Whether the action's subject is a role rather than a user.

@@ -7,12 +7,12 @@ use super::{Action, ActionId, Op};
 
 /// Puts drafts in dependency order and links them: role creations, user creations and
 /// restores, reactivations, in-place updates, promotions and grants, demotions and revokes,
-/// removals, role deletions.
+/// logouts, removals, role deletions.
 ///
 /// What is done to a user waits for its creation, restore or reactivation. A grant waits for
 /// the roles it gives to be created. Demotions, revokes of `top_role` and removals of its
 /// holders wait for every promotion to it, so an account never drops to zero owners or admins
-/// along the way. A role's deletion waits for every revoke and removal of its holders.
+/// along the way. A removal waits for every other change of its user, its logout included. A role's deletion waits for every revoke and removal of its holders.
 pub(super) fn order(drafts: Vec<Draft>, top_role: Option<&str>) -> Vec<Action> {
     let stage = |op: Op| match op {
         Op::CreateRole | Op::UpdateRole => 0,
@@ -21,8 +21,9 @@ pub(super) fn order(drafts: Vec<Draft>, top_role: Option<&str>) -> Vec<Action> {
         Op::Update => 3,
         Op::Promote | Op::Grant => 4,
         Op::Demote | Op::Revoke => 5,
-        Op::Deactivate | Op::Delete => 6,
-        Op::DeleteRole => 7,
+        Op::EndSessions => 6,
+        Op::Deactivate | Op::Delete => 7,
+        Op::DeleteRole => 8,
     };
     let mut drafts = drafts;
     drafts.sort_by(|a, b| (stage(a.op), &a.user).cmp(&(stage(b.op), &b.user)));
@@ -69,7 +70,7 @@ pub(super) fn order(drafts: Vec<Draft>, top_role: Option<&str>) -> Vec<Action> {
         }
         if matches!(
             d.op,
-            Op::Update | Op::Promote | Op::Grant | Op::Demote | Op::Revoke
+            Op::Update | Op::Promote | Op::Grant | Op::Demote | Op::Revoke | Op::EndSessions
         ) {
             changes_of.entry(d.user.clone()).or_default().push(id);
         }

@@ -194,7 +194,7 @@ impl Subject<'_> {
 
     /// Why the subject is removed, when it is.
     pub fn reason(&self) -> Option<&str> {
-        self.actions.first().and_then(|a| a.reason.as_deref())
+        self.actions.iter().find_map(|a| a.reason.as_deref())
     }
 
     /// Added, removed or changed as a whole.
@@ -214,6 +214,9 @@ impl Subject<'_> {
             Headline::Restore => "will be restored from the trash".into(),
             Headline::Reactivate => "will be reactivated and updated in-place".into(),
             Headline::Update | Headline::UpdateRole => "will be updated in-place".into(),
+            Headline::Deactivate if self.actions.iter().any(|a| a.op == Op::EndSessions) => {
+                "will be logged out and deactivated".into()
+            }
             Headline::Deactivate => "will be deactivated".into(),
             Headline::Delete => format!("will be {}", caps.delete_verb_past),
             Headline::DeleteRole => "will be deleted".into(),
@@ -305,6 +308,7 @@ impl Subject<'_> {
                 format!("role set to {}", action.after("role").unwrap_or("?"))
             }
             Op::Reactivate => "reactivated".into(),
+            Op::EndSessions => "logged out".into(),
             Op::Deactivate => "deactivated".into(),
             Op::Delete => caps.delete_verb_past.into(),
             Op::DeleteRole => "deleted".into(),

@@ -113,6 +113,9 @@ pub struct Faults {
     /// Answer every request 307 to this address (the `redirect` reading): a client that
     /// follows it would carry its credentials there.
     pub redirect: Option<String>,
+    /// Answer 500, without processing it, every request whose path ends with this: one call of
+    /// the API out of order while the rest work.
+    pub broken: Option<String>,
 }
 
 struct Shared {
@@ -336,7 +339,16 @@ fn fault_or_handle(shared: &Shared, request: &Request) -> Reply {
         state.1 += 1;
         remaining = Some((limit, limit - state.1));
     }
-    let mut reply = if shared.faults.error_share > 0.0
+    let broken = shared
+        .faults
+        .broken
+        .as_deref()
+        .is_some_and(|end| request.path.ends_with(end));
+    let mut reply = if broken {
+        shared
+            .api
+            .fault(StatusCode::INTERNAL_SERVER_ERROR, "Server Error")
+    } else if shared.faults.error_share > 0.0
         && shared.dice.lock().map_or(1.0, |mut d| d.f64()) < shared.faults.error_share
     {
         shared

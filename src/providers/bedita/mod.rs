@@ -565,6 +565,9 @@ impl Bedita {
             Op::Promote | Op::Demote => Err(ProviderError::Protocol(
                 "BEdita grants and revokes roles; it has no single role to change".into(),
             )),
+            Op::EndSessions => Err(ProviderError::Protocol(
+                "BEdita has no call that ends a user's sessions".into(),
+            )),
         }
     }
 }

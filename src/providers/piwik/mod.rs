@@ -469,9 +469,11 @@ impl Piwik {
                     .map(|_| None)
             }
             Op::Delete => self.delete(need_id()?).await.map(|_| None),
-            Op::Deactivate | Op::Reactivate | Op::Restore => Err(ProviderError::Protocol(
-                "Piwik PRO has no deactivated or deleted users to bring back".into(),
-            )),
+            Op::Deactivate | Op::Reactivate | Op::Restore | Op::EndSessions => {
+                Err(ProviderError::Protocol(
+                    "Piwik PRO has no deactivated or deleted users to bring back".into(),
+                ))
+            }
             Op::Grant | Op::Revoke | Op::CreateRole | Op::UpdateRole | Op::DeleteRole => Err(
                 ProviderError::Protocol("Piwik PRO has one fixed role per user".into()),
             ),

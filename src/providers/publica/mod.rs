@@ -441,15 +441,9 @@ impl Publica {
         Self::expect(answer, StatusCode::NO_CONTENT).map(|_| ())
     }
 
-    /// Ends the reader's sessions (unless `logout` is false), then deactivates. The logout goes
-    /// first, while the store still finds the user: some stores answer 404 for every `{id}` path
-    /// of a deactivated user. A logout that fails is reported and never stops the deactivation.
-    async fn deactivate(&self, id: &str, logout: bool) -> Result<(), ProviderError> {
-        if logout && let Err(err) = self.force_logout(id).await {
-            tracing::warn!(
-                "user {id}: the reader's sessions could not be ended ({err}); deactivating anyway"
-            );
-        }
+    /// Deactivates a reader. Its logout, where the plan has one, ran just before, while the store
+    /// still finds the user: some stores answer 404 for every `{id}` path of a deactivated user.
+    async fn deactivate(&self, id: &str) -> Result<(), ProviderError> {
         let answer = self
             .call(
                 Method::DELETE,
@@ -605,11 +599,8 @@ impl Publica {
             Op::Create => self.create(action).await.map(Some),
             Op::Update => self.update(action, need_id()?).await.map(|_| None),
             Op::Reactivate => self.reactivate(need_id()?).await.map(|_| None),
-            Op::Deactivate | Op::Delete => {
-                // The plan says whether the reader is logged out too.
-                let logout = action.changes.iter().any(|c| c.attribute == "sessions");
-                self.deactivate(need_id()?, logout).await.map(|_| None)
-            }
+            Op::EndSessions => self.force_logout(need_id()?).await.map(|_| None),
+            Op::Deactivate | Op::Delete => self.deactivate(need_id()?).await.map(|_| None),
             Op::Promote
             | Op::Demote
             | Op::Grant
