@@ -81,28 +81,39 @@ impl Harness {
     }
 }
 
+/// Every reading of `apis.md` section 6 the sandbox takes, besides the documented shape.
+const READINGS: &[&str] = &[
+    "page-cap=2",
+    "plans-paginated",
+    "external-ids-shown",
+    "plans-append",
+    "gone-after-deactivation",
+    "valid-to-alone",
+    "no-retry-after",
+    "deactivated-email-free",
+];
+
+/// The example store converges in one apply under the documented shape and under each reading:
+/// the next plan is `No changes.`
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn plan_apply_plan_converges() {
-    converges(harness(Data::seed(), Faults::default()).await).await;
+async fn plan_apply_plan_converges_under_every_reading() {
+    for reading in std::iter::once("").chain(READINGS.iter().copied()) {
+        let variants: Vec<&str> = Some(reading)
+            .filter(|r| !r.is_empty())
+            .into_iter()
+            .collect();
+        // A budget the run meets, so that the readings about 429 answers are exercised.
+        let faults = Faults {
+            rate_limit: (reading == "no-retry-after").then_some((6, Duration::from_secs(1))),
+            ..Faults::default()
+        };
+        let h = harness_with(Data::seed(), &variants, faults).await;
+        converges_on(&h, reading == "external-ids-shown").await;
+    }
 }
 
-/// A plan list in the users' paginator, one plan a page, is read whole and converges the same.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_paged_plan_list_converges_the_same() {
-    converges(harness_with(Data::seed(), &["plans-paginated"], Faults::default()).await).await;
-}
-
-/// Pages shorter than asked (the `page-cap` reading) still read every user and converge.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_store_serving_short_pages_converges_the_same() {
-    converges(harness_with(Data::seed(), &["page-cap=2"], Faults::default()).await).await;
-}
-
-async fn converges(h: Harness) {
-    converges_on(&h).await;
-}
-
-async fn converges_on(h: &Harness) {
+/// `shown`: whether the store lists external ids, so users are matched by them.
+async fn converges_on(h: &Harness, shown: bool) {
     let (plan, failed) = h.apply(STORE).await;
     assert_eq!(failed, 0);
     let ops: Vec<(Op, &str)> = plan
@@ -110,26 +121,30 @@ async fn converges_on(h: &Harness) {
         .iter()
         .map(|a| (a.op, a.user.as_str()))
         .collect();
-    assert_eq!(
-        ops,
-        [
-            (Op::Create, "20001"),
-            (Op::Reactivate, "10032"),
-            (Op::Update, "10032"),
-            (Op::Update, "10041"),
-            (Op::EndSessions, "10019"),
-            (Op::Deactivate, "10019"),
-        ]
-    );
+    let mut expected = vec![
+        (Op::Create, "20001"),
+        (Op::Reactivate, "10032"),
+        (Op::Update, "10032"),
+        (Op::Update, "10041"),
+        (Op::EndSessions, "10019"),
+        (Op::Deactivate, "10019"),
+    ];
+    if shown {
+        // The seed's admin is `staff-000`; the file calls it `staff-001`.
+        expected.insert(4, (Op::Update, "staff-001"));
+    }
+    assert_eq!(ops, expected);
     assert_eq!(
         plan.actions[2].depends_on,
         [1],
         "reactivated before it is updated"
     );
-    assert_eq!(
-        plan.matched_by_email,
-        ["10019", "10032", "10041", "staff-001"]
-    );
+    let by_email: &[&str] = if shown {
+        &["staff-001"]
+    } else {
+        &["10019", "10032", "10041", "staff-001"]
+    };
+    assert_eq!(plan.matched_by_email, by_email);
 
     let again = h.plan(STORE).await;
     assert!(again.is_empty(), "{:?}", again.actions);
@@ -207,6 +222,13 @@ async fn faults_still_converge_without_duplicates() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn faults_with_short_pages_still_converge() {
     survives_faults(&["page-cap=2"]).await;
+}
+
+/// Faults where a 429 gives no `Retry-After` (the budget is in `X-RateLimit-*` only) converge
+/// the same.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn faults_without_retry_after_still_converge() {
+    survives_faults(&["no-retry-after"]).await;
 }
 
 async fn survives_faults(variants: &[&str]) {
@@ -309,7 +331,7 @@ async fn an_email_taken_by_a_deactivated_reader_is_a_failure_not_a_create() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn plan_changes_converge_when_the_store_keeps_plan_history() {
     let h = harness_with(Data::seed(), &["plans-append"], Faults::default()).await;
-    converges_on(&h).await;
+    converges_on(&h, false).await;
     let history = |h: &Harness| h.user("10041").previous_plans.len();
     let before = history(&h);
     assert!(
@@ -403,4 +425,153 @@ async fn deactivation_logs_the_reader_out_first_where_the_store_forgets_deactiva
     assert!(user.deactivated_at.is_some());
     assert_eq!(user.sessions, 0, "the reader's sessions were ended");
     assert!(h.plan(leaver).await.is_empty());
+}
+
+/// The store the rename tests start from: every seed user named, the rest deactivated.
+const RENAMED: &str = "
+policy:
+  unmanaged: deactivate
+users:
+  - external_id: staff-000
+    email: admin@biblioteca.org
+    admin: true
+  - external_id: \"10041\"
+    email: ana.new@example.org
+    password: ${READER_PASSWORD}
+  - external_id: \"10019\"
+    email: old.reader@example.org
+  - external_id: \"10032\"
+    email: carmen.vidal@example.org
+    state: deactivated
+";
+
+fn ops(plan: &rollcall::plan::Plan) -> Vec<(Op, &str)> {
+    plan.actions
+        .iter()
+        .map(|a| (a.op, a.user.as_str()))
+        .collect()
+}
+
+/// `former_emails` says who a person was: a reader found under an old email is the same account,
+/// and its email is changed in place, whether or not the store shows external ids.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rename_with_former_emails_changes_the_email_of_the_same_account() {
+    let file = RENAMED.replace(
+        "    password: ${READER_PASSWORD}\n",
+        "    former_emails: [ana.torres@example.org]\n",
+    );
+    for variants in [&[][..], &["external-ids-shown"]] {
+        let h = harness_with(Data::seed(), variants, Faults::default()).await;
+        let (plan, failed) = h.apply(&file).await;
+        assert_eq!(ops(&plan), [(Op::Update, "10041")], "{variants:?}");
+        assert_eq!(
+            plan.actions[0]
+                .changes
+                .iter()
+                .map(|c| (
+                    c.attribute.as_ref(),
+                    c.before.as_deref(),
+                    c.after.as_deref()
+                ))
+                .collect::<Vec<_>>(),
+            [(
+                "email",
+                Some("ana.torres@example.org"),
+                Some("ana.new@example.org")
+            )]
+        );
+        assert_eq!(failed, 0);
+        let ana = h.user("10041");
+        assert_eq!(ana.email, "ana.new@example.org");
+        assert!(ana.deactivated_at.is_none(), "still active");
+        assert!(h.plan(&file).await.is_empty(), "{variants:?}");
+    }
+}
+
+/// An email changed without `former_emails`, where the store hides external ids: the plan must
+/// create the new address and deactivate the old one, which may be the same person. The
+/// removal waits for the create; the store refuses the create (the external id is taken), so
+/// the removal is skipped and the reader keeps access.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_email_change_the_store_cannot_tell_apart_never_deactivates_the_person() {
+    let h = harness(Data::seed(), Faults::default()).await;
+    let session = h.session(RENAMED).await;
+    let (live, plan) = session.plan(&PlanOptions::default()).await.unwrap();
+    assert_eq!(
+        ops(&plan),
+        [
+            (Op::Create, "10041"),
+            (Op::EndSessions, "email:ana.torres@example.org"),
+            (Op::Deactivate, "email:ana.torres@example.org"),
+        ]
+    );
+    assert_eq!(
+        plan.actions[1].depends_on,
+        [0],
+        "the logout waits for the create"
+    );
+    let report = apply::run(session.account.clone(), &plan, &live, 4, None, |_, _| {}).await;
+    let mut outcomes: Vec<(usize, &apply::Outcome)> =
+        report.outcomes.iter().map(|(id, o)| (*id, o)).collect();
+    outcomes.sort_by_key(|(id, _)| *id);
+    let outcomes: Vec<String> = outcomes
+        .into_iter()
+        .map(|(id, outcome)| match outcome {
+            apply::Outcome::Failed(err) => format!("{id} failed: {err}"),
+            apply::Outcome::Skipped(because) => format!("{id} skipped: {because} failed"),
+            other => format!("{id} {other:?}"),
+        })
+        .collect();
+    assert_eq!(
+        outcomes,
+        [
+            "0 failed: HTTP 422: external_id: The external id has already been taken.",
+            "1 skipped: 0 failed",
+            "2 skipped: 0 failed",
+        ]
+    );
+    let ana = h.user("10041");
+    assert!(ana.deactivated_at.is_none(), "the person keeps access");
+    assert_eq!(ana.sessions, 1, "and stays signed in");
+
+    // Where the store shows external ids, it is one update of the same reader.
+    let h = harness_with(Data::seed(), &["external-ids-shown"], Faults::default()).await;
+    let (plan, failed) = h.apply(RENAMED).await;
+    assert_eq!(ops(&plan), [(Op::Update, "10041")]);
+    assert_eq!(failed, 0);
+    assert_eq!(h.user("10041").email, "ana.new@example.org");
+}
+
+/// Where the store shows external ids, an active reader found by email under another one is
+/// shown with its external id rewritten, as the update will do.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_external_id_rewrite_is_shown_where_the_store_shows_them() {
+    let h = harness_with(Data::seed(), &["external-ids-shown"], Faults::default()).await;
+    let team =
+        "users:\n  - external_id: staff-001\n    email: admin@biblioteca.org\n    admin: true\n";
+    let plan = h.plan(team).await;
+    let target = rollcall::render::TargetInfo {
+        provider: rollcall::model::vocab::Provider::PublicaLa,
+        url: "https://store.example".into(),
+    };
+    assert_eq!(
+        rollcall::render::human::render(&plan, &target, false),
+        "rollcall will perform the following actions on publica-la https://store.example:
+
+  # user \"staff-001\" will be updated in-place
+  ~ user \"staff-001\" {
+        id          = \"1\"
+      ~ external_id = \"staff-000\" -> \"staff-001\"
+        # (2 unchanged attributes hidden)
+    }
+
+Plan: 0 to create, 1 to change, 0 to delete (1 action).
+3 live users are in no file and left alone (`policy.unmanaged: ignore`).
+Matched by email, as the account's list does not show them under the files' external_id: staff-001.
+"
+    );
+    let (_, failed) = h.apply(team).await;
+    assert_eq!(failed, 0);
+    assert_eq!(h.user("staff-001").email, "admin@biblioteca.org");
+    assert!(h.plan(team).await.is_empty());
 }

@@ -599,3 +599,55 @@ fn a_publica_leaver_needs_an_email_since_the_list_hides_external_ids() {
     );
     assert!(problems.is_empty(), "{text}");
 }
+
+/// `former_emails` names who a Publica.la reader was; every email, current or former, names one
+/// person, and Piwik PRO, whose identity is the email, cannot take it at all.
+#[test]
+fn former_emails_name_one_person_and_only_where_an_email_can_change() {
+    let (problems, _) = check(
+        PUBLICA_HEAD,
+        "users:
+  - external_id: a
+    email: ana.new@example.org
+    former_emails: [ana@example.org, ana.old@example.org]
+  - external_id: b
+    email: ana@example.org
+  - external_id: c
+    email: carl@example.org
+    former_emails: [ana.old@example.org]
+  - external_id: d
+    email: dora@example.org
+    former_emails: [not-an-email]
+",
+    );
+    assert_eq!(
+        problems,
+        [
+            (
+                12,
+                "email `ana@example.org` belongs to two users".to_string()
+            ),
+            (
+                15,
+                "email `ana.old@example.org` belongs to two users".to_string()
+            ),
+            (
+                18,
+                "`not-an-email` is not a valid email address: it has no `@`".to_string()
+            ),
+        ]
+    );
+    let (problems, text) = check(
+        PIWIK_HEAD,
+        "users:\n  - email: ana.new@example.org\n    former_emails: [ana@example.org]\n",
+    );
+    assert_eq!(
+        messages(&problems),
+        ["Piwik PRO cannot change a user's email"],
+        "{text}"
+    );
+    assert!(
+        text.contains("hint: remove `former_emails`; Piwik PRO identifies users by email, so a new address is a new user: list the old one with `state: absent`"),
+        "{text}"
+    );
+}

@@ -225,7 +225,8 @@ pub struct SandboxArgs {
     /// Take one of the readings the API's documentation leaves open (repeatable). Every
     /// provider: `redirect` (every request is answered 307 to another host). Publica.la:
     /// `page-cap=N`, `plans-paginated`, `external-ids-shown`, `plans-append`,
-    /// `gone-after-deactivation`. Piwik PRO:
+    /// `gone-after-deactivation`, `valid-to-alone`, `no-retry-after`, `deactivated-email-free`.
+    /// Piwik PRO:
     /// `page-cap=N` (at most N users a page), `bare-language-refused` (a language needs a
     /// region). BEdita: `no-role-data` (user lists leave out role data), `blocked-ignored`
     /// (lifting a block answers 200 and changes nothing), `page-cap=N`.

@@ -135,6 +135,9 @@ record! {
     pub struct UserDoc as "a user" {
         /// Email address. The identity on Piwik PRO; matched after trimming and lower-casing.
         pub email: Option<Spanned<Email>>,
+        /// Emails the person had before (Publica.la): a live user found under one of them is
+        /// this person, and its email is changed, not the user replaced.
+        pub former_emails: Option<Spanned<Vec<Spanned<Email>>>>,
         /// Your own id for the user (Publica.la, at most 64 characters). The identity there.
         pub external_id: Option<Spanned<ExternalId>>,
         /// Login name (BEdita). The identity there.

@@ -129,6 +129,7 @@ const PUBLICA_LA: Capabilities = Capabilities {
     identity: "external_id",
     user_fields: &[
         "email",
+        "former_emails",
         "password",
         "plan",
         "plan_valid_to",

@@ -90,6 +90,8 @@ pub struct DesiredUser {
     /// Where the user is declared, as `path:line`.
     pub at: String,
     pub email: Option<Email>,
+    /// Emails the person had before, where a store matches users by email (Publica.la).
+    pub former_emails: Vec<Email>,
     pub external_id: Option<String>,
     pub username: Option<String>,
     pub name: Option<String>,

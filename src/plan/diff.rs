@@ -72,13 +72,17 @@ pub fn plan(desired: &DesiredState, live: &LiveState, options: &PlanOptions) -> 
     let mut unchanged = 0;
     let mut matched: BTreeSet<&str> = BTreeSet::new();
     let mut matched_by_email = Vec::new();
+    let live_by_email = by_email(desired, live, caps);
     for user in &desired.users {
         let mut current = live_by_key.get(user.key.as_str()).copied();
-        // A live user whose natural key the account does not return is found by email.
+        // Where the account's list may hide the identity, a live user is found by its email,
+        // current or former.
         if current.is_none()
-            && caps.identity != "email"
-            && let Some(email) = &user.email
-            && let Some(found) = live_by_key.get(format!("email:{}", email.key()).as_str())
+            && let Some(found) = user
+                .email
+                .iter()
+                .chain(&user.former_emails)
+                .find_map(|email| live_by_email.get(email.key().as_str()))
         {
             current = Some(found);
             matched_by_email.push(user.key.clone());
@@ -434,18 +438,60 @@ fn reconcile(
     }
 }
 
-/// The managed attributes of `desired` that differ from `live`.
-fn attribute_changes(desired: &DesiredUser, live: &LiveUser, caps: &Capabilities) -> Vec<Change> {
-    desired
-        .attributes(caps.user_fields)
+/// The live users a file's user may be found by email, where the account's list may hide the
+/// identity: every live user it hides it for, and every active one it shows another identity
+/// for (whose identity the update then rewrites, shown in the plan). A deactivated user under
+/// another identity is someone else. An email two live users share names neither.
+fn by_email<'l>(
+    desired: &DesiredState,
+    live: &'l LiveState,
+    caps: &Capabilities,
+) -> BTreeMap<String, &'l LiveUser> {
+    let mut found: BTreeMap<String, Option<&LiveUser>> = BTreeMap::new();
+    if caps.lists_identity {
+        return BTreeMap::new();
+    }
+    let named: BTreeSet<&str> = desired.users.iter().map(|u| u.key.as_str()).collect();
+    let candidate = |u: &&LiveUser| {
+        !named.contains(u.key.as_str()) && (u.key.starts_with("email:") || u.state == State::Active)
+    };
+    for user in live.users.iter().filter(candidate) {
+        if let Some(email) = &user.email {
+            found
+                .entry(email.trim().to_lowercase())
+                .and_modify(|seen| *seen = None)
+                .or_insert(Some(user));
+        }
+    }
+    found
         .into_iter()
-        .filter(|(name, value)| live.attributes.get(name) != Some(value))
-        .map(|(name, value)| Change {
-            attribute: name.into(),
-            before: live.attributes.get(name).cloned(),
-            after: Some(value),
-        })
+        .filter_map(|(email, user)| Some((email, user?)))
         .collect()
+}
+
+/// The managed attributes of `desired` that differ from `live`; where the live user was found by
+/// email under another identity the account shows, the identity too.
+fn attribute_changes(desired: &DesiredUser, live: &LiveUser, caps: &Capabilities) -> Vec<Change> {
+    let mut changes = Vec::new();
+    if !live.key.starts_with("email:") && live.key != desired.key {
+        changes.push(Change {
+            attribute: caps.identity.into(),
+            before: Some(live.key.clone()),
+            after: desired.identity(caps.identity),
+        });
+    }
+    changes.extend(
+        desired
+            .attributes(caps.user_fields)
+            .into_iter()
+            .filter(|(name, value)| live.attributes.get(name) != Some(value))
+            .map(|(name, value)| Change {
+                attribute: name.into(),
+                before: live.attributes.get(name).cloned(),
+                after: Some(value),
+            }),
+    );
+    changes
 }
 
 /// What a removal shows: the attributes the user had.

@@ -250,7 +250,8 @@ pub struct Plan {
     pub unmanaged_ignored: usize,
     /// Users matching a `protect` pattern whose changes were left out.
     pub protected: Vec<String>,
-    /// Users found by email because the account's list does not return their natural key.
+    /// Users found by email because the account's list does not show them under the files'
+    /// natural key (it hides it, or shows another).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub matched_by_email: Vec<String>,
     /// Unchanged users the files manage.

@@ -12,7 +12,8 @@ use super::{Action, ActionId, Op};
 /// What is done to a user waits for its creation, restore or reactivation. A grant waits for
 /// the roles it gives to be created. Demotions, revokes of `top_role` and removals of its
 /// holders wait for every promotion to it, so an account never drops to zero owners or admins
-/// along the way. A removal waits for every other change of its user, its logout included. A role's deletion waits for every revoke and removal of its holders.
+/// along the way. A removal waits for every other change of its user, its logout included; the
+/// removal of a user known only by email waits for every creation. A role's deletion waits for every revoke and removal of its holders.
 pub(super) fn order(drafts: Vec<Draft>, top_role: Option<&str>) -> Vec<Action> {
     let stage = |op: Op| match op {
         Op::CreateRole | Op::UpdateRole => 0,
@@ -31,6 +32,7 @@ pub(super) fn order(drafts: Vec<Draft>, top_role: Option<&str>) -> Vec<Action> {
     let mut brought_in: BTreeMap<String, ActionId> = BTreeMap::new();
     let mut created_roles: BTreeMap<String, ActionId> = BTreeMap::new();
     let mut promotions: Vec<ActionId> = Vec::new();
+    let mut creates: Vec<ActionId> = Vec::new();
     // Per user: the updates, grants and revokes a removal of the same user waits for, since a
     // provider may not change a user once it is deactivated.
     let mut changes_of: BTreeMap<String, Vec<ActionId>> = BTreeMap::new();
@@ -67,6 +69,15 @@ pub(super) fn order(drafts: Vec<Draft>, top_role: Option<&str>) -> Vec<Action> {
         }
         if d.op.is_removal() {
             depends_on.extend(changes_of.get(&d.user).into_iter().flatten());
+        }
+        // A live user known only by its email may be a person a create is meant for (an email
+        // changed without `former_emails`): its logout and removal wait for every create, and
+        // are skipped when one fails, so a person the files want is never removed.
+        if (d.op.is_removal() || d.op == Op::EndSessions) && d.user.starts_with("email:") {
+            depends_on.extend(&creates);
+        }
+        if d.op == Op::Create {
+            creates.push(id);
         }
         if matches!(
             d.op,

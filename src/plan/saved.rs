@@ -69,6 +69,7 @@ impl SavedPlan {
         options: &PlanOptions,
     ) -> SavedPlan {
         let by_key: BTreeMap<&str, _> = live.users.iter().map(|u| (u.key.as_str(), u)).collect();
+        let by_id: BTreeMap<&str, _> = live.users.iter().map(|u| (u.id.as_str(), u)).collect();
         let role_id = |name: &str| {
             live.roles
                 .iter()
@@ -87,20 +88,17 @@ impl SavedPlan {
             .iter()
             .filter(|a| !a.op.is_role())
             .map(|a| {
-                // A user found by email is bound by the key it was found under.
-                let key = match desired
-                    .users
-                    .iter()
-                    .find(|u| u.key == a.user && plan.matched_by_email.contains(&u.key))
-                {
-                    Some(u) => u
-                        .email
-                        .as_ref()
-                        .map_or(a.user.clone(), |e| format!("email:{}", e.key())),
-                    None => a.user.clone(),
-                };
-                let fingerprint = by_key.get(key.as_str()).map(|u| u.fingerprint());
-                (key, fingerprint)
+                // A user is bound by the live key it has, however it was found: by identity, or
+                // by an email, current or former.
+                let found = a
+                    .live_id
+                    .as_deref()
+                    .and_then(|id| by_id.get(id))
+                    .or_else(|| by_key.get(a.user.as_str()));
+                match found {
+                    Some(u) => (u.key.clone(), Some(u.fingerprint())),
+                    None => (a.user.clone(), None),
+                }
             })
             .collect();
         SavedPlan {

@@ -95,6 +95,10 @@ pub trait Api: Send + Sync + 'static {
     fn rate_limit_headers(&self) -> bool {
         false
     }
+    /// Whether a 429 says in `Retry-After` when to come back.
+    fn retry_after(&self) -> bool {
+        true
+    }
 }
 
 /// Faults to inject. The default injects none.
@@ -322,9 +326,11 @@ fn fault_or_handle(shared: &Shared, request: &Request) -> Reply {
             let mut reply = shared
                 .api
                 .fault(StatusCode::TOO_MANY_REQUESTS, "Too Many Requests");
-            reply
-                .headers
-                .push((RETRY_AFTER.as_str(), seconds.to_string()));
+            if shared.api.retry_after() {
+                reply
+                    .headers
+                    .push((RETRY_AFTER.as_str(), seconds.to_string()));
+            }
             if shared.api.rate_limit_headers() {
                 let reset = std::time::SystemTime::now()
                     .duration_since(std::time::UNIX_EPOCH)

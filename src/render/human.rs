@@ -94,7 +94,7 @@ pub fn render(plan: &Plan, target: &TargetInfo, color: bool) -> String {
     if !plan.matched_by_email.is_empty() {
         let _ = writeln!(
             out,
-            "Matched by email, as the account's list does not return their {}: {}.",
+            "Matched by email, as the account's list does not show them under the files' {}: {}.",
             caps.identity,
             visible(&plan.matched_by_email.join(", "))
         );

@@ -22,7 +22,8 @@ struct Document<'a> {
     out_of_scope: usize,
     out_of_scope_removals: usize,
     protected: Vec<&'a str>,
-    /// Users found by email because the account's list does not return their natural key.
+    /// Users found by email because the account's list does not show them under the files'
+    /// natural key (it hides it, or shows another).
     matched_by_email: &'a [String],
     /// Differences the provider offers no way to fix.
     unfixable: &'a [String],

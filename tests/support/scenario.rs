@@ -50,6 +50,7 @@ pub fn want(key: &str) -> WantBuilder {
         state_at: None,
         at: "team.yaml:6".into(),
         email: Email::parse(key).ok(),
+        former_emails: Vec::new(),
         external_id: None,
         username: None,
         name: None,

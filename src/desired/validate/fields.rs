@@ -14,6 +14,19 @@ pub(super) fn check_fields(
         if *key == caps.identity || caps.user_fields.contains(key) || *key == "state" {
             continue;
         }
+        // Where the email is the identity, a new email is a new user.
+        if *key == "former_emails" && caps.identity == "email" {
+            checker
+                .error(
+                    at(source, *span),
+                    format!("{} cannot change a user's email", caps.name),
+                )
+                .hint = Some(format!(
+                "remove `former_emails`; {} identifies users by email, so a new address is a new user: list the old one with `state: absent`",
+                caps.name
+            ));
+            continue;
+        }
         let mut supported: Vec<&str> = vec![caps.identity];
         supported.extend(caps.user_fields);
         supported.push("state");

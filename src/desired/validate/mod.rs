@@ -146,9 +146,12 @@ pub fn resolve(
                     seen.insert(key.clone(), ident);
                 }
             }
-            if caps.identity != "email"
-                && let Some(email) = &user.email
-            {
+            // Current and former emails alike name one person each.
+            let formers = user.former_emails.iter().flat_map(|list| &list.value);
+            for email in user.email.iter().chain(formers) {
+                if caps.identity == "email" {
+                    break;
+                }
                 let here = at(*source, email.span);
                 if let Some(first) = seen_emails.get(&email.value.key()) {
                     checker.push(
@@ -157,7 +160,10 @@ pub fn resolve(
                             format!("email `{}` belongs to two users", email.value.as_str()),
                         )
                         .related(*first, "also used here")
-                        .hint(format!("{} requires every email to be unique", caps.name)),
+                        .hint(format!(
+                            "{} requires every email to be unique, and a former email names the one person who had it",
+                            caps.name
+                        )),
                     );
                 } else {
                     seen_emails.insert(email.value.key(), here);

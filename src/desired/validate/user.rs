@@ -190,6 +190,12 @@ pub(super) fn check_user(
         state_at: None,
         at: String::new(),
         email: user.email.as_ref().map(|e| e.value.clone()),
+        former_emails: user
+            .former_emails
+            .iter()
+            .flat_map(|list| &list.value)
+            .map(|e| e.value.clone())
+            .collect(),
         external_id: user.external_id.as_ref().map(|e| e.value.0.clone()),
         username: user.username.as_ref().map(|u| u.value.trim().to_string()),
         name: managed(absent, user.name.as_ref().map(|n| n.value.clone())),

@@ -141,6 +141,14 @@ pub struct Sandbox {
     /// Answer 404 to force logout for a deactivated user (the `gone-after-deactivation`
     /// reading).
     gone_after_deactivation: bool,
+    /// Apply `new_plan_custom_valid_to` without `assign_new_plan` (the `valid-to-alone`
+    /// reading); by default it is ignored.
+    valid_to_alone: bool,
+    /// Answer 429 without `Retry-After` (the `no-retry-after` reading).
+    no_retry_after: bool,
+    /// Let a new user take a deactivated user's email (the `deactivated-email-free` reading);
+    /// by default the email stays taken.
+    deactivated_email_free: bool,
 }
 
 /// The readings of `apis.md` section 6 this simulator can take, by name, with what each does.
@@ -165,6 +173,18 @@ pub const VARIANTS: &[(&str, &str)] = &[
         "gone-after-deactivation",
         "force logout answers 404 for a deactivated user",
     ),
+    (
+        "valid-to-alone",
+        "a new last day is applied without a plan given with it (by default it is ignored)",
+    ),
+    (
+        "no-retry-after",
+        "429 answers carry no `Retry-After`, only `X-RateLimit-*`",
+    ),
+    (
+        "deactivated-email-free",
+        "a deactivated user's email may be given to a new user (by default it stays taken: 422)",
+    ),
 ];
 
 impl Sandbox {
@@ -177,6 +197,9 @@ impl Sandbox {
             shows_external_id: false,
             plans_append: false,
             gone_after_deactivation: false,
+            valid_to_alone: false,
+            no_retry_after: false,
+            deactivated_email_free: false,
         }
     }
 
@@ -187,6 +210,9 @@ impl Sandbox {
             "external-ids-shown" => self.shows_external_id = true,
             "plans-append" => self.plans_append = true,
             "gone-after-deactivation" => self.gone_after_deactivation = true,
+            "valid-to-alone" => self.valid_to_alone = true,
+            "no-retry-after" => self.no_retry_after = true,
+            "deactivated-email-free" => self.deactivated_email_free = true,
             _ => {
                 self.page_cap = page_cap(name).or(self.page_cap);
                 return page_cap(name).is_some();
@@ -395,7 +421,12 @@ impl Data {
     }
 
     /// Checks a create or full update body; `existing` is the user a `PUT` replaces.
-    fn validate(&self, body: &Map<String, Value>, existing: Option<u64>) -> Result<User, Reply> {
+    fn validate(
+        &self,
+        body: &Map<String, Value>,
+        existing: Option<u64>,
+        deactivated_email_free: bool,
+    ) -> Result<User, Reply> {
         let mut errors: Vec<(&str, String)> = Vec::new();
         let text = |name: &str| {
             body.get(name)
@@ -413,6 +444,7 @@ impl Data {
                 if self
                     .users
                     .iter()
+                    .filter(|u| !(deactivated_email_free && u.deactivated_at.is_some()))
                     .any(|u| u.email.eq_ignore_ascii_case(e) && Some(u.id) != existing) =>
             {
                 errors.push(("email", "The email has already been taken.".into()))
@@ -573,6 +605,10 @@ impl Api for Sandbox {
         true
     }
 
+    fn retry_after(&self) -> bool {
+        !self.no_retry_after
+    }
+
     fn handle(&self, request: &Request) -> Reply {
         let Ok(mut data) = self.data.lock() else {
             return message(StatusCode::INTERNAL_SERVER_ERROR, "Server Error");
@@ -613,7 +649,9 @@ impl Api for Sandbox {
                 data.list(request, self.page_cap, self.shows_external_id)
             }
             (&Method::POST, ["integration-api", "v1", "dashboard", "users"]) => {
-                match body(request).and_then(|b| data.validate(&b, None)) {
+                match body(request)
+                    .and_then(|b| data.validate(&b, None, self.deactivated_email_free))
+                {
                     Ok(mut user) => {
                         user.id = data.users.iter().map(|u| u.id).max().unwrap_or(0) + 1;
                         user.uuid = uuid::Uuid::new_v4().to_string();
@@ -629,7 +667,9 @@ impl Api for Sandbox {
                 match data.find(id).and_then(|i| {
                     let existing = data.users[i].id;
                     body(request)
-                        .and_then(|b| data.validate(&b, Some(existing)))
+                        .and_then(|b| {
+                            data.validate(&b, Some(existing), self.deactivated_email_free)
+                        })
                         .map(|u| (i, u))
                 }) {
                     Ok((i, new)) => {
@@ -648,6 +688,8 @@ impl Api for Sandbox {
                                 user.previous_plans.push((old, user.plan_valid_to.clone()));
                             }
                             user.plan_id = new.plan_id;
+                            user.plan_valid_to = new.plan_valid_to;
+                        } else if self.valid_to_alone && new.plan_valid_to.is_some() {
                             user.plan_valid_to = new.plan_valid_to;
                         }
                         Reply::empty(StatusCode::NO_CONTENT).committed()
