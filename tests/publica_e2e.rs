@@ -575,3 +575,33 @@ Matched by email, as the account's list does not show them under the files' exte
     assert_eq!(h.user("staff-001").email, "admin@biblioteca.org");
     assert!(h.plan(team).await.is_empty());
 }
+
+/// The shipped example, against the seed store, converges in one apply under the documented
+/// shape and under each reading.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_example_converges_under_every_reading() {
+    let example = include_str!("../examples/publica-la.yaml");
+    let body = &example[example.find("policy:").expect("a policy")..];
+    let body = body
+        .replace("${STAFF_INITIAL_PASSWORD}", "${READER_PASSWORD}")
+        .replace("${READER_INITIAL_PASSWORD}", "${READER_PASSWORD}");
+    for reading in std::iter::once("").chain(READINGS.iter().copied()) {
+        let variants: Vec<&str> = Some(reading)
+            .filter(|r| !r.is_empty())
+            .into_iter()
+            .collect();
+        let h = harness_with(Data::seed(), &variants, Faults::default()).await;
+        let (plan, failed) = h.apply(&body).await;
+        assert_eq!(failed, 0, "{reading}");
+        assert_eq!(
+            plan.actions.iter().filter(|a| a.op == Op::Create).count(),
+            9,
+            "{reading}"
+        );
+        let again = h.plan(&body).await;
+        assert!(again.is_empty(), "{reading}: {:?}", again.actions);
+        assert!(h.user("10019").deactivated_at.is_some(), "{reading}");
+        assert!(h.user("10032").deactivated_at.is_some(), "{reading}");
+        assert_eq!(h.sandbox.data().users.len(), 13, "{reading}");
+    }
+}
