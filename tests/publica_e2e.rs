@@ -525,7 +525,7 @@ async fn an_email_change_the_store_cannot_tell_apart_never_deactivates_the_perso
     assert_eq!(
         outcomes,
         [
-            "0 failed: HTTP 422: external_id: The external id has already been taken.",
+            "0 failed: HTTP 422: external_id: The external id has already been taken.; if the reader with this external_id had another email, list it under `former_emails`",
             "1 skipped: 0 failed",
             "2 skipped: 0 failed",
         ]

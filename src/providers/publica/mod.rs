@@ -381,7 +381,13 @@ impl Publica {
                     format!("HTTP {}", answer.status.as_u16())
                 }
                 Ok(answer) => {
-                    let err = Self::api_error(&answer);
+                    let mut err = Self::api_error(&answer);
+                    // The likeliest cause: the person's email changed.
+                    if err.has_code("external_id")
+                        && let ProviderError::Api { errors, .. } = &mut err
+                    {
+                        errors.push("if the reader with this external_id had another email, list it under `former_emails`".into());
+                    }
                     // "Taken" proves nothing about whose the email is: only an active user who
                     // is the same person by the file's identity (where the store shows it) is
                     // taken over; a deactivated one is someone else.
