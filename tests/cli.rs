@@ -1368,3 +1368,77 @@ fn export_says_why_it_cannot_write_a_store_that_hides_external_ids() {
     );
     assert!(!ws.path("out.yaml").exists());
 }
+
+/// A pull request from a fork, a pre-commit hook or an editor has no secrets: validate checks
+/// every example all the same and lists the variables plan and apply will need, once each.
+/// `--strict-env` makes them errors, one per variable however often it is used.
+#[test]
+fn validate_needs_no_secrets() {
+    let run = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_rollcall"))
+            .args(args)
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .env_clear()
+            .output()
+            .unwrap()
+    };
+    let expected = [
+        (
+            "bedita",
+            "4 variables are not set here: `BEDITA_API_KEY`, `BEDITA_USERNAME`, `BEDITA_PASSWORD`, `EDITOR_INITIAL_PASSWORD`; plan and apply need them",
+        ),
+        (
+            "piwik-pro",
+            "2 variables are not set here: `PIWIK_CLIENT_ID`, `PIWIK_CLIENT_SECRET`; plan and apply need them",
+        ),
+        (
+            "publica-la",
+            "3 variables are not set here: `PUBLICA_API_TOKEN`, `STAFF_INITIAL_PASSWORD`, `READER_INITIAL_PASSWORD`; plan and apply need them",
+        ),
+    ];
+    for (name, note) in expected {
+        let path = format!("examples/{name}.yaml");
+        let out = run(&["validate", &path]);
+        assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+        assert_eq!(stderr(&out), format!("note: {note}\n"));
+        assert!(stdout(&out).starts_with("valid: 12 users in 1 file"));
+    }
+    let out = run(&["validate", "--strict-env", "examples/publica-la.yaml"]);
+    assert_eq!(out.status.code(), Some(1));
+    let text = stderr(&out);
+    let errors: Vec<&str> = text.lines().filter(|l| l.starts_with("error:")).collect();
+    assert_eq!(
+        errors,
+        [
+            "error: environment variable `PUBLICA_API_TOKEN` is not set",
+            "error: environment variable `STAFF_INITIAL_PASSWORD` is not set (used 2 times; this is the first)",
+            "error: environment variable `READER_INITIAL_PASSWORD` is not set (used 8 times; this is the first)",
+        ]
+    );
+}
+
+/// The built-in sandbox signs in with its own credentials: a file whose target is `sandbox`
+/// plans with its credential variables unset.
+#[test]
+fn a_sandbox_target_needs_no_credential_variables() {
+    let ws = Workspace::new();
+    let example = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/examples/piwik-pro.yaml"
+    ))
+    .unwrap()
+    .replace("url: https://acme.piwik.pro", "url: sandbox");
+    ws.write("team.yaml", example);
+    let out = Command::new(env!("CARGO_BIN_EXE_rollcall"))
+        .args(["plan", "team.yaml"])
+        .current_dir(ws.dir.path())
+        .env_clear()
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(
+        stdout(&out).contains("Plan: 11 to invite, 0 to change, 0 to delete (13 actions).\n"),
+        "{}",
+        stdout(&out)
+    );
+}

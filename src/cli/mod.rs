@@ -112,6 +112,9 @@ pub struct ValidateArgs {
     /// Files or directories (searched for *.yaml and *.yml) that together describe one account.
     #[arg(required = true, value_name = "PATH")]
     pub paths: Vec<PathBuf>,
+    /// Treat an unset credential or password variable as an error, as plan and apply do.
+    #[arg(long)]
+    pub strict_env: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

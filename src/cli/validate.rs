@@ -12,11 +12,30 @@ Examples:
   rollcall validate accounts/acme/                 every *.yaml and *.yml below, in sorted order
   rollcall validate team.yaml leavers.yaml         several files describing one account
 
-Credentials are `${ENV_VAR}` references, so the variables they name must be set.
+Credentials and passwords are `${ENV_VAR}` references. validate needs none of them set: an
+unset one is listed in a note, since plan and apply will need it. `--strict-env` makes it an
+error, as it is there.
 Exit status: 0 when the files are valid, 1 when any problem is found.";
 
 pub fn run(args: &ValidateArgs, output: Printer) -> anyhow::Result<u8> {
-    let loaded = desired::load(&args.paths, &|name| std::env::var(name).ok());
+    let secrets = if args.strict_env {
+        desired::Secrets::Required
+    } else {
+        desired::Secrets::Optional
+    };
+    let loaded = desired::load_with(&args.paths, &|name| std::env::var(name).ok(), secrets);
+    if !loaded.unset.is_empty() {
+        let names: Vec<String> = loaded.unset.iter().map(|v| format!("`{v}`")).collect();
+        output.note(format_args!(
+            "note: {} not set here: {}; plan and apply need {}",
+            match names.len() {
+                1 => "1 variable is".to_string(),
+                n => format!("{n} variables are"),
+            },
+            names.join(", "),
+            if names.len() == 1 { "it" } else { "them" }
+        ));
+    }
     match &loaded.result {
         Ok(state) => {
             tracing::info!(

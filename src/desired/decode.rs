@@ -23,6 +23,9 @@ pub struct Cx<'a> {
     pub secret_vars: Vec<String>,
     /// Every variable referenced elsewhere, with where.
     pub plain_vars: Vec<(String, Span)>,
+    /// Credential and password variables that are unset or empty, with where; the loader
+    /// decides whether that is an error.
+    pub unset_secrets: Vec<(String, Span)>,
 }
 
 impl<'a> Cx<'a> {
@@ -35,6 +38,7 @@ impl<'a> Cx<'a> {
             sensitive: Vec::new(),
             secret_vars: Vec::new(),
             plain_vars: Vec::new(),
+            unset_secrets: Vec::new(),
         }
     }
 

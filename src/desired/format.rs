@@ -268,16 +268,12 @@ impl Decode for SecretRef {
             });
         };
         cx.secret_vars.push(var.to_string());
+        // An unset variable is left empty and noted; whether that is an error depends on what
+        // the files are loaded for.
         let value = match cx.var(var) {
             Some(value) if !value.is_empty() => value,
-            found => {
-                let err = if found.is_some() {
-                    env::EnvError::Empty(var.to_string())
-                } else {
-                    env::EnvError::Missing(var.to_string())
-                };
-                let hint = err.hint();
-                cx.error(node.span, err.to_string()).hint = Some(hint);
+            _ => {
+                cx.unset_secrets.push((var.to_string(), node.span));
                 String::new()
             }
         };

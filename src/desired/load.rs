@@ -21,17 +21,40 @@ const MAX_DIR_DEPTH: usize = 16;
 pub struct Loaded {
     pub sources: Sources,
     pub result: Result<DesiredState, Vec<Diagnostic>>,
+    /// The credential and password variables that are not set, where the load did not need
+    /// them; their secrets are empty.
+    pub unset: Vec<String>,
 }
 
-/// Loads `paths` (files or directories) as one set feeding one target. `${VAR}` references are
-/// resolved through `env`.
+/// Whether the variables credentials and passwords are read from must be set.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Secrets {
+    /// To plan or apply: each unset variable is an error. A built-in sandbox needs no
+    /// credentials, so their variables may be unset there.
+    Required,
+    /// To check the files only: unset variables are listed in [`Loaded::unset`].
+    Optional,
+}
+
+/// Loads `paths` (files or directories) as one set feeding one target, to plan or apply.
+/// `${VAR}` references are resolved through `env`.
 pub fn load(paths: &[PathBuf], env: &dyn Fn(&str) -> Option<String>) -> Loaded {
+    load_with(paths, env, Secrets::Required)
+}
+
+/// [`load`], with the secrets' variables required or not.
+pub fn load_with(
+    paths: &[PathBuf],
+    env: &dyn Fn(&str) -> Option<String>,
+    secrets: Secrets,
+) -> Loaded {
     let mut sources = Sources::default();
     let mut diagnostics = Vec::new();
     let mut files = Vec::new();
     let mut read_count = 0;
     let mut secret_vars = std::collections::BTreeSet::new();
     let mut plain_vars = Vec::new();
+    let mut unset: Vec<(String, SourceId, Span)> = Vec::new();
     for path in expand(paths, &mut sources, &mut diagnostics) {
         read_count += 1;
         let Some(id) = read(&path, &mut sources, &mut diagnostics) else {
@@ -57,6 +80,11 @@ pub fn load(paths: &[PathBuf], env: &dyn Fn(&str) -> Option<String>) -> Loaded {
         };
         secret_vars.extend(cx.secret_vars);
         plain_vars.extend(cx.plain_vars.into_iter().map(|(var, span)| (var, id, span)));
+        unset.extend(
+            cx.unset_secrets
+                .into_iter()
+                .map(|(var, span)| (var, id, span)),
+        );
         let (mut found, sensitive) = (cx.diagnostics, cx.sensitive);
         for span in sensitive {
             sources.mark_sensitive(id, span);
@@ -88,11 +116,40 @@ pub fn load(paths: &[PathBuf], env: &dyn Fn(&str) -> Option<String>) -> Loaded {
     // Whole-set checks run on whatever decoded, so one run reports as much as it can. When a
     // file could not be read at all, its missing sections are not reported again.
     let complete = files.len() == read_count;
+    // The built-in sandbox signs in with its own credentials.
+    let sandbox_credentials: std::collections::BTreeSet<String> = files
+        .iter()
+        .filter_map(|(_, file)| file.target.as_ref())
+        .filter(|t| t.value.url.value == crate::model::vocab::TargetUrl::Sandbox)
+        .filter_map(|t| t.value.credentials.as_ref())
+        .flat_map(|c| validate::credential_vars(&c.value))
+        .collect();
     let result = if files.is_empty() {
         None
     } else {
         validate::resolve(&mut files, complete, &mut diagnostics)
     };
+    // Unset variables, each once: an error where they are needed, else a list for the caller.
+    let mut unset_vars: Vec<String> = Vec::new();
+    for (var, id, span) in &unset {
+        if unset_vars.contains(var) || sandbox_credentials.contains(var) {
+            continue;
+        }
+        unset_vars.push(var.clone());
+        if secrets == Secrets::Required {
+            let uses = unset.iter().filter(|(v, ..)| v == var).count();
+            let err = match env(var) {
+                Some(_) => super::env::EnvError::Empty(var.clone()),
+                None => super::env::EnvError::Missing(var.clone()),
+            };
+            let also = match uses {
+                1 => String::new(),
+                n => format!(" (used {n} times; this is the first)"),
+            };
+            diagnostics
+                .push(Diagnostic::new(*id, Some(*span), format!("{err}{also}")).hint(err.hint()));
+        }
+    }
     let result = match result {
         Some(mut state) if diagnostics.is_empty() => {
             state.digests = (0..sources.len())
@@ -116,7 +173,15 @@ pub fn load(paths: &[PathBuf], env: &dyn Fn(&str) -> Option<String>) -> Loaded {
             Err(diagnostics)
         }
     };
-    Loaded { sources, result }
+    let unset = match secrets {
+        Secrets::Required => Vec::new(),
+        Secrets::Optional => unset_vars,
+    };
+    Loaded {
+        sources,
+        result,
+        unset,
+    }
 }
 
 fn syntax_diagnostic(id: SourceId, err: yaml::SyntaxError) -> Diagnostic {

@@ -54,6 +54,23 @@ pub struct Credentials {
     pub password: Option<SecretRef>,
 }
 
+impl Credentials {
+    /// The variables the credentials are read from.
+    pub fn vars(&self) -> impl Iterator<Item = &str> {
+        [
+            &self.client_id,
+            &self.client_secret,
+            &self.api_token,
+            &self.api_key,
+            &self.username,
+            &self.password,
+        ]
+        .into_iter()
+        .flatten()
+        .map(|s| s.var.as_str())
+    }
+}
+
 /// What happens beyond the listed users.
 #[derive(Debug)]
 pub struct Policy {

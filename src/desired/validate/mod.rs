@@ -226,3 +226,11 @@ fn single<'f, T>(
     }
     first.map(|(source, section)| (source, &section.value))
 }
+
+/// The variables a target's credentials are read from.
+pub fn credential_vars(doc: &CredentialsDoc) -> Vec<String> {
+    target::resolved_credentials(doc)
+        .vars()
+        .map(str::to_string)
+        .collect()
+}
