@@ -17,6 +17,12 @@ fn rollcall(args: &[&str]) -> Output {
         .expect("run rollcall")
 }
 
+/// The text of `examples/NAME.yaml`.
+fn example(name: &str) -> String {
+    let path = format!("{}/examples/{name}.yaml", env!("CARGO_MANIFEST_DIR"));
+    std::fs::read_to_string(path).expect("an example")
+}
+
 fn stdout(out: &Output) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
@@ -324,11 +330,7 @@ fn unreachable_accounts_fail_with_one_line() {
 #[test]
 fn a_saved_plan_applies_exactly_and_refuses_when_anything_moved() {
     let ws = Workspace::new();
-    let quickstart = std::fs::read_to_string(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/examples/quickstart.yaml"
-    ))
-    .unwrap();
+    let quickstart = example("quickstart");
     ws.write("team.yaml", &quickstart);
     let dir = ws.dir.path();
 
@@ -709,9 +711,7 @@ fn apply_asks_on_a_terminal_and_only_yes_applies() {
 fn the_bedita_example_converges_against_the_built_in_sandbox() {
     let ws = Workspace::new();
     let example =
-        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/examples/bedita.yaml"))
-            .unwrap()
-            .replace("url: https://api.magazine.example.com", "url: sandbox");
+        example("bedita").replace("url: https://api.magazine.example.com", "url: sandbox");
     ws.write("team.yaml", example);
     let run = |args: &[&str]| {
         Command::new(env!("CARGO_BIN_EXE_rollcall"))
@@ -758,11 +758,7 @@ fn the_bedita_example_converges_against_the_built_in_sandbox() {
 fn an_edited_saved_plan_never_runs() {
     let ws = Workspace::new();
     let dir = ws.dir.path();
-    let quickstart = std::fs::read_to_string(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/examples/quickstart.yaml"
-    ))
-    .unwrap();
+    let quickstart = example("quickstart");
     ws.write("team.yaml", &quickstart);
     ws.write("private.txt", "TOP-SECRET first line\n");
     let state = ws.path(".rollcall/sandbox/piwik-pro.json");
@@ -1422,12 +1418,7 @@ fn validate_needs_no_secrets() {
 #[test]
 fn a_sandbox_target_needs_no_credential_variables() {
     let ws = Workspace::new();
-    let example = std::fs::read_to_string(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/examples/piwik-pro.yaml"
-    ))
-    .unwrap()
-    .replace("url: https://acme.piwik.pro", "url: sandbox");
+    let example = example("piwik-pro").replace("url: https://acme.piwik.pro", "url: sandbox");
     ws.write("team.yaml", example);
     let out = Command::new(env!("CARGO_BIN_EXE_rollcall"))
         .args(["plan", "team.yaml"])
@@ -1441,4 +1432,82 @@ fn a_sandbox_target_needs_no_credential_variables() {
         "{}",
         stdout(&out)
     );
+}
+
+/// People with access that no file grants are named in every format. Under
+/// `policy.unmanaged: report`, or with `--fail-on-unmanaged`, they are drift.
+#[test]
+fn live_users_in_no_file_are_named_and_can_be_drift() {
+    let ws = Workspace::new();
+    let dir = ws.dir.path();
+    let quickstart = example("quickstart");
+    ws.write("team.yaml", quickstart.clone());
+    let out = rollcall_in(dir, &["apply", "--auto-approve", "team.yaml"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+
+    // `ignore`: named, and not drift.
+    let out = rollcall_in(dir, &["plan", "--detailed-exitcode", "team.yaml"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stdout(&out));
+    assert_eq!(
+        stdout(&out),
+        "No changes. The account matches the files.\n2 live users are in no file and left alone (`policy.unmanaged: ignore`):\n  - api@acme.org (owner, active)\n  - carol@acme.org (user, active)\n"
+    );
+    let out = rollcall_in(
+        dir,
+        &[
+            "plan",
+            "--detailed-exitcode",
+            "--fail-on-unmanaged",
+            "team.yaml",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(2), "{}", stdout(&out));
+
+    // `report`: drift in every format, the owner first.
+    ws.write(
+        "team.yaml",
+        quickstart.replace("users:\n", "policy:\n  unmanaged: report\nusers:\n"),
+    );
+    let heading = "2 live users in no file, counted as drift";
+    for format in ["human", "json", "markdown", "diff"] {
+        let out = rollcall_in(
+            dir,
+            &[
+                "plan",
+                "--detailed-exitcode",
+                "--format",
+                format,
+                "team.yaml",
+            ],
+        );
+        assert_eq!(out.status.code(), Some(2), "{format}: {}", stderr(&out));
+        let text = stdout(&out);
+        match format {
+            "json" => {
+                let json: serde_json::Value = serde_json::from_str(&text).unwrap();
+                assert_eq!(json["unmanaged_drift"], true);
+                assert_eq!(
+                    json["unmanaged"],
+                    serde_json::json!([
+                        { "user": "api@acme.org", "role": "owner", "admin": true, "state": "active" },
+                        { "user": "carol@acme.org", "role": "user", "admin": false, "state": "active" },
+                    ])
+                );
+            }
+            "markdown" => {
+                assert!(text.contains("| ⚠️ users in no file |"), "{text}");
+                let owner = text.find("**⚠️ 1 owner or admin in no file**\n\n- `api@acme.org` (`owner, active`)\n").expect(&text);
+                let rest = text.find("**1 live user in no file, counted as drift**\n\n- `carol@acme.org` (`user, active`)\n").expect(&text);
+                assert!(owner < rest);
+            }
+            "diff" => assert_eq!(
+                text,
+                format!("# {heading}:\n#   - api@acme.org (owner, active)\n#   - carol@acme.org (user, active)\n")
+            ),
+            _ => assert!(
+                text.ends_with(&format!("{heading}:\n  - api@acme.org (owner, active)\n  - carol@acme.org (user, active)\n")),
+                "{text}"
+            ),
+        }
+    }
 }

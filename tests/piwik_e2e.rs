@@ -155,7 +155,8 @@ async fn converges(options: Options) {
         (2, 1, 2, 1)
     );
     assert_eq!(
-        plan.unmanaged_ignored, 1,
+        plan.unmanaged.len(),
+        1,
         "the API user is in no file and left alone"
     );
     assert_eq!(h.users(), expected_users());

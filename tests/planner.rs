@@ -289,7 +289,8 @@ rollcall will perform the following actions on piwik-pro https://acme.piwik.pro:
     }
 
 Plan: 1 to invite, 1 to change, 1 to delete (4 actions).
-1 live user is in no file and left alone (`policy.unmanaged: ignore`).
+1 live user is in no file and left alone (`policy.unmanaged: ignore`):
+  - api@acme.org (owner, active)
 "#
     );
     let no_changes = plan_for_matching_state();
@@ -359,6 +360,10 @@ fn the_markdown_plan_calls_out_removals_first() {
 
 Plan: 1 to invite, 1 to change, 1 to delete (4 actions).
 
+**⚠️ 1 owner or admin in no file**
+
+- `api@acme.org` (`owner, active`)
+
 **Removals and role changes**
 
 - **promote** `ada@acme.org`: role `user` → `owner`
@@ -402,6 +407,8 @@ fn the_diff_plan_shows_live_against_desired() {
     insta::assert_snapshot!(
         render::diff::render(&plan, &live),
         @"
+# 1 live user is in no file and left alone (`policy.unmanaged: ignore`):
+#   - api@acme.org (owner, active)
 --- /dev/null
 +++ desired/ada@acme.org
 @@ -0,0 +1,3 @@

@@ -566,7 +566,10 @@ async fn an_external_id_rewrite_is_shown_where_the_store_shows_them() {
     }
 
 Plan: 0 to create, 1 to change, 0 to delete (1 action).
-3 live users are in no file and left alone (`policy.unmanaged: ignore`).
+3 live users are in no file and left alone (`policy.unmanaged: ignore`):
+  - 10019 (active)
+  - 10032 (deactivated)
+  - 10041 (active)
 Matched by email, as the account's list does not show them under the files' external_id: staff-001.
 "
     );

@@ -143,6 +143,10 @@ pub struct PlanArgs {
     /// Treat any change as an error (exit 1): for drift checks that must stay quiet.
     #[arg(long)]
     pub expect_no_changes: bool,
+    /// Count live users that no file mentions as drift, whatever `policy.unmanaged` says, as
+    /// `policy.unmanaged: report` does.
+    #[arg(long)]
+    pub fail_on_unmanaged: bool,
     /// Also save the plan to this file, for `rollcall apply FILE` to carry out exactly.
     #[arg(long, value_name = "FILE")]
     pub out: Option<PathBuf>,
@@ -170,6 +174,7 @@ impl PlanningArgs {
             allow_removals: self.allow_removals,
             target_users: self.target_user.clone(),
             exclude_users: self.exclude_user.clone(),
+            fail_on_unmanaged: false,
         }
     }
 }

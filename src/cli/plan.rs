@@ -40,7 +40,8 @@ pub fn run(args: &PlanArgs, output: Printer) -> anyhow::Result<u8> {
     };
     session::runtime()?.block_on(async {
         let session = Session::connect(desired, None).await?;
-        let options = args.planning.options();
+        let mut options = args.planning.options();
+        options.fail_on_unmanaged = args.fail_on_unmanaged;
         let (live, plan) = session::plan(&session, &options, output).await?;
         let checksum = match &args.out {
             Some(path) => Some(save(path, &SavedPlan::new(&session.desired, &live, &plan, &options))?),
@@ -92,7 +93,7 @@ pub fn run(args: &PlanArgs, output: Printer) -> anyhow::Result<u8> {
                 }
             ));
             exit::ERROR
-        } else if args.detailed_exitcode && !plan.matches() {
+        } else if args.detailed_exitcode && plan.drifted() {
             exit::CHANGES
         } else {
             exit::OK

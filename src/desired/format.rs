@@ -75,7 +75,8 @@ record! {
 record! {
     /// Rules for live users the files do not mention, and guards against accidents.
     pub struct PolicyDoc as "the policy" {
-        /// What happens to live users in no file: `ignore` (the default), `deactivate` or `delete`.
+        /// What happens to live users in no file: `ignore` (the default: listed, left alone),
+        /// `report` (listed, left alone, and counted as drift), `deactivate` or `delete`.
         pub unmanaged: Option<Spanned<Unmanaged>>,
         /// What happens to live roles no file declares (BEdita): `ignore` (the default) or
         /// `delete`, which first revokes them from every user. Built-in roles are never deleted.

@@ -75,6 +75,7 @@ keyword! {
     /// What happens to live users that no file mentions.
     pub enum Unmanaged as "`unmanaged` policy" {
         Ignore = "ignore",
+        Report = "report",
         Deactivate = "deactivate",
         Delete = "delete",
     }

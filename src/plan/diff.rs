@@ -7,7 +7,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use super::glob::glob;
 use super::order::order;
 use super::roles::{desired_role, plan_roles, role_change, role_op};
-use super::{Change, Op, Plan, guards};
+use super::{Change, Op, Plan, UnmanagedUser, guards};
 use crate::model::capabilities::{Capabilities, Removal, Roles};
 use crate::model::vocab::{State, Unmanaged};
 use crate::model::{DesiredState, DesiredUser, LiveState, LiveUser};
@@ -24,6 +24,8 @@ pub struct PlanOptions {
     pub target_users: Vec<String>,
     /// Users matching one of these patterns are left out.
     pub exclude_users: Vec<String>,
+    /// Live users in no file are drift, whatever the policy (`--fail-on-unmanaged`).
+    pub fail_on_unmanaged: bool,
 }
 
 impl PlanOptions {
@@ -109,14 +111,14 @@ pub fn plan(desired: &DesiredState, live: &LiveState, options: &PlanOptions) -> 
         }
     }
 
-    let mut unmanaged_ignored = 0;
+    let mut unmanaged = Vec::new();
     for user in &live.users {
         // Users in a trash are removed already; they only matter when a file wants them back.
         if matched.contains(user.key.as_str()) || user.state == State::Absent {
             continue;
         }
         match desired.policy.unmanaged {
-            Unmanaged::Ignore => unmanaged_ignored += 1,
+            Unmanaged::Ignore | Unmanaged::Report => unmanaged.push(unmanaged_user(user, caps)),
             _ if protected(&user.key, user.email.as_deref()) => {
                 protected_users.push(user.key.clone());
             }
@@ -210,9 +212,11 @@ pub fn plan(desired: &DesiredState, live: &LiveState, options: &PlanOptions) -> 
     let actions = order(drafts, caps.admin_role);
     let blocked = guards::check(desired, live, &actions, caps, options);
     protected_users.sort();
+    unmanaged.sort_by(|a: &UnmanagedUser, b| (!a.admin, &a.user).cmp(&(!b.admin, &b.user)));
     Plan {
         actions,
-        unmanaged_ignored,
+        unmanaged,
+        unmanaged_drift: desired.policy.unmanaged == Unmanaged::Report || options.fail_on_unmanaged,
         protected: protected_users,
         matched_by_email,
         unchanged,
@@ -220,6 +224,25 @@ pub fn plan(desired: &DesiredState, live: &LiveState, options: &PlanOptions) -> 
         out_of_scope_removals,
         unfixable,
         blocked,
+    }
+}
+
+/// A live user in no file, as plans list it: its role or admin flag, and its state.
+fn unmanaged_user(user: &LiveUser, caps: &Capabilities) -> UnmanagedUser {
+    let flag = user.attributes.get("admin").is_some_and(|v| v == "true");
+    let (role, admin) = match caps.roles {
+        Roles::None => (flag.then(|| "admin".to_string()), flag),
+        _ => (
+            (!user.roles.is_empty())
+                .then(|| user.roles.iter().cloned().collect::<Vec<_>>().join(", ")),
+            caps.admin_role.is_some_and(|a| user.roles.contains(a)),
+        ),
+    };
+    UnmanagedUser {
+        user: super::display_key(&user.key).to_string(),
+        role,
+        admin,
+        state: user.state.to_string(),
     }
 }
 

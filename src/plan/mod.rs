@@ -23,6 +23,20 @@ pub fn display_key(key: &str) -> &str {
     key.strip_prefix("email:").unwrap_or(key)
 }
 
+/// A live user no file mentions, left alone.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UnmanagedUser {
+    /// As plans name it: its key, or its email where the list shows no key.
+    pub user: String,
+    /// Its role or roles (`admin` for a Publica.la admin), if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub role: Option<String>,
+    /// Whether it runs the account: an owner or admin.
+    pub admin: bool,
+    /// `active`, `deactivated`, or `absent` (in a trash).
+    pub state: String,
+}
+
 /// Index of an action in [`Plan::actions`].
 pub type ActionId = usize;
 
@@ -246,8 +260,11 @@ pub struct Blocked {
 pub struct Plan {
     /// Actions in dependency order.
     pub actions: Vec<Action>,
-    /// Live users in no file, left alone under `unmanaged: ignore`.
-    pub unmanaged_ignored: usize,
+    /// Live users in no file, left alone (`unmanaged: ignore` or `report`): those who run the
+    /// account first, then by name.
+    pub unmanaged: Vec<UnmanagedUser>,
+    /// Whether those users are drift (`unmanaged: report`, `--fail-on-unmanaged`).
+    pub unmanaged_drift: bool,
     /// Users matching a `protect` pattern whose changes were left out.
     pub protected: Vec<String>,
     /// Users found by email because the account's list does not show them under the files'
@@ -275,6 +292,12 @@ impl Plan {
     /// Whether the account matches the files: nothing to do, and nothing that cannot be done.
     pub fn matches(&self) -> bool {
         self.actions.is_empty() && self.unfixable.is_empty()
+    }
+
+    /// Whether a drift check should report the account: it does not match the files, or it has
+    /// users in no file that the policy counts as drift.
+    pub fn drifted(&self) -> bool {
+        !self.matches() || (self.unmanaged_drift && !self.unmanaged.is_empty())
     }
 
     /// How many actions of `op` the plan holds.

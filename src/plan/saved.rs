@@ -128,6 +128,7 @@ impl SavedPlan {
             allow_removals: self.allow_removals,
             target_users: self.target_users.clone(),
             exclude_users: self.exclude_users.clone(),
+            fail_on_unmanaged: false,
         }
     }
 

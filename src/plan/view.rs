@@ -349,3 +349,49 @@ fn typed(attribute: &str, value: Option<&str>) -> String {
         Some(v) => format!("{v:?}"),
     }
 }
+
+/// How many live users in no file a plan names; the rest are counted.
+pub const UNMANAGED_NAMED: usize = 50;
+
+impl super::UnmanagedUser {
+    /// What a plan says of the user after its name: `owner, active`, `deactivated`.
+    pub fn details(&self) -> String {
+        match &self.role {
+            Some(role) => format!("{role}, {}", self.state),
+            None => self.state.clone(),
+        }
+    }
+}
+
+impl super::Plan {
+    /// The live users in no file, one line each (`name (details)`, each part escaped by
+    /// `escape`), up to [`UNMANAGED_NAMED`] of those `chosen`, then how many more there are.
+    pub fn unmanaged_lines(
+        &self,
+        chosen: impl Fn(&super::UnmanagedUser) -> bool,
+        escape: impl Fn(&str) -> String,
+    ) -> Vec<String> {
+        let users: Vec<&super::UnmanagedUser> =
+            self.unmanaged.iter().filter(|u| chosen(u)).collect();
+        let mut lines: Vec<String> = users
+            .iter()
+            .take(UNMANAGED_NAMED)
+            .map(|u| format!("{} ({})", escape(&u.user), escape(&u.details())))
+            .collect();
+        if users.len() > UNMANAGED_NAMED {
+            lines.push(format!("… and {} more", users.len() - UNMANAGED_NAMED));
+        }
+        lines
+    }
+
+    /// The sentence that introduces `n` of the live users in no file.
+    pub fn unmanaged_heading(&self, n: usize) -> String {
+        let users = plural(n, "live user", "live users");
+        if self.unmanaged_drift {
+            format!("{users} in no file, counted as drift")
+        } else {
+            let verb = if n == 1 { "is" } else { "are" };
+            format!("{users} {verb} in no file and left alone (`policy.unmanaged: ignore`)")
+        }
+    }
+}

@@ -22,6 +22,14 @@ pub fn render(plan: &Plan, live: &LiveState) -> String {
     let role_sets = live.roles.is_some();
     let view = View::new(plan);
     let mut out = String::new();
+    // Live users in no file have no diff; they are named in the preamble, which patch tools
+    // pass over.
+    if !plan.unmanaged.is_empty() {
+        let _ = writeln!(out, "# {}:", plan.unmanaged_heading(plan.unmanaged.len()));
+        for line in plan.unmanaged_lines(|_| true, |s| visible(s).into_owned()) {
+            let _ = writeln!(out, "#   - {line}");
+        }
+    }
     for subject in &view.subjects {
         let (is_role, name) = (subject.is_role, subject.key);
         let actions = || subject.actions.iter().copied();

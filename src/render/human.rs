@@ -66,17 +66,11 @@ pub fn render(plan: &Plan, target: &TargetInfo, color: bool) -> String {
             let _ = writeln!(out, "  - {}", visible(line));
         }
     }
-    if plan.unmanaged_ignored > 0 {
-        let n = plan.unmanaged_ignored;
-        let users = if n == 1 {
-            "live user is"
-        } else {
-            "live users are"
-        };
-        let _ = writeln!(
-            out,
-            "{n} {users} in no file and left alone (`policy.unmanaged: ignore`)."
-        );
+    if !plan.unmanaged.is_empty() {
+        let _ = writeln!(out, "{}:", plan.unmanaged_heading(plan.unmanaged.len()));
+        for line in plan.unmanaged_lines(|_| true, |s| visible(s).into_owned()) {
+            let _ = writeln!(out, "  - {line}");
+        }
     }
     if plan.out_of_scope > 0 {
         let n = plan.out_of_scope;

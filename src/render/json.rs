@@ -4,7 +4,10 @@ use serde::Serialize;
 
 use super::TargetInfo;
 use crate::plan::view::{Counts, View};
-use crate::plan::{Action, Blocked, Op, Plan, display_key};
+use crate::plan::{Action, Blocked, Op, Plan, UnmanagedUser, display_key};
+
+/// How many live users in no file the JSON lists by name.
+const UNMANAGED_LISTED: usize = 1000;
 
 /// The version of the JSON plan format.
 pub const FORMAT_VERSION: &str = "1";
@@ -18,7 +21,12 @@ struct Document<'a> {
     counts: Counts,
     /// Each user as the files name it: a user found by email is named by its email.
     actions: Vec<Action>,
+    /// How many live users are in no file and left alone.
     unmanaged_ignored: usize,
+    /// The first thousand of them, those who run the account first.
+    unmanaged: &'a [UnmanagedUser],
+    /// Whether they count as drift (`policy.unmanaged: report`, `--fail-on-unmanaged`).
+    unmanaged_drift: bool,
     out_of_scope: usize,
     out_of_scope_removals: usize,
     protected: Vec<&'a str>,
@@ -87,7 +95,9 @@ pub fn render(plan: &Plan, target: &TargetInfo) -> String {
                 ..a.clone()
             })
             .collect(),
-        unmanaged_ignored: plan.unmanaged_ignored,
+        unmanaged_ignored: plan.unmanaged.len(),
+        unmanaged: &plan.unmanaged[..plan.unmanaged.len().min(UNMANAGED_LISTED)],
+        unmanaged_drift: plan.unmanaged_drift,
         out_of_scope: plan.out_of_scope,
         out_of_scope_removals: plan.out_of_scope_removals,
         protected: plan.protected.iter().map(|k| display_key(k)).collect(),

@@ -28,6 +28,8 @@ pub fn render(plan: &Plan, target: &TargetInfo, checksum: Option<&str>) -> Strin
         "⛔ blocked"
     } else if !plan.unfixable.is_empty() && plan.is_empty() {
         "⚠️ differs"
+    } else if plan.is_empty() && plan.drifted() {
+        "⚠️ users in no file"
     } else if plan.is_empty() {
         "✅ no changes"
     } else {
@@ -51,7 +53,7 @@ pub fn render(plan: &Plan, target: &TargetInfo, checksum: Option<&str>) -> Strin
         counts.deactivate,
         counts.delete,
         plan.unchanged,
-        plan.unmanaged_ignored,
+        plan.unmanaged.len(),
         plan.out_of_scope,
     );
     if !plan.is_empty() {
@@ -68,6 +70,23 @@ pub fn render(plan: &Plan, target: &TargetInfo, checksum: Option<&str>) -> Strin
             let _ = writeln!(out, "> {}", mixed(hint));
         }
         out.push('\n');
+    }
+    // People who run the account without any file granting it come before everything else.
+    let named = |admin: bool| {
+        let mut text = String::new();
+        for line in plan.unmanaged_lines(|u| u.admin == admin, code) {
+            let _ = writeln!(text, "- {line}");
+        }
+        text
+    };
+    let admins = plan.unmanaged.iter().filter(|u| u.admin).count();
+    if admins > 0 {
+        let _ = writeln!(
+            out,
+            "**⚠️ {} in no file**\n\n{}",
+            plural(admins, "owner or admin", "owners or admins"),
+            named(true)
+        );
     }
     let attention: Vec<String> = plan
         .actions
@@ -132,6 +151,15 @@ pub fn render(plan: &Plan, target: &TargetInfo, checksum: Option<&str>) -> Strin
                 .map(|p| code(p))
                 .collect::<Vec<_>>()
                 .join(", ")
+        );
+    }
+    let others = plan.unmanaged.len() - admins;
+    if others > 0 {
+        let _ = writeln!(
+            out,
+            "**{}**\n\n{}",
+            mixed(&plan.unmanaged_heading(others)),
+            named(false)
         );
     }
     if !plan.is_empty() {
