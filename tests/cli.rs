@@ -852,7 +852,7 @@ fn an_edited_saved_plan_never_runs() {
         (
             "a format version holding a terminal escape",
             Box::new(|plan| plan["format_version"] = "\u{1b}[2J9".into()),
-            "refusing to apply `plan.json`: it was saved in plan format \\e[2J9; this rollcall reads format 1\n",
+            "refusing to apply `plan.json`: it was saved in plan format \\e[2J9; this rollcall reads format 2\n",
         ),
         (
             "another file named",

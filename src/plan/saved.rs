@@ -20,7 +20,7 @@ pub const MAX_BYTES: u64 = 64 << 20;
 /// What marks a JSON file as a saved rollcall plan.
 pub const KIND: &str = "rollcall-saved-plan";
 /// The version of the saved-plan format.
-pub const FORMAT_VERSION: &str = "1";
+pub const FORMAT_VERSION: &str = "2";
 
 /// A plan on disk. It holds no secret: credentials stay in the environment.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
