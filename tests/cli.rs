@@ -1511,3 +1511,62 @@ fn live_users_in_no_file_are_named_and_can_be_drift() {
         }
     }
 }
+
+/// A saved plan is shown again in any format without the account, and is known by its content
+/// whatever its name: `apply` carries out `p.plan`, and `plan`/`validate` say what it is.
+#[test]
+fn a_saved_plan_is_shown_in_every_format_and_known_by_its_content() {
+    let ws = Workspace::new();
+    let dir = ws.dir.path();
+    ws.write("team.yaml", example("quickstart"));
+    let fresh = |format: &str| {
+        let out = rollcall_in(dir, &["plan", "team.yaml", "--format", format]);
+        assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+        // A saved plan names the sandbox without the path of its state.
+        stdout(&out).replace(" (.rollcall/sandbox/piwik-pro.json)", "")
+    };
+    let out = rollcall_in(dir, &["plan", "team.yaml", "--out", "p.plan"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let state = ws.path(".rollcall/sandbox/piwik-pro.json");
+    let before = std::fs::read(&state).ok();
+    for format in ["human", "json", "diff"] {
+        let out = rollcall_in(dir, &["show", "p.plan", "--format", format]);
+        assert_eq!(out.status.code(), Some(0), "{format}: {}", stderr(&out));
+        assert_eq!(stdout(&out), fresh(format), "{format}");
+    }
+    // The Markdown carries the saved plan's checksum, as `plan --out` printed it.
+    let out = rollcall_in(
+        dir,
+        &[
+            "plan",
+            "team.yaml",
+            "--out",
+            "p.plan",
+            "--format",
+            "markdown",
+        ],
+    );
+    let markdown = stdout(&out).replace(" (.rollcall/sandbox/piwik-pro.json)", "");
+    let out = rollcall_in(dir, &["show", "p.plan", "--format", "markdown"]);
+    assert_eq!(stdout(&out), markdown);
+    assert!(markdown.contains("Saved plan: `sha256:"), "{markdown}");
+    assert_eq!(std::fs::read(&state).ok(), before, "show changes nothing");
+
+    for command in ["plan", "validate"] {
+        let out = rollcall_in(dir, &[command, "p.plan"]);
+        assert_eq!(out.status.code(), Some(1));
+        assert_eq!(
+            stderr(&out),
+            "error: `p.plan` is a saved plan, not desired state: `rollcall apply p.plan` carries it out, `rollcall show p.plan` shows it\n"
+        );
+    }
+    let out = rollcall_in(dir, &["show", "team.yaml"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        stderr(&out),
+        "error: cannot show `team.yaml`: it is not a plan saved by `rollcall plan --out`\n"
+    );
+    let out = rollcall_in(dir, &["apply", "p.plan", "--auto-approve"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(stdout(&out).contains("Apply complete: 6 of 6 actions done"));
+}

@@ -1,6 +1,6 @@
 //! `rollcall apply PATH...`: show the plan, ask, and carry it out.
 
-use std::io::{IsTerminal, Read};
+use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -13,7 +13,7 @@ use crate::apply::{self, Outcome};
 use crate::escape::visible;
 use crate::journal::Journal;
 use crate::model::LiveState;
-use crate::plan::saved::{self, SavedPlan};
+use crate::plan::saved::SavedPlan;
 use crate::plan::view::{Subject, View, plural};
 use crate::plan::{Plan, PlanOptions};
 use crate::render;
@@ -33,7 +33,7 @@ actions failed or not visible when read back, 130 interrupted by Ctrl-C.";
 
 pub fn run(args: &ApplyArgs, output: Printer) -> anyhow::Result<u8> {
     if let [path] = args.paths.as_slice()
-        && path.extension().is_some_and(|e| e == "json")
+        && (path.extension().is_some_and(|e| e == "json") || SavedPlan::recognise(path))
     {
         return run_saved(path, args, output);
     }
@@ -53,23 +53,7 @@ pub fn run(args: &ApplyArgs, output: Printer) -> anyhow::Result<u8> {
 /// again from its files and the live account, and applied only if its actions are the saved ones.
 fn run_saved(path: &Path, args: &ApplyArgs, output: Printer) -> anyhow::Result<u8> {
     let refuse = |why: String| anyhow::anyhow!("refusing to apply `{}`: {why}", path.display());
-    let too_large = || {
-        refuse(format!(
-            "it is larger than {} MiB, more than any plan rollcall saves",
-            saved::MAX_BYTES >> 20
-        ))
-    };
-    if std::fs::metadata(path).is_ok_and(|m| m.len() > saved::MAX_BYTES) {
-        return Err(too_large());
-    }
-    let mut text = String::new();
-    std::fs::File::open(path)
-        .and_then(|file| file.take(saved::MAX_BYTES + 1).read_to_string(&mut text))
-        .with_context(|| format!("cannot read the saved plan `{}`", path.display()))?;
-    if text.len() as u64 > saved::MAX_BYTES {
-        return Err(too_large());
-    }
-    let saved = SavedPlan::parse(&text).map_err(refuse)?;
+    let (saved, _) = SavedPlan::read(path).map_err(refuse)?;
     saved.check_digests().map_err(refuse)?;
     let paths: Vec<PathBuf> = saved.files.iter().map(|f| f.path.clone()).collect();
     let Some(desired) = session::load(&paths, output)? else {

@@ -8,6 +8,7 @@ pub mod printer;
 mod sandbox;
 mod schema;
 pub mod session;
+mod show;
 mod validate;
 
 use std::path::PathBuf;
@@ -93,6 +94,9 @@ pub enum Command {
     /// Show the plan, ask for confirmation, and make the changes in dependency order.
     #[command(after_help = apply::EXAMPLES)]
     Apply(ApplyArgs),
+    /// Render a plan saved by `plan --out` again, in any format, without the account.
+    #[command(after_help = show::EXAMPLES)]
+    Show(ShowArgs),
     /// Write the account's live users as a desired-state file, to adopt an existing account.
     #[command(after_help = export::EXAMPLES)]
     Export(ExportArgs),
@@ -152,6 +156,16 @@ pub struct PlanArgs {
     pub out: Option<PathBuf>,
     #[command(flatten)]
     pub planning: PlanningArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct ShowArgs {
+    /// A plan saved by `rollcall plan --out`.
+    #[arg(value_name = "PLAN")]
+    pub path: PathBuf,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = PlanFormat::Human)]
+    pub format: PlanFormat,
 }
 
 /// Options that shape a plan, shared by `plan` and `apply`.
@@ -301,6 +315,7 @@ pub fn main() -> ExitCode {
     let result = match &cli.command {
         Command::Validate(args) => validate::run(args, output),
         Command::Plan(args) => plan::run(args, output),
+        Command::Show(args) => show::run(args, output),
         Command::Apply(args) => apply::run(args, output),
         Command::Export(args) => export::run(args, output),
         Command::Sandbox(args) => sandbox::run(args, output),

@@ -12,6 +12,7 @@ use crate::plan::view::plural;
 
 /// Loads `paths`; on problems prints them and returns `None`.
 pub fn load(paths: &[PathBuf], output: Printer) -> anyhow::Result<Option<DesiredState>> {
+    refuse_saved_plans(paths)?;
     let loaded = crate::desired::load(paths, &|name| std::env::var(name).ok());
     match loaded.result {
         Ok(state) => Ok(Some(state)),
@@ -27,6 +28,20 @@ pub fn load(paths: &[PathBuf], output: Printer) -> anyhow::Result<Option<Desired
             Ok(None)
         }
     }
+}
+
+/// Refuses a saved plan given where desired state is expected, saying what to do with it.
+pub fn refuse_saved_plans(paths: &[PathBuf]) -> anyhow::Result<()> {
+    if let Some(path) = paths
+        .iter()
+        .find(|p| p.is_file() && crate::plan::saved::SavedPlan::recognise(p))
+    {
+        anyhow::bail!(
+            "`{0}` is a saved plan, not desired state: `rollcall apply {0}` carries it out, `rollcall show {0}` shows it",
+            path.display()
+        );
+    }
+    Ok(())
 }
 
 /// Fetches and plans, with a spinner on a terminal counting the reads answered.

@@ -18,6 +18,7 @@ error, as it is there.
 Exit status: 0 when the files are valid, 1 when any problem is found.";
 
 pub fn run(args: &ValidateArgs, output: Printer) -> anyhow::Result<u8> {
+    super::session::refuse_saved_plans(&args.paths)?;
     let secrets = if args.strict_env {
         desired::Secrets::Required
     } else {

@@ -43,6 +43,20 @@ pub struct Target {
     pub origin: Origin,
 }
 
+/// Every attribute a user may have, under any provider, by the name plans give it.
+pub const ATTRIBUTES: &[&str] = &[
+    "email",
+    "name",
+    "surname",
+    "language",
+    "admin",
+    "plan_admin",
+    "only_sees_readable",
+    "sessions_limit",
+    "plan",
+    "plan_valid_to",
+];
+
 /// Resolved credentials; only the keys the provider uses are set.
 #[derive(Debug, Default)]
 pub struct Credentials {

@@ -8,7 +8,8 @@
 //! the guards see what will really happen.
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
+use std::io::Read as _;
+use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
@@ -130,6 +131,76 @@ impl SavedPlan {
             exclude_users: self.exclude_users.clone(),
             fail_on_unmanaged: false,
         }
+    }
+
+    /// Whether `path` holds a saved plan rather than desired state, judged by its content (a
+    /// JSON object that names its `kind`), whatever its name.
+    pub fn recognise(path: &Path) -> bool {
+        let mut head = Vec::new();
+        let read = std::fs::File::open(path).and_then(|f| f.take(4096).read_to_end(&mut head));
+        if read.is_err() {
+            return false;
+        }
+        let text = String::from_utf8_lossy(&head);
+        let text = text.trim_start_matches('\u{feff}').trim_start();
+        text.starts_with('{') && text.contains("\"kind\"")
+    }
+
+    /// Reads and checks the saved plan at `path`, bounded in size, with the checksum of its
+    /// text; the error says why it is refused.
+    pub fn read(path: &Path) -> Result<(SavedPlan, String), String> {
+        let too_large = || {
+            format!(
+                "it is larger than {} MiB, more than any plan rollcall saves",
+                MAX_BYTES >> 20
+            )
+        };
+        if std::fs::metadata(path).is_ok_and(|m| m.len() > MAX_BYTES) {
+            return Err(too_large());
+        }
+        let mut text = String::new();
+        std::fs::File::open(path)
+            .and_then(|file| file.take(MAX_BYTES + 1).read_to_string(&mut text))
+            .map_err(|e| format!("it cannot be read: {e}"))?;
+        if text.len() as u64 > MAX_BYTES {
+            return Err(too_large());
+        }
+        let checksum = crate::desired::load::sha256(text.as_bytes());
+        Ok((SavedPlan::parse(&text)?, checksum))
+    }
+
+    /// The live users as the plan recorded them, for showing it without the account: those the
+    /// plan touches, with the attributes they had.
+    pub fn recorded_live(&self) -> LiveState {
+        let users = self
+            .live
+            .iter()
+            .filter_map(|(key, attributes)| {
+                let attributes = attributes.as_ref()?;
+                let get = |name: &str| attributes.get(name).cloned();
+                Some(crate::model::LiveUser {
+                    id: get("id").unwrap_or_default(),
+                    key: key.clone(),
+                    spelling: None,
+                    blocked: false,
+                    email: get("email"),
+                    state: get("state")
+                        .and_then(|s| crate::model::vocab::State::parse(&s))
+                        .unwrap_or(crate::model::vocab::State::Active),
+                    attributes: crate::model::ATTRIBUTES
+                        .iter()
+                        .filter_map(|&name| Some((name, get(name)?)))
+                        .collect(),
+                    roles: get("roles")
+                        .iter()
+                        .flat_map(|r| r.split(','))
+                        .filter(|r| !r.is_empty())
+                        .map(str::to_string)
+                        .collect(),
+                })
+            })
+            .collect();
+        LiveState::new(users, None)
     }
 
     /// Reads a saved plan from `text`, refusing anything that is not one made by this format:
