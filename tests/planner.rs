@@ -1386,3 +1386,52 @@ Plan: 0 to create, 0 to change, 1 to deactivate, 0 to delete (2 actions).
     let kept = store(want("reader-1").deactivated().force_logout(false));
     assert_eq!(ops(&kept), [(Op::Deactivate, vec![])]);
 }
+
+/// Bulk onboarding is one commit: a 5,000-user plan's Markdown fits in a GitHub comment, keeps
+/// every removal, and says how much of the full plan it left to the saved plan.
+#[test]
+fn a_bulk_plan_fits_in_one_comment_and_keeps_its_removals() {
+    let mut scenario = Scenario::piwik().unmanaged(Unmanaged::Delete);
+    for n in 0..5000 {
+        scenario = scenario.want(want(&format!("new.person.{n:04}@acme.org")).language("en-US"));
+    }
+    for n in 0..40 {
+        scenario = scenario.live(
+            live(&format!("leaver.{n:02}@acme.org"))
+                .id(&format!("id-{n}"))
+                .roles(&["user"]),
+        );
+    }
+    let plan = scenario.plan();
+    let target = TargetInfo {
+        provider: Provider::PiwikPro,
+        url: "https://acme.piwik.pro".into(),
+    };
+    let text = render::markdown::render(&plan, &target, Some("sha256:abc"));
+    assert!(text.len() <= 65_536, "{} bytes", text.len());
+    for n in 0..40 {
+        assert!(
+            text.contains(&format!(
+                "- **delete** `leaver.{n:02}@acme.org`: in no file"
+            )),
+            "leaver {n}"
+        );
+    }
+    let shown = text.matches("will be invited").count();
+    assert!(shown > 100, "{shown} invites shown");
+    let more = 5040 - shown;
+    let thousands = format!("{},{:03}", more / 1000, more % 1000);
+    assert!(
+        text.contains(&format!(
+            "… {thousands} more changes: see the saved plan artifact.\n"
+        )),
+        "{}",
+        &text[text.len() - 400..]
+    );
+    assert!(text.ends_with("Saved plan: `sha256:abc`\n"));
+    assert!(text.contains("<details><summary>Full plan (5040 users)</summary>"));
+    // A smaller limit holds too.
+    let small = render::markdown::render_within(&plan, &target, None, 4096);
+    assert!(small.len() <= 4096, "{} bytes", small.len());
+    assert!(small.contains("- … and "), "removals are counted where cut");
+}

@@ -154,6 +154,10 @@ pub struct PlanArgs {
     /// Also save the plan to this file, for `rollcall apply FILE` to carry out exactly.
     #[arg(long, value_name = "FILE")]
     pub out: Option<PathBuf>,
+    /// The most bytes `--format markdown` writes (a GitHub comment holds 65,536 characters);
+    /// what does not fit is counted and left to the saved plan.
+    #[arg(long, value_name = "N", default_value_t = crate::render::markdown::COMMENT_LIMIT, value_parser = comment_size())]
+    pub max_bytes: usize,
     #[command(flatten)]
     pub planning: PlanningArgs,
 }
@@ -166,6 +170,9 @@ pub struct ShowArgs {
     /// Output format.
     #[arg(long, value_enum, default_value_t = PlanFormat::Human)]
     pub format: PlanFormat,
+    /// The most bytes `--format markdown` writes.
+    #[arg(long, value_name = "N", default_value_t = crate::render::markdown::COMMENT_LIMIT, value_parser = comment_size())]
+    pub max_bytes: usize,
 }
 
 /// Options that shape a plan, shared by `plan` and `apply`.
@@ -349,4 +356,9 @@ fn init_logging(global: &GlobalArgs, color: bool) {
         .with_target(false)
         .without_time()
         .try_init();
+}
+
+/// `--max-bytes`: at least 4 KiB, room for the summary and the notes on what was cut.
+fn comment_size() -> clap::builder::RangedU64ValueParser<usize> {
+    clap::builder::RangedU64ValueParser::<usize>::new().range(4096..)
 }

@@ -51,7 +51,12 @@ pub fn run(args: &PlanArgs, output: Printer) -> anyhow::Result<u8> {
             PlanFormat::Human => render::human::render(&plan, &session.target, output.color_stdout),
             PlanFormat::Json => render::json::render(&plan, &session.target),
             PlanFormat::Markdown => {
-                render::markdown::render(&plan, &session.target, checksum.as_deref())
+                render::markdown::render_within(
+                    &plan,
+                    &session.target,
+                    checksum.as_deref(),
+                    args.max_bytes,
+                )
             }
             PlanFormat::Diff => render::diff::render(&plan, &live),
         };

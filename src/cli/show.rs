@@ -32,7 +32,9 @@ pub fn run(args: &ShowArgs, output: Printer) -> anyhow::Result<u8> {
     let text = match args.format {
         PlanFormat::Human => render::human::render(plan, &target, output.color_stdout),
         PlanFormat::Json => render::json::render(plan, &target),
-        PlanFormat::Markdown => render::markdown::render(plan, &target, Some(&checksum)),
+        PlanFormat::Markdown => {
+            render::markdown::render_within(plan, &target, Some(&checksum), args.max_bytes)
+        }
         PlanFormat::Diff => render::diff::render(plan, &saved.recorded_live()),
     };
     match args.format {

@@ -13,8 +13,23 @@ pub fn marker(target: &TargetInfo) -> String {
     format!("<!-- rollcall-plan {} {} -->", target.provider, target.url)
 }
 
-/// Renders `plan` as GitHub-flavoured Markdown. `checksum` is the saved plan's, when there is one.
+/// GitHub's limit on a comment, in characters; rollcall counts bytes, which are never fewer.
+pub const COMMENT_LIMIT: usize = 65_536;
+
+/// Renders `plan` as GitHub-flavoured Markdown that fits in a pull-request comment. `checksum`
+/// is the saved plan's, when there is one.
 pub fn render(plan: &Plan, target: &TargetInfo, checksum: Option<&str>) -> String {
+    render_within(plan, target, checksum, COMMENT_LIMIT)
+}
+
+/// [`render`] in at most `limit` bytes: the summary, the guards, owners and admins in no file,
+/// removals and role changes come first; what does not fit is counted, never silently dropped.
+pub fn render_within(
+    plan: &Plan,
+    target: &TargetInfo,
+    checksum: Option<&str>,
+    limit: usize,
+) -> String {
     let caps = target.provider.capabilities();
     let mut out = String::new();
     let _ = writeln!(out, "{}", marker(target));
@@ -71,29 +86,31 @@ pub fn render(plan: &Plan, target: &TargetInfo, checksum: Option<&str>) -> Strin
         }
         out.push('\n');
     }
+    let mut budget = Budget {
+        left: limit.saturating_sub(out.len() + checksum.map_or(0, |c| c.len() + 32) + RESERVE),
+        cut: false,
+    };
     // People who run the account without any file granting it come before everything else.
-    let named = |admin: bool| {
-        let mut text = String::new();
-        for line in plan.unmanaged_lines(|u| u.admin == admin, code) {
-            let _ = writeln!(text, "- {line}");
-        }
-        text
+    let named = |admin: bool| -> Vec<String> {
+        plan.unmanaged_lines(|u| u.admin == admin, code)
+            .into_iter()
+            .map(|line| format!("- {line}\n"))
+            .collect()
     };
     let admins = plan.unmanaged.iter().filter(|u| u.admin).count();
     if admins > 0 {
-        let _ = writeln!(
-            out,
-            "**⚠️ {} in no file**\n\n{}",
-            plural(admins, "owner or admin", "owners or admins"),
-            named(true)
+        let heading = format!(
+            "**⚠️ {} in no file**\n\n",
+            plural(admins, "owner or admin", "owners or admins")
         );
+        budget.section(&mut out, &heading, named(true), "owners and admins");
     }
     let attention: Vec<String> = plan
         .actions
         .iter()
         .filter_map(|a| match a.op {
             Op::Delete | Op::Deactivate | Op::DeleteRole => Some(format!(
-                "- **{}** {}{}",
+                "- **{}** {}{}\n",
                 a.op.name(),
                 code(&a.subject()),
                 a.reason
@@ -102,7 +119,7 @@ pub fn render(plan: &Plan, target: &TargetInfo, checksum: Option<&str>) -> Strin
                     .unwrap_or_default()
             )),
             Op::Promote | Op::Demote => Some(format!(
-                "- **{}** {}: role {} → {}",
+                "- **{}** {}: role {} → {}\n",
                 a.op.name(),
                 code(crate::plan::display_key(&a.user)),
                 code(
@@ -115,7 +132,7 @@ pub fn render(plan: &Plan, target: &TargetInfo, checksum: Option<&str>) -> Strin
                 code(a.after("role").unwrap_or("none"))
             )),
             Op::Grant | Op::Revoke => Some(format!(
-                "- **{}** {}: {}",
+                "- **{}** {}: {}\n",
                 a.op.name(),
                 code(&a.subject()),
                 a.roles()
@@ -127,66 +144,155 @@ pub fn render(plan: &Plan, target: &TargetInfo, checksum: Option<&str>) -> Strin
             _ => None,
         })
         .collect();
-    if !attention.is_empty() {
-        out.push_str("**Removals and role changes**\n\n");
-        for line in attention {
-            out.push_str(&line);
-            out.push('\n');
-        }
-        out.push('\n');
-    }
-    if !plan.unfixable.is_empty() {
-        out.push_str("**Differences rollcall cannot change**\n\n");
-        for line in &plan.unfixable {
-            let _ = writeln!(out, "- {}", mixed(line));
-        }
-        out.push('\n');
-    }
-    if !plan.protected.is_empty() {
-        let _ = writeln!(
-            out,
-            "Protected, left as they are: {}.\n",
-            plan.protected
-                .iter()
-                .map(|p| code(p))
-                .collect::<Vec<_>>()
-                .join(", ")
-        );
-    }
+    budget.section(
+        &mut out,
+        "**Removals and role changes**\n\n",
+        attention,
+        "removals and role changes",
+    );
+    let unfixable = plan
+        .unfixable
+        .iter()
+        .map(|line| format!("- {}\n", mixed(line)))
+        .collect();
+    budget.section(
+        &mut out,
+        "**Differences rollcall cannot change**\n\n",
+        unfixable,
+        "differences",
+    );
+    let protected = plan
+        .protected
+        .iter()
+        .map(|p| format!("- {}\n", code(crate::plan::display_key(p))))
+        .collect();
+    budget.section(
+        &mut out,
+        "**Protected, left as they are**\n\n",
+        protected,
+        "protected users",
+    );
     let others = plan.unmanaged.len() - admins;
     if others > 0 {
-        let _ = writeln!(
-            out,
-            "**{}**\n\n{}",
-            mixed(&plan.unmanaged_heading(others)),
-            named(false)
-        );
+        let heading = format!("**{}**\n\n", mixed(&plan.unmanaged_heading(others)));
+        budget.section(&mut out, &heading, named(false), "users in no file");
     }
     if !plan.is_empty() {
+        // The full plan, subject by subject, as far as the comment has room.
+        let mut subjects: Vec<String> = Vec::new();
+        for line in super::human::lines(&view, caps) {
+            // Each sign goes to the first column, where diff highlighting looks for it.
+            let sign = match line.sign {
+                Some(Sign::Change) => '!',
+                Some(sign) => sign.symbol(),
+                None => ' ',
+            };
+            let gap = if line.sign.is_some() { " " } else { "" };
+            let text = format!("{sign}{}{gap}{}\n", " ".repeat(line.indent), line.text);
+            match subjects.last_mut() {
+                Some(subject) if !line.heading => subject.push_str(&text),
+                _ => subjects.push(text),
+            }
+        }
+        let total = subjects.len();
         let users = view.subjects.iter().filter(|s| !s.is_role).count();
-        let body: Vec<String> = super::human::lines(&view, caps)
-            .into_iter()
-            .map(|line| {
-                // Each sign goes to the first column, where diff highlighting looks for it.
-                let sign = match line.sign {
-                    Some(Sign::Change) => '!',
-                    Some(sign) => sign.symbol(),
-                    None => ' ',
-                };
-                let gap = if line.sign.is_some() { " " } else { "" };
-                format!("{sign}{}{gap}{}", " ".repeat(line.indent), line.text)
-            })
-            .collect();
-        let body = body.join("\n");
+        let wrapper = 96;
+        budget.left = budget.left.saturating_sub(wrapper);
+        let mut body = String::new();
+        let shown = budget.fill(&mut body, &subjects);
         let fence = fence(&body);
         let _ = writeln!(
             out,
-            "<details><summary>Full plan ({})</summary>\n\n{fence}diff\n{body}\n{fence}\n\n</details>\n",
+            "<details><summary>Full plan ({})</summary>\n\n{fence}diff\n{body}{fence}\n\n</details>\n",
             plural(users, "user", "users")
+        );
+        if shown < total {
+            let _ = writeln!(
+                out,
+                "… {} more {}: see the saved plan artifact.\n",
+                thousands(total - shown),
+                if total - shown == 1 {
+                    "change"
+                } else {
+                    "changes"
+                }
+            );
+        }
+    }
+    if budget.cut {
+        out.push_str(
+            "This comment was cut to fit; `rollcall show` prints the saved plan whole.\n\n",
         );
     }
     if let Some(checksum) = checksum {
         let _ = writeln!(out, "Saved plan: {}", code(checksum));
+    }
+    out
+}
+
+/// Room kept for the notes that say what was cut.
+const RESERVE: usize = 1024;
+
+/// What is left of a comment's size, as sections are added in order of importance.
+struct Budget {
+    left: usize,
+    /// Whether anything was left out.
+    cut: bool,
+}
+
+impl Budget {
+    /// Takes `n` bytes if they are left.
+    fn take(&mut self, n: usize) -> bool {
+        if n <= self.left {
+            self.left -= n;
+            true
+        } else {
+            self.cut = true;
+            false
+        }
+    }
+
+    /// Adds as many of `items` as fit, in order; returns how many.
+    fn fill(&mut self, out: &mut String, items: &[String]) -> usize {
+        let mut shown = 0;
+        for item in items {
+            if !self.take(item.len()) {
+                break;
+            }
+            out.push_str(item);
+            shown += 1;
+        }
+        shown
+    }
+
+    /// Adds a section with as many of its `items` as fit, and how many more there are.
+    fn section(&mut self, out: &mut String, heading: &str, items: Vec<String>, what: &str) {
+        if items.is_empty() || !self.take(heading.len() + 1) {
+            return;
+        }
+        out.push_str(heading);
+        let total = items.len();
+        let shown = self.fill(out, &items);
+        if shown < total {
+            let _ = writeln!(
+                out,
+                "- … and {} more {what}: see the saved plan artifact",
+                thousands(total - shown)
+            );
+        }
+        out.push('\n');
+    }
+}
+
+/// `1842` as `1,842`.
+fn thousands(n: usize) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
     }
     out
 }
