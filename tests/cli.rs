@@ -1570,3 +1570,48 @@ fn a_saved_plan_is_shown_in_every_format_and_known_by_its_content() {
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     assert!(stdout(&out).contains("Apply complete: 6 of 6 actions done"));
 }
+
+/// `--expect-url` (or `ROLLCALL_EXPECT_URL`) pins the target: a pull request that points `url`
+/// elsewhere is refused before any request, so it never receives the credentials.
+#[test]
+fn a_target_other_than_the_expected_one_is_refused_before_any_request() {
+    let ws = Workspace::new();
+    let dir = ws.dir.path();
+    // Nothing listens there: a request would fail with a connection error instead.
+    let moved = format!("{PIWIK_HEAD}users: []\n")
+        .replace("url: https://acme.piwik.pro", "url: http://127.0.0.1:9");
+    ws.write("team.yaml", moved);
+    let expected = "error: the files' target is `http://127.0.0.1:9`, not `https://acme.piwik.pro` as `--expect-url` (or `ROLLCALL_EXPECT_URL`) requires; nothing was sent\n";
+    let run = |args: &[&str], url: Option<&str>| {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_rollcall"));
+        command
+            .args(args)
+            .current_dir(dir)
+            .env_clear()
+            .envs(ENV_VARS.iter().copied());
+        if let Some(url) = url {
+            command.env("ROLLCALL_EXPECT_URL", url);
+        }
+        command.output().unwrap()
+    };
+    for command in ["plan", "apply"] {
+        let out = run(
+            &[
+                command,
+                "team.yaml",
+                "--expect-url",
+                "https://acme.piwik.pro",
+            ],
+            None,
+        );
+        assert_eq!(out.status.code(), Some(1), "{command}");
+        assert_eq!(stderr(&out), expected, "{command}");
+        let out = run(&[command, "team.yaml"], Some("https://acme.piwik.pro/"));
+        assert_eq!(out.status.code(), Some(1), "{command}");
+        assert_eq!(stderr(&out), expected, "{command}");
+    }
+    // The expected target goes ahead.
+    ws.write("team.yaml", example("quickstart"));
+    let out = run(&["plan", "team.yaml"], Some("sandbox"));
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+}

@@ -40,6 +40,7 @@ pub fn run(args: &ApplyArgs, output: Printer) -> anyhow::Result<u8> {
     let Some(desired) = session::load(&args.paths, output)? else {
         return Ok(exit::ERROR);
     };
+    args.planning.check_target(&desired)?;
     let journal = open_journal(args)?;
     session::runtime()?.block_on(async {
         let session = Session::connect(desired, Some(journal.clone())).await?;
@@ -59,6 +60,7 @@ fn run_saved(path: &Path, args: &ApplyArgs, output: Printer) -> anyhow::Result<u
     let Some(desired) = session::load(&paths, output)? else {
         return Ok(exit::ERROR);
     };
+    args.planning.check_target(&desired)?;
     saved.check_files(&desired).map_err(refuse)?;
     let journal = open_journal(args)?;
     session::runtime()?.block_on(async {

@@ -187,9 +187,30 @@ pub struct PlanningArgs {
     /// Leave out users matching this pattern; repeatable.
     #[arg(long, value_name = "GLOB")]
     pub exclude_user: Vec<String>,
+    /// Refuse, before any request, unless the files' target `url` is this one: a pull request
+    /// that points `url` elsewhere never receives the credentials.
+    #[arg(long, value_name = "URL", env = "ROLLCALL_EXPECT_URL")]
+    pub expect_url: Option<String>,
 }
 
 impl PlanningArgs {
+    /// Refuses files whose target is not the `--expect-url` one.
+    pub fn check_target(&self, desired: &crate::model::DesiredState) -> anyhow::Result<()> {
+        let Some(expected) = &self.expect_url else {
+            return Ok(());
+        };
+        let actual = desired.target.url.to_string();
+        let expected = expected.trim().trim_end_matches('/');
+        if actual.trim_end_matches('/') != expected {
+            anyhow::bail!(
+                "the files' target is `{}`, not `{}` as `--expect-url` (or `ROLLCALL_EXPECT_URL`) requires; nothing was sent",
+                crate::escape::visible(&actual),
+                crate::escape::visible(expected)
+            );
+        }
+        Ok(())
+    }
+
     pub fn options(&self) -> crate::plan::PlanOptions {
         crate::plan::PlanOptions {
             allow_removals: self.allow_removals,

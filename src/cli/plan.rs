@@ -38,6 +38,7 @@ pub fn run(args: &PlanArgs, output: Printer) -> anyhow::Result<u8> {
     let Some(desired) = session::load(&args.paths, output)? else {
         return Ok(exit::ERROR);
     };
+    args.planning.check_target(&desired)?;
     session::runtime()?.block_on(async {
         let session = Session::connect(desired, None).await?;
         let mut options = args.planning.options();
