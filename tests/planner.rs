@@ -532,7 +532,7 @@ fn a_share_of_removals_is_only_enforced_on_larger_accounts() {
     assert_eq!(blocked.len(), 1);
     assert_eq!(
         blocked[0].message,
-        "the plan removes 5 users, more than `max_removals` allows (4)"
+        "the plan removes 5 users; `max_removals` allows at most 4"
     );
     let options = PlanOptions {
         allow_removals: Some(5),
@@ -1434,4 +1434,111 @@ fn a_bulk_plan_fits_in_one_comment_and_keeps_its_removals() {
     let small = render::markdown::render_within(&plan, &target, None, 4096);
     assert!(small.len() <= 4096, "{} bytes", small.len());
     assert!(small.contains("- … and "), "removals are counted where cut");
+}
+
+/// Without `max_removals`, a run removes at most 10 % of the live users and never fewer than 5:
+/// a forgotten file under `unmanaged: delete` cannot empty an account.
+#[test]
+fn removals_are_capped_by_default() {
+    let account = |n: usize| {
+        LiveState::new(
+            (0..n)
+                .map(|i| live_user(i, &format!("u{i:03}@acme.org"), "user", "en-US"))
+                .collect(),
+            None,
+        )
+    };
+    let leaving = |n: usize| {
+        desired(
+            (0..n)
+                .map(|i| desired_user(&format!("u{i:03}@acme.org"), State::Absent, None, None))
+                .collect(),
+            Unmanaged::Ignore,
+        )
+    };
+    let blocked = |want: &DesiredState, live: &LiveState| {
+        plan(want, live, &PlanOptions::default())
+            .blocked
+            .iter()
+            .map(|b| (b.message.clone(), b.hint.clone().unwrap_or_default()))
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(blocked(&leaving(5), &account(8)), [], "the floor of 5");
+    assert_eq!(
+        blocked(&leaving(6), &account(8)),
+        [(
+            "the plan removes 6 users; the default cap (10 % of live users, at least 5) allows at most 5".to_string(),
+            "check the removals, then run again with `--allow-removals 6`: this run may then remove up to 6 users in total".to_string()
+        )]
+    );
+    assert_eq!(blocked(&leaving(10), &account(100)), [], "10 % of 100");
+    // A file forgotten under `unmanaged: delete`: everyone but the file's one user.
+    let mut forgotten = desired(
+        vec![desired_user(
+            "u000@acme.org",
+            State::Active,
+            None,
+            Some("user"),
+        )],
+        Unmanaged::Delete,
+    );
+    forgotten.policy.max_removals = None;
+    let (message, _) = &blocked(&forgotten, &account(100))[0];
+    assert_eq!(
+        message,
+        "the plan removes 99 users; the default cap (10 % of live users, at least 5) allows at most 10"
+    );
+    let options = PlanOptions {
+        allow_removals: Some(20),
+        ..PlanOptions::default()
+    };
+    assert_eq!(
+        plan(&forgotten, &account(100), &options).blocked[0].message,
+        "the plan removes 99 users; `--allow-removals 20` allows at most 20"
+    );
+}
+
+/// `policy.min_admins` keeps that many active owners; an account already below it is never
+/// brought lower, and the default of 1 is the last-owner rule.
+#[test]
+fn min_admins_keeps_that_many_owners() {
+    let live = LiveState::new(
+        (0..4)
+            .map(|i| {
+                let role = if i < 3 { "owner" } else { "user" };
+                live_user(i, &format!("u{i}@acme.org"), role, "en-US")
+            })
+            .collect(),
+        None,
+    );
+    let demoting = |n: usize, min: u32| {
+        let users = (0..4)
+            .map(|i| {
+                let role = if i < 3 - n { "owner" } else { "user" };
+                desired_user(&format!("u{i}@acme.org"), State::Active, None, Some(role))
+            })
+            .collect();
+        let mut want = desired(users, Unmanaged::Ignore);
+        want.policy.min_admins = min;
+        plan(&want, &live, &PlanOptions::default())
+            .blocked
+            .iter()
+            .map(|b| b.message.clone())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(demoting(1, 2), Vec::<String>::new());
+    assert_eq!(
+        demoting(2, 2),
+        [
+            "the plan would leave Piwik PRO with 1 active `owner` of 3; `policy.min_admins` keeps at least 2"
+        ]
+    );
+    assert_eq!(demoting(2, 1), Vec::<String>::new());
+    assert_eq!(
+        demoting(3, 1),
+        ["the plan would leave Piwik PRO with no `owner`"]
+    );
+    // Already below: 3 owners and a minimum of 5; keeping all 3 is allowed, losing one is not.
+    assert_eq!(demoting(0, 5), Vec::<String>::new());
+    assert_eq!(demoting(1, 5).len(), 1);
 }

@@ -178,7 +178,8 @@ pub struct ShowArgs {
 /// Options that shape a plan, shared by `plan` and `apply`.
 #[derive(Debug, Args)]
 pub struct PlanningArgs {
-    /// Allow up to this many removals, beyond `policy.max_removals`.
+    /// This run may remove up to N users in total: raises the removals guard's cap (from
+    /// `policy.max_removals`, or 10 % of live users and at least 5 without it) to N.
     #[arg(long, value_name = "N")]
     pub allow_removals: Option<usize>,
     /// Plan only users matching this pattern (`*` and `?` wildcards); repeatable.

@@ -84,7 +84,11 @@ record! {
         /// Users never changed or removed: emails or usernames, with `*` and `?` wildcards.
         pub protect: Option<Spanned<Vec<Spanned<Pattern>>>>,
         /// The most removals one run may make: a count (`10`) or a share of live users (`"10%"`).
+        /// Without it, 10 % of the live users, and never fewer than 5.
         pub max_removals: Option<Spanned<MaxRemovals>>,
+        /// The fewest active owners or admins a plan may leave (default 1). An account with
+        /// fewer is never brought lower.
+        pub min_admins: Option<Spanned<u32>>,
     }
 }
 

@@ -92,6 +92,8 @@ pub struct Policy {
     pub unmanaged_roles: UnmanagedRoles,
     pub protect: Vec<String>,
     pub max_removals: Option<MaxRemovals>,
+    /// The fewest active owners or admins a plan may leave.
+    pub min_admins: u32,
 }
 
 impl Default for Policy {
@@ -101,6 +103,7 @@ impl Default for Policy {
             unmanaged_roles: UnmanagedRoles::Ignore,
             protect: Vec::new(),
             max_removals: None,
+            min_admins: 1,
         }
     }
 }

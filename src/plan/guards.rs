@@ -10,6 +10,12 @@ use crate::model::{DesiredState, LiveState};
 /// Accounts with fewer live users than this are not held to a percentage `max_removals`.
 pub const MIN_POPULATION: usize = 20;
 
+/// The most removals a run may make when the policy sets no `max_removals`: 10 % of the live
+/// users, rounded up, and never fewer than 5.
+pub fn default_max_removals(population: usize) -> usize {
+    population.div_ceil(10).max(5)
+}
+
 /// Checks a plan's actions against the guards, in a fixed order.
 pub fn check(
     desired: &DesiredState,
@@ -101,7 +107,13 @@ pub fn check(
                 )
             })
             .collect();
-        let had_owner = after.values().any(|&(active, holds)| active && holds);
+        let holders = |after: &BTreeMap<&str, (bool, bool)>| {
+            after
+                .values()
+                .filter(|&&(active, holds)| active && holds)
+                .count()
+        };
+        let before = holders(&after);
         let state_active = |a: &Action| a.after("state") != Some(State::Deactivated.as_str());
         for action in actions.iter().filter(|a| !a.op.is_role()) {
             let entry = after.entry(action.user.as_str()).or_insert((false, false));
@@ -128,20 +140,33 @@ pub fn check(
                 _ => {}
             }
         }
-        let owners: Vec<&str> = after
-            .iter()
-            .filter(|(_, (active, holds))| *active && *holds)
-            .map(|(key, _)| *key)
-            .collect();
-        if had_owner && owners.is_empty() {
+        // Never below `min_admins`; an account already below it is never brought lower.
+        let min = desired.policy.min_admins as usize;
+        let left = holders(&after);
+        if left < min && left < before {
+            let holder = if caps.roles == crate::model::capabilities::Roles::None {
+                format!("active user with `{top}: true`")
+            } else {
+                format!("user with `roles: [{top}]`")
+            };
+            let (message, hint) = if left == 0 {
+                (
+                    format!("the plan would leave {} with no `{top}`", caps.name),
+                    format!("keep at least one {holder}"),
+                )
+            } else {
+                (
+                    format!(
+                        "the plan would leave {} with {left} active `{top}` of {before}; `policy.min_admins` keeps at least {min}",
+                        caps.name
+                    ),
+                    format!("keep at least {min} of each {holder}, or lower `min_admins`"),
+                )
+            };
             blocked.push(Blocked {
                 guard: "last-owner".into(),
-                message: format!("the plan would leave {} with no `{top}`", caps.name),
-                hint: Some(if caps.roles == crate::model::capabilities::Roles::None {
-                    format!("keep at least one active user with `{top}: true`")
-                } else {
-                    format!("keep at least one user with `roles: [{top}]`")
-                }),
+                message,
+                hint: Some(hint),
             });
         }
     }
@@ -151,27 +176,36 @@ pub fn check(
         .iter()
         .filter(|u| u.state != State::Absent)
         .count();
-    if let Some(max) = desired.policy.max_removals {
-        // A share is only enforced on accounts large enough for it to mean something, so one
-        // leaver never blocks a small team.
-        let limit = match max {
-            MaxRemovals::Count(n) => Some(n as usize),
-            MaxRemovals::Percent(_) if population < MIN_POPULATION => None,
-            MaxRemovals::Percent(p) => Some(population * usize::from(p) / 100),
-        };
-        if let Some(limit) = limit
-            && removals > options.allow_removals.unwrap_or(0).max(limit)
-        {
-            blocked.push(Blocked {
-                guard: "max-removals".into(),
-                message: format!(
-                    "the plan removes {removals} users, more than `max_removals` allows ({limit})"
-                ),
-                hint: Some(format!(
-                    "check the removals, then run again with `--allow-removals {removals}`"
-                )),
-            });
+    // A share is only enforced on accounts large enough for it to mean something, so one
+    // leaver never blocks a small team. Without a policy, 10 % and never fewer than 5.
+    let (limit, source) = match desired.policy.max_removals {
+        Some(MaxRemovals::Count(n)) => (Some(n as usize), "`max_removals`"),
+        Some(MaxRemovals::Percent(_)) if population < MIN_POPULATION => (None, ""),
+        Some(MaxRemovals::Percent(p)) => {
+            (Some(population * usize::from(p) / 100), "`max_removals`")
         }
+        None => (
+            Some(default_max_removals(population)),
+            "the default cap (10 % of live users, at least 5)",
+        ),
+    };
+    if let Some(limit) = limit
+        && removals > options.allow_removals.unwrap_or(0).max(limit)
+    {
+        let allowed = match options.allow_removals {
+            Some(n) if n > limit => format!("`--allow-removals {n}` allows"),
+            _ => format!("{source} allows"),
+        };
+        blocked.push(Blocked {
+            guard: "max-removals".into(),
+            message: format!(
+                "the plan removes {removals} users; {allowed} at most {}",
+                options.allow_removals.unwrap_or(0).max(limit)
+            ),
+            hint: Some(format!(
+                "check the removals, then run again with `--allow-removals {removals}`: this run may then remove up to {removals} users in total"
+            )),
+        });
     }
     blocked
 }

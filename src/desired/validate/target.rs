@@ -123,6 +123,17 @@ pub(super) fn check_policy(
             )
             .hint = Some("remove `unmanaged_roles`; it applies to BEdita".into());
     }
+    if let Some(min) = &policy.min_admins
+        && min.value == 0
+    {
+        ok = false;
+        checker
+            .error(at(source, min.span), "`min_admins` must be at least 1")
+            .hint = Some(
+            "an account without an owner or admin cannot be run; leave it out for the default of 1"
+                .into(),
+        );
+    }
     let protect = policy
         .protect
         .iter()
@@ -139,5 +150,6 @@ pub(super) fn check_policy(
             .map_or(crate::model::vocab::UnmanagedRoles::Ignore, |u| u.value),
         protect,
         max_removals: policy.max_removals.as_ref().map(|m| m.value),
+        min_admins: policy.min_admins.as_ref().map_or(1, |m| m.value),
     })
 }
