@@ -1615,3 +1615,82 @@ fn a_target_other_than_the_expected_one_is_refused_before_any_request() {
     let out = run(&["plan", "team.yaml"], Some("sandbox"));
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
 }
+
+/// The smaller traps of a GitOps repository: overlapping globs, an undefined alias, a scope that
+/// matches no one, an export over an existing file, and a journal that says when and from which
+/// commit.
+#[test]
+fn small_traps_are_said_plainly() {
+    let ws = Workspace::new();
+    let dir = ws.dir.path();
+    ws.write("team.yaml", example("quickstart"));
+    // The same file twice, as overlapping globs give it: read once.
+    let out = rollcall_in(dir, &["validate", "team.yaml", "./team.yaml", "."]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(
+        stdout(&out),
+        "valid: 5 users in 1 file for piwik-pro at the built-in sandbox\n"
+    );
+
+    ws.write("alias/team.yaml", "version: 1\nusers: *everyone\n");
+    let out = rollcall_in(dir, &["validate", "alias/team.yaml"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).starts_with(
+            "error: the YAML refers to an anchor (`*name`) that is not defined before it\n  --> alias/team.yaml:2:8\n"
+        ),
+        "{}",
+        stderr(&out)
+    );
+
+    let out = rollcall_in(dir, &["plan", "team.yaml", "--target-user", "adda@*"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        stderr(&out),
+        "error: `--target-user adda@*` matches no user in the files or the account; nothing was planned\n"
+    );
+
+    ws.write("out.yaml", "keep me\n");
+    let out = rollcall_in(dir, &["export", "team.yaml", "--out", "out.yaml"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        stderr(&out),
+        "error: `out.yaml` exists; export never replaces a file unless `--force` is given\n"
+    );
+    assert_eq!(
+        std::fs::read_to_string(ws.path("out.yaml")).unwrap(),
+        "keep me\n"
+    );
+    let out = rollcall_in(
+        dir,
+        &["export", "team.yaml", "--out", "out.yaml", "--force"],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(
+        std::fs::read_to_string(ws.path("out.yaml"))
+            .unwrap()
+            .starts_with("# ")
+    );
+
+    let out = Command::new(env!("CARGO_BIN_EXE_rollcall"))
+        .args(["apply", "--auto-approve", "team.yaml"])
+        .current_dir(dir)
+        .env_clear()
+        .env("GITHUB_SHA", "4b825dc642cb6eb9a060e54bf8d69288fbee4904")
+        .env("GITHUB_RUN_ID", "1234567")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let journal = std::fs::read_to_string(ws.path(".rollcall/journal.jsonl")).unwrap();
+    let entry: serde_json::Value = serde_json::from_str(journal.lines().next().unwrap()).unwrap();
+    let time = entry["time"].as_str().unwrap();
+    assert!(
+        time.len() == 24 && time.ends_with('Z') && &time[10..11] == "T",
+        "{time}"
+    );
+    assert_eq!(entry["rollcall"], env!("CARGO_PKG_VERSION"));
+    assert_eq!(
+        entry["ci"],
+        serde_json::json!({ "commit": "4b825dc642cb6eb9a060e54bf8d69288fbee4904", "run": "1234567" })
+    );
+}

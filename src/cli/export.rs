@@ -2,6 +2,7 @@
 //! adopt an existing account.
 
 use std::fmt::Write as _;
+use std::io::Write as _;
 
 use anyhow::Context as _;
 
@@ -21,6 +22,18 @@ Examples:
 The file holds the target (credentials stay `${ENV_VAR}` references) and every live user.";
 
 pub fn run(args: &ExportArgs, output: Printer) -> anyhow::Result<u8> {
+    let refuse = |path: &std::path::Path| {
+        anyhow::anyhow!(
+            "`{}` exists; export never replaces a file unless `--force` is given",
+            path.display()
+        )
+    };
+    if let Some(path) = &args.out
+        && !args.force
+        && path.exists()
+    {
+        return Err(refuse(path));
+    }
     let Some(desired) = session::load(&args.paths, output)? else {
         return Ok(exit::ERROR);
     };
@@ -47,7 +60,21 @@ pub fn run(args: &ExportArgs, output: Printer) -> anyhow::Result<u8> {
         let text = render(&session.desired, &live);
         match &args.out {
             Some(path) => {
-                std::fs::write(path, &text)
+                let mut file = std::fs::OpenOptions::new();
+                file.write(true);
+                if args.force {
+                    file.create(true).truncate(true);
+                } else {
+                    // Made while the account was read: still never replaced.
+                    file.create_new(true);
+                }
+                file.open(path)
+                    .map_err(|e| match e.kind() {
+                        std::io::ErrorKind::AlreadyExists => refuse(path),
+                        _ => anyhow::Error::new(e)
+                            .context(format!("cannot write `{}`", path.display())),
+                    })?
+                    .write_all(text.as_bytes())
                     .with_context(|| format!("cannot write `{}`", path.display()))?;
                 let users = live.users.iter().filter(|u| u.state != State::Absent);
                 output.summary(format_args!(

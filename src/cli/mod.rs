@@ -250,9 +250,13 @@ pub struct ExportArgs {
     /// Files or directories whose `target` names the account.
     #[arg(required = true, value_name = "PATH")]
     pub paths: Vec<PathBuf>,
-    /// Write to this file instead of standard output.
+    /// Write to this file instead of standard output; an existing file is never replaced
+    /// unless `--force` is given.
     #[arg(long, short, value_name = "FILE")]
     pub out: Option<PathBuf>,
+    /// Replace the `--out` file if it exists.
+    #[arg(long, requires = "out")]
+    pub force: bool,
 }
 
 #[derive(Debug, Args)]

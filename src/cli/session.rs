@@ -56,7 +56,17 @@ pub async fn plan(
     tokio::pin!(planning);
     loop {
         tokio::select! {
-            result = &mut planning => return result,
+            result = &mut planning => {
+                let (live, plan) = result?;
+                let unmatched = options.unmatched_targets(&session.desired, &live);
+                if let Some(pattern) = unmatched.first() {
+                    anyhow::bail!(
+                        "`--target-user {}` matches no user in the files or the account; nothing was planned",
+                        crate::escape::visible(pattern)
+                    );
+                }
+                return Ok((live, plan));
+            }
             () = tokio::time::sleep(std::time::Duration::from_millis(150)) => {
                 let reads = crate::providers::http::reads_answered() - started;
                 spinner.set_message(format!("Reading the account: {}", crate::plan::view::plural(reads as usize, "read", "reads")));

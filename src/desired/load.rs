@@ -194,6 +194,11 @@ fn syntax_diagnostic(id: SourceId, err: yaml::SyntaxError) -> Diagnostic {
             ),
             "a desired-state file needs only a few levels; check the indentation".to_string(),
         )
+    } else if message.contains("unknown anchor") {
+        (
+            "the YAML refers to an anchor (`*name`) that is not defined before it".to_string(),
+            "define the anchor (`&name`) earlier in the file, or write the value out".to_string(),
+        )
     } else if message.contains("alias") || message.contains("anchor") || message.contains("replay")
     {
         (
@@ -270,6 +275,10 @@ fn expand(
             Ok(_) => out.push(path.clone()),
         }
     }
+    // The same file named twice (overlapping shell globs, a file and its directory) is read
+    // once, where it is first named.
+    let mut seen = std::collections::HashSet::new();
+    out.retain(|path| seen.insert(fs::canonicalize(path).unwrap_or_else(|_| path.clone())));
     out
 }
 

@@ -311,6 +311,24 @@ impl Date {
     }
 }
 
+/// A Unix time in UTC as `(year, month, day, seconds into the day)`, by H. Hinnant's method
+/// for civil dates from days since 1970-01-01.
+pub fn civil(unix: u64) -> (i64, u32, u32, u32) {
+    let days = i64::try_from(unix / 86_400).unwrap_or(0);
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    // Each part is in range by construction.
+    let small = |n: i64| u32::try_from(n).unwrap_or(0);
+    (year, small(month), small(day), (unix % 86_400) as u32)
+}
+
 impl fmt::Display for Date {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{:04}-{:02}-{:02}", self.year, self.month, self.day)

@@ -29,6 +29,31 @@ pub struct PlanOptions {
 }
 
 impl PlanOptions {
+    /// The `--target-user` patterns that match no user of the files or of the account: a
+    /// scoped run with one of them would plan nothing and look like success.
+    pub fn unmatched_targets(&self, desired: &DesiredState, live: &LiveState) -> Vec<&str> {
+        let names = desired
+            .users
+            .iter()
+            .flat_map(|u| [Some(u.key.as_str()), u.email.as_ref().map(|e| e.as_str())])
+            .chain(
+                live.users
+                    .iter()
+                    .flat_map(|u| [Some(u.key.as_str()), u.email.as_deref()]),
+            )
+            .flatten()
+            .map(str::to_lowercase)
+            .collect::<Vec<_>>();
+        self.target_users
+            .iter()
+            .filter(|p| {
+                let p = p.to_lowercase();
+                !names.iter().any(|n| glob(&p, n))
+            })
+            .map(String::as_str)
+            .collect()
+    }
+
     /// Whether a user (by natural key) is in the scope of this run.
     pub fn in_scope(&self, key: &str) -> bool {
         let key = key.to_lowercase();

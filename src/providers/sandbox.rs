@@ -436,18 +436,7 @@ pub fn write_json<T: serde::Serialize>(value: &T, path: &std::path::Path) -> std
 
 /// Seconds since the Unix epoch as an ISO-8601 UTC timestamp with offset, `2024-05-01T10:00:00+00:00`.
 pub fn timestamp(unix: u64) -> String {
-    let days = (unix / 86_400) as i64;
-    let secs = unix % 86_400;
-    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
+    let (year, month, day, secs) = crate::model::vocab::civil(unix);
     format!(
         "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}+00:00",
         secs / 3600,
