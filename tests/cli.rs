@@ -539,6 +539,7 @@ fn export_then_plan_is_no_changes() {
 
 #[test]
 fn the_ci_recipe_parses_and_uses_real_flags() {
+    use rollcall::yaml::{Node, Value};
     let text = std::fs::read_to_string(concat!(
         env!("CARGO_MANIFEST_DIR"),
         "/examples/ci/github-actions.yml"
@@ -547,51 +548,158 @@ fn the_ci_recipe_parses_and_uses_real_flags() {
     let root = rollcall::yaml::parse(&text)
         .expect("valid YAML")
         .expect("a document");
-    let rollcall::yaml::Value::Map(top) = &root.value else {
-        panic!("a mapping")
-    };
-    let jobs = top
-        .iter()
-        .find(|(k, _)| k.value == rollcall::yaml::Value::Str("jobs".into()))
-        .map(|(_, v)| v)
-        .expect("jobs");
-    let rollcall::yaml::Value::Map(jobs) = &jobs.value else {
+    fn get<'a>(node: &'a Node, key: &str) -> Option<&'a Node> {
+        let Value::Map(map) = &node.value else {
+            return None;
+        };
+        map.iter()
+            .find(|(k, _)| k.value == Value::Str(key.into()))
+            .map(|(_, v)| v)
+    }
+    fn text_of(node: Option<&Node>) -> &str {
+        match node.map(|n| &n.value) {
+            Some(Value::Str(s)) => s,
+            _ => "",
+        }
+    }
+    let jobs = get(&root, "jobs").expect("jobs");
+    let Value::Map(entries) = &jobs.value else {
         panic!("jobs is a mapping")
     };
-    let names: Vec<String> = jobs
+    let names: Vec<&str> = entries.iter().map(|(k, _)| text_of(Some(k))).collect();
+    assert_eq!(
+        names,
+        ["build", "validate", "plan", "plan-merged", "apply", "drift"]
+    );
+    let job = |name: &str| get(jobs, name).unwrap();
+    let runs = |name: &str| -> Vec<String> {
+        let Some(Value::Seq(steps)) = get(job(name), "steps").map(|s| &s.value) else {
+            return Vec::new();
+        };
+        steps
+            .iter()
+            .map(|step| text_of(get(step, "run")).to_string())
+            .collect()
+    };
+    // Every job has its own permissions and a time limit; the workflow grants none itself.
+    assert!(
+        matches!(get(&root, "permissions").map(|p| &p.value), Some(Value::Map(m)) if m.is_empty())
+    );
+    for name in &names {
+        assert!(
+            get(job(name), "permissions").is_some(),
+            "{name}: permissions"
+        );
+        assert!(
+            get(job(name), "timeout-minutes").is_some(),
+            "{name}: timeout"
+        );
+    }
+    // The target is pinned for every run.
+    assert_eq!(
+        text_of(get(get(&root, "env").unwrap(), "ROLLCALL_EXPECT_URL")),
+        "https://acme.piwik.pro"
+    );
+    // Forks validate only: the plan runs for this repository's own pull requests.
+    assert!(text_of(get(job("plan"), "if")).contains("head.repo.full_name == github.repository"));
+    assert!(
+        get(job("validate"), "environment").is_none(),
+        "validate needs no secret"
+    );
+    // What runs on merge is the plan the approver saw: saved in plan-merged, applied as is.
+    assert!(
+        runs("plan-merged")
+            .iter()
+            .any(|r| r.contains("--out plan.json"))
+    );
+    assert!(
+        runs("plan-merged")
+            .iter()
+            .any(|r| r.contains("GITHUB_STEP_SUMMARY"))
+    );
+    assert!(
+        runs("apply")
+            .iter()
+            .any(|r| r.contains("rollcall --color never apply plan.json --auto-approve")),
+        "{:?}",
+        runs("apply")
+    );
+    assert_eq!(text_of(get(job("apply"), "environment")), "production");
+    assert_eq!(text_of(get(job("plan"), "environment")), "rollcall-read");
+    // Concurrency per job: writes share one group and never cancel; plans one per pull request.
+    let concurrency = |name: &str| {
+        let c = get(job(name), "concurrency").expect("concurrency");
+        (
+            text_of(get(c, "group")).to_string(),
+            get(c, "cancel-in-progress").map(|v| v.value.clone()),
+        )
+    };
+    assert_eq!(
+        concurrency("apply"),
+        ("rollcall-acme-write".into(), Some(Value::Bool(false)))
+    );
+    assert_eq!(concurrency("plan-merged"), concurrency("apply"));
+    assert_eq!(
+        concurrency("plan"),
+        (
+            "rollcall-plan-${{ github.event.pull_request.number }}".into(),
+            Some(Value::Bool(true))
+        )
+    );
+    assert!(
+        get(&root, "concurrency").is_none(),
+        "no workflow-wide group"
+    );
+    // The comment is posted only with a plan to show, and only over this workflow's own.
+    let Some(Value::Seq(steps)) = get(job("plan"), "steps").map(|s| &s.value) else {
+        panic!("plan steps")
+    };
+    let comment = steps
         .iter()
-        .filter_map(|(k, _)| match &k.value {
-            rollcall::yaml::Value::Str(s) => Some(s.clone()),
-            _ => None,
-        })
-        .collect();
-    assert_eq!(names, ["plan", "apply", "drift"]);
+        .find(|s| text_of(get(s, "uses")).starts_with("actions/github-script"))
+        .expect("the comment step");
+    let condition = text_of(get(comment, "if"));
+    assert!(
+        !condition.contains("'1'") && condition.contains("'0'"),
+        "{condition}"
+    );
+    let script = text_of(get(get(comment, "with").unwrap(), "script"));
+    assert!(script.contains("marker.startsWith('<!-- rollcall-plan ')"));
+    assert!(script.contains("github-actions[bot]"));
+    // The drift job tells drift (2) from an error (1) and a guard (3).
+    let drift = runs("drift").join("\n");
+    assert!(drift.contains("--detailed-exitcode"));
+    assert!(text.contains("steps.drift.outputs.code == '2'"));
+    assert!(text.contains("steps.drift.outputs.code == '1' || steps.drift.outputs.code == '3'"));
+
+    // Every rollcall flag the recipe uses exists.
     let mut help = String::new();
-    for command in ["--help", "plan --help", "apply --help", "validate --help"] {
+    for command in [
+        "--help",
+        "plan --help",
+        "apply --help",
+        "validate --help",
+        "show --help",
+    ] {
         let args: Vec<&str> = command.split(' ').collect();
         help.push_str(&stdout(&rollcall(&args)));
     }
-    // Lines that run rollcall itself (not `cargo install`), before any comment.
-    let invocations = text
-        .lines()
-        .map(|l| l.split(" # ").next().unwrap_or(l))
-        .filter(|l| {
-            l.contains("rollcall ")
-                && !l.contains("cargo install")
-                && !l.trim_start().starts_with('#')
-        });
     let mut checked = 0;
-    for line in invocations {
-        let command = &line[line.find("rollcall ").unwrap()..];
-        for flag in command.split_whitespace().filter(|w| w.starts_with("--")) {
-            checked += 1;
-            assert!(
-                help.contains(flag),
-                "the recipe uses `{flag}`, which rollcall does not have: {line}"
-            );
+    for name in &names {
+        for run in runs(name) {
+            let Some(at) = run.find("bin/rollcall ") else {
+                continue;
+            };
+            for flag in run[at..].split_whitespace().filter(|w| w.starts_with("--")) {
+                checked += 1;
+                assert!(
+                    help.contains(flag),
+                    "the recipe uses `{flag}`, which rollcall does not have: {run}"
+                );
+            }
         }
     }
-    assert!(checked >= 8, "only {checked} flags found in the recipe");
+    assert!(checked >= 15, "only {checked} flags found in the recipe");
 }
 
 #[test]
