@@ -1,65 +1,95 @@
-//! Fetch and plan large accounts against the Piwik PRO and BEdita sandboxes, and print the figures.
+//! How close `rollcall plan` comes to the speed of the fetch it cannot avoid, and how fast every
+//! format renders a large plan.
 //!
-//! `cargo bench --bench plan` runs 10,000 and 100,000 users on Piwik PRO and 10,000 on BEdita;
-//! `cargo bench --bench plan -- bedita 50000` runs the provider and sizes given (run one size per
-//! invocation for a clean memory figure: the peak is the process's). The sandbox runs as a
-//! separate `rollcall sandbox` process, so the memory figures are rollcall's own: after loading
-//! the files, and after fetching, planning and rendering.
+//! `cargo bench --bench plan` seeds a Piwik PRO sandbox (a separate `rollcall sandbox` process)
+//! with 10,000 and 100,000 users and answers with 0 and 50 ms of latency. For each, it times:
+//! - a raw fetch made here: plain reqwest, the same pages at the same concurrency as rollcall
+//!   (8 in flight), bodies read and dropped, nothing parsed but the first page's total;
+//! - `rollcall plan --format json` as a whole process (load, fetch, plan, render), with its peak
+//!   resident memory;
+//!
+//! and prints the two side by side with their ratio (median of three runs each). Then it renders
+//! a 100,000-action plan in every format. `cargo bench --bench plan -- 10000` runs one size.
 
 // A benchmark's figures are its output.
 #![allow(clippy::disallowed_macros)]
 
+use std::path::Path;
+use std::process::{Command, Stdio};
 use std::time::Instant;
 
 #[path = "../tests/support/sandbox_process.rs"]
 mod sandbox_process;
 
+use rollcall::model::LiveState;
 use rollcall::plan::PlanOptions;
-use rollcall::providers::Account;
-use rollcall::providers::{bedita, piwik};
-use rollcall::session::Session;
+use rollcall::providers::piwik;
+use rollcall::render::{self, TargetInfo};
+
+const RUNS: usize = 3;
+/// rollcall's own page concurrency, for the raw fetch to match.
+const CONCURRENCY: usize = rollcall::providers::PAGE_CONCURRENCY;
+const PAGE: usize = 1000;
 
 fn main() {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    let sizes: Vec<usize> = args.iter().filter_map(|a| a.parse().ok()).collect();
-    let providers: Vec<&str> = ["piwik-pro", "bedita"]
-        .into_iter()
-        .filter(|p| args.iter().any(|a| a == p))
+    let sizes: Vec<usize> = std::env::args()
+        .skip(1)
+        .filter_map(|a| a.parse().ok())
         .collect();
-    let runs: Vec<(&str, usize)> = match (providers.is_empty(), sizes.is_empty()) {
-        (true, true) => vec![
-            ("piwik-pro", 10_000),
-            ("piwik-pro", 100_000),
-            ("bedita", 10_000),
-        ],
-        (true, false) => sizes.iter().map(|n| ("piwik-pro", *n)).collect(),
-        (false, true) => providers.iter().map(|p| (*p, 10_000)).collect(),
-        (false, false) => providers
-            .iter()
-            .flat_map(|p| sizes.iter().map(move |n| (*p, *n)))
-            .collect(),
+    let sizes = if sizes.is_empty() {
+        vec![10_000, 100_000]
+    } else {
+        sizes
     };
     let runtime = tokio::runtime::Runtime::new().expect("a runtime");
     println!(
-        "{:>9} {:>9} {:>8} {:>8} {:>8} {:>9} {:>8} {:>13} {:>13}",
-        "provider",
-        "users",
-        "load s",
-        "fetch s",
-        "plan s",
-        "render s",
-        "actions",
-        "peak MB load",
-        "peak MB total"
+        "{:>8} {:>8} {:>12} {:>14} {:>7} {:>13}",
+        "users", "latency", "raw fetch s", "rollcall plan s", "ratio", "peak RSS MB"
     );
-    for (provider, n) in runs {
-        runtime.block_on(bench(provider, n));
+    for &n in &sizes {
+        let dir = tempfile::tempdir().expect("a temporary directory");
+        let seed = dir.path().join("seed.json");
+        let body = fixture(n, &seed);
+        for latency in [0u64, 50] {
+            let seed_arg = seed.to_str().expect("a UTF-8 path");
+            let latency_arg = latency.to_string();
+            let (mut sandbox, url) = sandbox_process::start(
+                env!("CARGO_BIN_EXE_rollcall"),
+                "piwik-pro",
+                &["--seed", seed_arg, "--latency-ms", &latency_arg],
+            );
+            let file = dir.path().join("team.yaml");
+            let yaml = format!("version: 1\ntarget:\n{}", body.replacen("{url}", &url, 1));
+            std::fs::write(&file, yaml).expect("write the files");
+            let raw = median((0..RUNS).map(|_| runtime.block_on(raw_fetch(&url, n))));
+            let mut peak = 0.0f64;
+            let whole = median((0..RUNS).map(|_| {
+                let (seconds, rss) = rollcall_plan(&file);
+                peak = peak.max(rss);
+                seconds
+            }));
+            let _ = sandbox.kill();
+            let _ = sandbox.wait();
+            println!(
+                "{n:>8} {:>6}ms {raw:>12.3} {whole:>14.3} {:>6.2}x {peak:>13.1}",
+                latency,
+                whole / raw
+            );
+        }
     }
+    println!();
+    render_all(100_000);
 }
 
-/// Seeds the sandbox with `n` users and writes files for them: every live user, one in a hundred
-/// changed, a few hundred new ones. Returns the seed and the files' text after `target:`.
-fn piwik_fixture(n: usize, seed: &std::path::Path) -> String {
+fn median(values: impl Iterator<Item = f64>) -> f64 {
+    let mut values: Vec<f64> = values.collect();
+    values.sort_by(f64::total_cmp);
+    values[values.len() / 2]
+}
+
+/// Seeds `n` live users and writes files for them: every live user, one in a hundred changed,
+/// a few hundred new ones. Returns the files' text after `target:`.
+fn fixture(n: usize, seed: &Path) -> String {
     use piwik::sandbox::{Client, Data, User};
     let mut data = Data {
         organization: "bench".into(),
@@ -100,114 +130,137 @@ fn piwik_fixture(n: usize, seed: &std::path::Path) -> String {
     yaml
 }
 
-/// As [`piwik_fixture`], for BEdita: users hold `editor`, one in a hundred is also granted
-/// `reviewer`, and a few hundred new users get `editor`.
-fn bedita_fixture(n: usize, seed: &std::path::Path) -> String {
-    use bedita::sandbox::{Data, User};
-    let mut data = Data::seed();
-    data.users.retain(|u| u.id == bedita::sandbox::ADMIN_USER);
-    let first = 1_000;
-    for i in 1..=n {
-        let id = first + i as u64;
-        data.users.push(User {
-            id,
-            username: format!("person{i:06}"),
-            email: Some(format!("person{i:06}@bench.example")),
-            name: None,
-            surname: None,
-            lang: Some("en".into()),
-            status: "on".into(),
-            password_hash: None,
-            roles: vec![2],
-            deleted: false,
-            blocked: false,
-            created: 1_700_000_000,
-            modified: 1_700_000_000,
-        });
-    }
-    data.next_id = first + n as u64 + 1;
-    data.write(seed).expect("write the seed");
-    let mut yaml = String::from(
-        "  provider: bedita\n  url: {url}\n  credentials:\n    api_key: ${ID}\n    username: ${WHO}\n    password: ${SECRET}\nroles:\n  - name: admin\n  - name: editor\n  - name: reviewer\ndefaults:\n  language: en\n  roles: [editor]\nusers:\n",
+/// The same pages rollcall reads, fetched as plainly as possible: a token, the first page for
+/// the total, then the rest with [`CONCURRENCY`] in flight.
+async fn raw_fetch(url: &str, n: usize) -> f64 {
+    rollcall::providers::http::init_tls();
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("a client");
+    let started = Instant::now();
+    let token: serde_json::Value = client
+        .post(format!("{url}/auth/token"))
+        .json(&serde_json::json!({
+            "grant_type": "client_credentials",
+            "client_id": "bench",
+            "client_secret": "bench-secret",
+        }))
+        .send()
+        .await
+        .expect("a token")
+        .json()
+        .await
+        .expect("a token body");
+    let bearer = format!(
+        "Bearer {}",
+        token["access_token"].as_str().expect("access_token")
     );
-    for i in 1..=n {
-        yaml.push_str(&format!("  - username: person{i:06}\n"));
-        if i % 100 == 0 {
-            yaml.push_str("    roles: [editor, reviewer]\n");
+    let page = |offset: usize| {
+        let request = client
+            .get(format!("{url}/api/users/v2"))
+            .query(&[("offset", offset), ("limit", PAGE)])
+            .header("Authorization", &bearer)
+            .send();
+        async move {
+            request
+                .await
+                .expect("a page")
+                .bytes()
+                .await
+                .expect("a page body")
         }
+    };
+    let first: serde_json::Value = serde_json::from_slice(&page(0).await).expect("JSON");
+    let total = first["meta"]["total"].as_u64().expect("a total") as usize;
+    assert!(total > n, "the seed's users and the API client's own");
+    let mut offsets = (PAGE..total).step_by(PAGE);
+    let mut running = tokio::task::JoinSet::new();
+    let mut bytes = 0;
+    loop {
+        while running.len() < CONCURRENCY
+            && let Some(offset) = offsets.next()
+        {
+            running.spawn(page(offset));
+        }
+        let Some(body) = running.join_next().await else {
+            break;
+        };
+        bytes += body.expect("a page task").len();
     }
-    for i in 0..n / 250 {
-        yaml.push_str(&format!("  - username: new{i:06}\n"));
-    }
-    yaml
+    assert!(bytes > 0);
+    started.elapsed().as_secs_f64()
 }
 
-async fn bench(provider: &str, n: usize) {
-    let dir = tempfile::tempdir().expect("a temporary directory");
-    let seed = dir.path().join("seed.json");
-    let body = match provider {
-        "bedita" => bedita_fixture(n, &seed),
-        _ => piwik_fixture(n, &seed),
-    };
-    let seed_path = seed.to_str().expect("a UTF-8 temporary path");
-    let (mut sandbox, url) = sandbox_process::start(
-        env!("CARGO_BIN_EXE_rollcall"),
-        provider,
-        &["--seed", seed_path],
+/// `rollcall plan --format json FILE` as a process: its wall time and peak resident memory.
+#[allow(clippy::zombie_processes)] // reaped by `wait4`, which also gives its memory
+fn rollcall_plan(file: &Path) -> (f64, f64) {
+    let started = Instant::now();
+    let child = Command::new(env!("CARGO_BIN_EXE_rollcall"))
+        .args(["plan", "--format", "json"])
+        .arg(file)
+        .env_clear()
+        .env("ID", "bench")
+        .env("SECRET", "bench-secret")
+        .stdout(Stdio::null())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("start rollcall");
+    let pid = i32::try_from(child.id()).expect("a pid");
+    let mut status = 0;
+    // SAFETY: `rusage` is plain data that `wait4` fills in; the child is ours and not yet waited.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    let waited = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
+    let seconds = started.elapsed().as_secs_f64();
+    assert_eq!(waited, pid, "rollcall ran");
+    assert!(
+        libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0,
+        "rollcall plan failed"
     );
-    let yaml = format!("version: 1\ntarget:\n{}", body.replacen("{url}", &url, 1));
+    // Linux reports `ru_maxrss` in KiB.
+    (seconds, usage.ru_maxrss as f64 / 1024.0)
+}
+
+/// A plan of `n` invites, rendered in every format.
+fn render_all(n: usize) {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let mut yaml = String::from(
+        "version: 1\ntarget:\n  provider: piwik-pro\n  url: https://bench.example\n  credentials:\n    client_id: ${ID}\n    client_secret: ${SECRET}\nusers:\n",
+    );
+    for i in 0..n {
+        yaml.push_str(&format!(
+            "  - email: new{i:06}@bench.example\n    language: de-DE\n"
+        ));
+    }
     let file = dir.path().join("team.yaml");
     std::fs::write(&file, yaml).expect("write the files");
-
-    let env = |name: &str| match (provider, name) {
-        ("bedita", "ID") => Some(bedita::sandbox::SEED_API_KEY.to_string()),
-        ("bedita", "WHO") => Some(bedita::sandbox::SEED_USERNAME.to_string()),
-        ("bedita", "SECRET") => Some(bedita::sandbox::SEED_PASSWORD.to_string()),
-        (_, "ID") => Some("bench".to_string()),
-        (_, "SECRET") => Some("bench-secret".to_string()),
-        _ => None,
-    };
-    let started = Instant::now();
+    let env = |name: &str| Some(format!("{name}-value"));
     let desired = rollcall::desired::load(&[file], &env)
         .result
         .expect("valid files");
-    let load = started.elapsed();
-    let load_peak = peak_rss_mb();
-    let session = Session::connect(desired, None).await.expect("connect");
-    let started = Instant::now();
-    let live = session.account.fetch().await.expect("fetch");
-    let fetch = started.elapsed();
-    let started = Instant::now();
-    let plan = rollcall::plan::plan(&session.desired, &live, &PlanOptions::default());
-    let planning = started.elapsed();
-    let started = Instant::now();
-    let text = rollcall::render::human::render(&plan, &session.target, false);
-    let render = started.elapsed();
-    assert!(text.ends_with('\n'));
-    let _ = sandbox.kill();
-    let _ = sandbox.wait();
-    println!(
-        "{provider:>9} {n:>9} {:>8.3} {:>8.3} {:>8.3} {:>9.3} {:>8} {:>13.1} {:>13.1}",
-        load.as_secs_f64(),
-        fetch.as_secs_f64(),
-        planning.as_secs_f64(),
-        render.as_secs_f64(),
-        plan.actions.len(),
-        load_peak,
-        peak_rss_mb()
-    );
-}
-
-/// The process's peak resident memory, from `/proc/self/status` (Linux).
-fn peak_rss_mb() -> f64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines().find(|l| l.starts_with("VmHWM:")).and_then(|l| {
-                l.split_whitespace()
-                    .nth(1)
-                    .and_then(|kb| kb.parse::<f64>().ok())
-            })
-        })
-        .map_or(f64::NAN, |kb| kb / 1024.0)
+    let live = LiveState::new(Vec::new(), None);
+    let plan = rollcall::plan::plan(&desired, &live, &PlanOptions::default());
+    let target = TargetInfo {
+        provider: desired.target.provider,
+        url: "https://bench.example".into(),
+    };
+    println!("{:>9} {:>8} {:>9} {:>11}", "format", "actions", "render s", "output MB");
+    let formats: [(&str, &dyn Fn() -> String); 4] = [
+        ("human", &|| render::human::render(&plan, &target, false)),
+        ("json", &|| render::json::render(&plan, &target)),
+        ("markdown", &|| render::markdown::render(&plan, &target, None)),
+        ("diff", &|| render::diff::render(&plan, &live)),
+    ];
+    for (name, render) in formats {
+        let started = Instant::now();
+        let text = render();
+        let seconds = started.elapsed();
+        println!(
+            "{name:>9} {:>8} {:>9.3} {:>11.1}",
+            plan.actions.len(),
+            seconds.as_secs_f64(),
+            text.len() as f64 / 1e6
+        );
+        std::hint::black_box(text);
+    }
 }
