@@ -244,11 +244,16 @@ fn render_all(n: usize) {
         provider: desired.target.provider,
         url: "https://bench.example".into(),
     };
-    println!("{:>9} {:>8} {:>9} {:>11}", "format", "actions", "render s", "output MB");
+    println!(
+        "{:>9} {:>8} {:>9} {:>11}",
+        "format", "actions", "render s", "output MB"
+    );
     let formats: [(&str, &dyn Fn() -> String); 4] = [
         ("human", &|| render::human::render(&plan, &target, false)),
         ("json", &|| render::json::render(&plan, &target)),
-        ("markdown", &|| render::markdown::render(&plan, &target, None)),
+        ("markdown", &|| {
+            render::markdown::render(&plan, &target, None)
+        }),
         ("diff", &|| render::diff::render(&plan, &live)),
     ];
     for (name, render) in formats {

@@ -17,6 +17,8 @@ pub struct Session {
     pub desired: DesiredState,
     pub account: AnyAccount,
     pub target: TargetInfo,
+    /// How hard the run presses the service: shared by all its requests, and read by apply.
+    pub pace: std::sync::Arc<crate::providers::pace::Pace>,
     _sandbox: Option<Server>,
 }
 
@@ -26,10 +28,12 @@ impl Session {
         desired: DesiredState,
         journal: Option<Journal>,
     ) -> anyhow::Result<Session> {
-        let connection = crate::providers::connect(&desired, journal).await?;
+        let pace = std::sync::Arc::new(crate::providers::pace::Pace::default());
+        let connection = crate::providers::connect(&desired, journal, pace.clone()).await?;
         let provider = desired.target.provider;
         Ok(Session {
             desired,
+            pace,
             account: connection.account,
             target: TargetInfo {
                 provider,

@@ -63,6 +63,31 @@ impl Report {
     }
 }
 
+/// How many actions may run at once.
+#[derive(Clone, Debug)]
+pub enum Concurrency {
+    /// Always this many.
+    Fixed(usize),
+    /// As many as the run's pace allows now.
+    Paced(std::sync::Arc<crate::providers::pace::Pace>),
+}
+
+impl Concurrency {
+    fn now(&self) -> usize {
+        match self {
+            Concurrency::Fixed(n) => *n,
+            Concurrency::Paced(pace) => pace.window(),
+        }
+        .max(1)
+    }
+}
+
+impl From<usize> for Concurrency {
+    fn from(n: usize) -> Self {
+        Concurrency::Fixed(n)
+    }
+}
+
 /// Runs every action of `plan`, at most `parallelism` at a time. `on_outcome` hears of each
 /// action as it ends.
 pub async fn run<A: Account + Clone>(
@@ -92,11 +117,12 @@ pub async fn run_until<A: Account + Clone>(
     account: A,
     plan: &Plan,
     live: &LiveState,
-    parallelism: usize,
+    concurrency: impl Into<Concurrency>,
     journal: Option<&Journal>,
     stop: &AtomicBool,
     mut on_outcome: impl FnMut(ActionId, &Outcome),
 ) -> Report {
+    let concurrency: Concurrency = concurrency.into();
     let actions = &plan.actions;
     let mut ids: HashMap<String, String> = live
         .users
@@ -126,7 +152,8 @@ pub async fn run_until<A: Account + Clone>(
     };
 
     loop {
-        while running.len() < parallelism.max(1)
+        let allowed = concurrency.now();
+        while running.len() < allowed
             && !stop.load(Ordering::SeqCst)
             && let Some(id) = ready.pop_front()
         {

@@ -23,7 +23,7 @@ pub const EXAMPLES: &str = "\
 Examples:
   rollcall apply examples/quickstart.yaml           asks before changing anything
   rollcall apply accounts/acme/ --auto-approve      in CI, where nobody can answer
-  rollcall apply team.yaml --parallelism 2          gentler on a rate-limited API
+  rollcall apply team.yaml --parallelism 2          fixed, instead of adapting to the service
   rollcall apply plan.json                          exactly a plan saved by `plan --out`
 
 Every write is appended to the journal (`.rollcall/journal.jsonl` unless --journal says otherwise).
@@ -166,11 +166,13 @@ async fn execute(
     });
     let bar = output.progress(Some(plan.actions.len() as u64), "Applying");
     let mut failures = 0;
+    // Adaptive unless `--parallelism` fixes it.
+    session.pace.set_fixed(args.parallelism.map(usize::from));
     let report = apply::run_until(
         session.account.clone(),
         plan,
         live,
-        usize::from(args.parallelism),
+        apply::Concurrency::Paced(session.pace.clone()),
         Some(journal),
         &stop,
         |id, outcome| {
@@ -179,11 +181,15 @@ async fn execute(
             bar.inc();
             if matches!(outcome, Outcome::Failed(_)) {
                 failures += 1;
-                bar.set_message(format!(
-                    "Applying, {} so far",
-                    plural(failures, "failure", "failures")
-                ));
             }
+            let (rate, in_flight, _) = session.pace.status();
+            bar.set_message(format!(
+                "Applying: {rate:.1} requests/s, {in_flight} in flight{}",
+                match failures {
+                    0 => String::new(),
+                    n => format!(", {}", plural(n, "failure", "failures")),
+                }
+            ));
             bar.suspend(|| match outcome {
                 Outcome::Done { adopted } => output.out(format_args!(
                     "{}: {}",

@@ -230,9 +230,11 @@ pub struct ApplyArgs {
     /// Apply without asking. Required when there is no terminal to ask on.
     #[arg(long)]
     pub auto_approve: bool,
-    /// How many API calls may run at once.
-    #[arg(long, value_name = "N", default_value_t = 4, value_parser = clap::value_parser!(u16).range(1..=64))]
-    pub parallelism: u16,
+    /// Fix how many API calls run at once (1 to 64). Without it, concurrency adapts to the
+    /// service: it grows while answers are fast and halves on 429, 5xx or slow answers, and an
+    /// announced rate limit (`X-RateLimit-*`) is never exceeded.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=64))]
+    pub parallelism: Option<u16>,
     #[command(flatten)]
     pub planning: PlanningArgs,
     /// Where to append the journal of writes.

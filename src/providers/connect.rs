@@ -28,12 +28,17 @@ pub struct Connection {
 pub struct Target<'a> {
     pub desired: &'a DesiredState,
     pub journal: Option<Journal>,
+    /// Shared by every request of the run.
+    pub pace: Arc<super::pace::Pace>,
 }
 
 impl Target<'_> {
     /// The HTTP client for `base`, which it checks again before anything connects.
     pub fn http(&self, base: &str) -> anyhow::Result<Http> {
-        Http::new(base, RetryPolicy::default(), self.journal.clone())
+        Ok(
+            Http::new(base, RetryPolicy::default(), self.journal.clone())?
+                .with_pace(self.pace.clone()),
+        )
     }
 
     /// The built-in sandbox's state file for this provider.

@@ -21,6 +21,7 @@ use std::time::{Duration, Instant};
 use hyper::StatusCode;
 use reqwest::{Method, RequestBuilder};
 
+use super::pace::{Pace, Signals};
 use crate::journal::Journal;
 
 /// How hard to try, and for how long.
@@ -162,6 +163,8 @@ pub struct Http {
     journal: Option<Journal>,
     /// Milliseconds spent in backoffs and rate-limit waits so far in this run, by all requests.
     waited_ms: Arc<AtomicU64>,
+    /// How many requests may be in flight and when the next may start, shared by the run.
+    pace: Arc<Pace>,
 }
 
 /// Installs the process-wide TLS crypto provider, once.
@@ -211,7 +214,14 @@ impl Http {
             policy,
             journal,
             waited_ms: Arc::new(AtomicU64::new(0)),
+            pace: Arc::new(Pace::default()),
         })
+    }
+
+    /// This client, sharing `pace` with the other clients of the run.
+    pub fn with_pace(mut self, pace: Arc<Pace>) -> Self {
+        self.pace = pace;
+        self
     }
 
     /// Sends the request `build` makes, retrying as the policy and the request's `kind` allow.
@@ -255,12 +265,14 @@ impl Http {
                 .request_deadline
                 .saturating_sub(started.elapsed());
             *request.timeout_mut() = Some(left.min(self.policy.attempt_timeout));
+            self.pace.turn().await;
             let sent_at = Instant::now();
             let outcome = self.exchange(request, &method, path, kind).await;
+            self.pace.answered(sent_at, signals(&outcome));
             // `-vv`: one line per request; never a header value, a query or a body.
             let ms = sent_at.elapsed().as_millis();
             match &outcome {
-                Ok(Exchange::Answer((status, ..)) | Exchange::Refused(status, _)) => {
+                Ok(Exchange::Answer((status, ..), _) | Exchange::Refused(status, _)) => {
                     tracing::debug!("{method} {path} {} {ms} ms {request_id}", status.as_u16());
                 }
                 Err(cause) => {
@@ -268,7 +280,7 @@ impl Http {
                 }
             }
             let outcome = match outcome {
-                Ok(Exchange::Answer(answer)) => Ok(answer),
+                Ok(Exchange::Answer(answer, _)) => Ok(answer),
                 Ok(Exchange::Refused(status, refusal)) => {
                     if write {
                         self.record(&method, path, Some(status), None, &request_id);
@@ -487,10 +499,39 @@ impl Http {
 
 /// What one attempt brought back.
 enum Exchange {
-    /// Status, body and the wait a rate limit asked for, in seconds.
-    Answer((StatusCode, Vec<u8>, Option<f64>)),
+    /// Status, body and the wait a rate limit asked for, in seconds, with the budget the
+    /// service announced.
+    Answer((StatusCode, Vec<u8>, Option<f64>), Budget),
     /// An answer with this status that is not used.
     Refused(StatusCode, Refusal),
+}
+
+/// `X-RateLimit-Limit` and `X-RateLimit-Remaining`, where a service sends them.
+#[derive(Clone, Copy, Debug, Default)]
+struct Budget {
+    limit: Option<u32>,
+    remaining: Option<u32>,
+    /// `w=` of `RateLimit-Policy`, in seconds.
+    window: Option<u64>,
+}
+
+/// What an attempt's outcome tells the run's [`Pace`].
+fn signals(outcome: &Result<Exchange, String>) -> Signals {
+    match outcome {
+        Ok(Exchange::Answer((status, _, retry_after), budget)) => Signals {
+            status: Some(status.as_u16()),
+            retry_after: retry_after
+                .and_then(|s| Duration::try_from_secs_f64(s.clamp(0.0, 86_400.0)).ok()),
+            limit: budget.limit,
+            remaining: budget.remaining,
+            period: budget.window.map(Duration::from_secs),
+        },
+        Ok(Exchange::Refused(status, _)) => Signals {
+            status: Some(status.as_u16()),
+            ..Signals::default()
+        },
+        Err(_) => Signals::default(),
+    }
 }
 
 /// Why an answer is not used.
@@ -534,6 +575,28 @@ async fn read_answer(mut response: reqwest::Response, limit: usize) -> Result<Ex
             .as_secs_f64();
         Some(reset - now)
     });
+    let count = |name: &str| {
+        response
+            .headers()
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.trim().parse::<u32>().ok())
+    };
+    let window = response
+        .headers()
+        .get("ratelimit-policy")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| {
+            let w = v
+                .split(';')
+                .find_map(|part| part.trim().strip_prefix("w="))?;
+            w.trim().parse::<u64>().ok()
+        });
+    let budget = Budget {
+        limit: count("x-ratelimit-limit"),
+        remaining: count("x-ratelimit-remaining"),
+        window,
+    };
     if response.content_length().is_some_and(|n| n > limit as u64) {
         return Ok(Exchange::Refused(status, Refusal::TooLarge));
     }
@@ -544,7 +607,7 @@ async fn read_answer(mut response: reqwest::Response, limit: usize) -> Result<Ex
         }
         body.extend_from_slice(&chunk);
     }
-    Ok(Exchange::Answer((status, body, retry_after)))
+    Ok(Exchange::Answer((status, body, retry_after), budget))
 }
 
 /// A duration for people: whole seconds, or tenths below ten seconds.

@@ -6,6 +6,7 @@
 pub mod bedita;
 pub mod connect;
 pub mod http;
+pub mod pace;
 pub mod piwik;
 pub mod publica;
 pub mod sandbox;
@@ -175,8 +176,13 @@ pub fn standalone_sandbox(
 pub async fn connect(
     desired: &crate::model::DesiredState,
     journal: Option<crate::journal::Journal>,
+    pace: std::sync::Arc<pace::Pace>,
 ) -> anyhow::Result<connect::Connection> {
-    let target = connect::Target { desired, journal };
+    let target = connect::Target {
+        desired,
+        journal,
+        pace,
+    };
     match desired.target.provider {
         Provider::PiwikPro => piwik::connect::connect(target).await,
         Provider::PublicaLa => publica::connect::connect(target).await,

@@ -339,6 +339,7 @@ fn fault_or_handle(shared: &Shared, request: &Request) -> Reply {
                 reply.headers.push(("x-ratelimit-limit", limit.to_string()));
                 reply.headers.push(("x-ratelimit-remaining", "0".into()));
                 reply.headers.push(("x-ratelimit-reset", reset.to_string()));
+                reply.headers.extend(policy(limit, window));
             }
             return reply;
         }
@@ -368,8 +369,18 @@ fn fault_or_handle(shared: &Shared, request: &Request) -> Reply {
         reply
             .headers
             .push(("x-ratelimit-remaining", left.to_string()));
+        if let Some((_, window)) = shared.faults.rate_limit {
+            reply.headers.extend(policy(limit, window));
+        }
     }
     reply
+}
+
+/// `X-RateLimit-Limit` counts per minute, as Publica.la documents; a simulator configured with
+/// another window says so, in the standard `RateLimit-Policy` header, rather than mislead.
+fn policy(limit: u32, window: Duration) -> Option<(&'static str, String)> {
+    let seconds = window.as_secs().max(1);
+    (seconds != 60).then(|| ("ratelimit-policy", format!("{limit};w={seconds}")))
 }
 
 async fn read(request: hyper::Request<Incoming>) -> Result<Request, Reply> {
