@@ -18,12 +18,13 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::Instant;
 
+#[path = "../tests/support/piwik_accounts.rs"]
+mod piwik_accounts;
 #[path = "../tests/support/sandbox_process.rs"]
 mod sandbox_process;
 
 use rollcall::model::LiveState;
 use rollcall::plan::PlanOptions;
-use rollcall::providers::piwik;
 use rollcall::render::{self, TargetInfo};
 
 const RUNS: usize = 3;
@@ -90,31 +91,9 @@ fn median(values: impl Iterator<Item = f64>) -> f64 {
 /// Seeds `n` live users and writes files for them: every live user, one in a hundred changed,
 /// a few hundred new ones. Returns the files' text after `target:`.
 fn fixture(n: usize, seed: &Path) -> String {
-    use piwik::sandbox::{Client, Data, User};
-    let mut data = Data {
-        organization: "bench".into(),
-        clients: vec![Client {
-            client_id: "bench".into(),
-            client_secret: "bench-secret".into(),
-            user: "api@bench.example".into(),
-        }],
-        users: Vec::with_capacity(n + 1),
-    };
-    let user = |i: usize, email: String, role: &str| User {
-        id: uuid::Uuid::from_u128(0xbe4c_0000_0000_4000_8000_0000_0000_0000 + i as u128)
-            .to_string(),
-        email,
-        role: role.into(),
-        language: "en-US".into(),
-        added_at: "2024-01-01T00:00:00+00:00".into(),
-    };
-    data.users
-        .push(user(0, "api@bench.example".into(), "OWNER"));
-    for i in 1..=n {
-        data.users
-            .push(user(i, format!("person{i:06}@bench.example"), "USER"));
-    }
-    data.write(seed).expect("write the seed");
+    piwik_accounts::account(n)
+        .write(seed)
+        .expect("write the seed");
     let mut yaml = String::from(
         "  provider: piwik-pro\n  url: {url}\n  credentials:\n    client_id: ${ID}\n    client_secret: ${SECRET}\ndefaults:\n  language: en-US\nusers:\n",
     );
@@ -139,23 +118,7 @@ async fn raw_fetch(url: &str, n: usize) -> f64 {
         .build()
         .expect("a client");
     let started = Instant::now();
-    let token: serde_json::Value = client
-        .post(format!("{url}/auth/token"))
-        .json(&serde_json::json!({
-            "grant_type": "client_credentials",
-            "client_id": "bench",
-            "client_secret": "bench-secret",
-        }))
-        .send()
-        .await
-        .expect("a token")
-        .json()
-        .await
-        .expect("a token body");
-    let bearer = format!(
-        "Bearer {}",
-        token["access_token"].as_str().expect("access_token")
-    );
+    let bearer = format!("Bearer {}", piwik_accounts::token(&client, url).await);
     let page = |offset: usize| {
         let request = client
             .get(format!("{url}/api/users/v2"))

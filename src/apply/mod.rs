@@ -88,13 +88,13 @@ impl From<usize> for Concurrency {
     }
 }
 
-/// Runs every action of `plan`, at most `parallelism` at a time. `on_outcome` hears of each
-/// action as it ends.
+/// Runs every action of `plan`, as many at a time as `concurrency` allows. `on_outcome` hears
+/// of each action as it ends.
 pub async fn run<A: Account + Clone>(
     account: A,
     plan: &Plan,
     live: &LiveState,
-    parallelism: usize,
+    concurrency: impl Into<Concurrency>,
     journal: Option<&Journal>,
     on_outcome: impl FnMut(ActionId, &Outcome),
 ) -> Report {
@@ -103,7 +103,7 @@ pub async fn run<A: Account + Clone>(
         account,
         plan,
         live,
-        parallelism,
+        concurrency,
         journal,
         &never,
         on_outcome,

@@ -37,12 +37,19 @@ pub struct Signals {
     pub period: Option<Duration>,
 }
 
-/// The announced budget as last seen.
+/// The announced budget as last seen: the lowest count of the period, the requests that may not
+/// be in it, and those started since.
 #[derive(Clone, Copy, Debug)]
 struct Budget {
-    /// Requests left when it was reported.
+    /// The fewest requests left any answer of the period reported.
     remaining: u32,
-    /// Requests started since that report, which it did not count.
+    /// Requests in flight when that answer came, which it may not have counted, less those since
+    /// known to have been counted (their answers reported more left).
+    reserved: u32,
+    /// `reserved` as it was set: an answer reporting more left than `remaining` plus this is
+    /// not from this period.
+    in_flight_then: u32,
+    /// Requests started after that answer, which it cannot have counted.
     started_since: u32,
     /// A time by which the current period had begun (the first answer it counted arrived
     /// then): it ends no later than one [`BUDGET_PERIOD`] after it.
@@ -132,7 +139,7 @@ impl Governor {
         }
         let limit = self.limit;
         if let Some(budget) = &mut self.budget {
-            if budget.started_since >= budget.remaining {
+            if budget.started_since + budget.reserved >= budget.remaining {
                 // Spent: the period that counted these requests is over by this time.
                 let end = budget.period_began_by + self.period;
                 if end > now {
@@ -141,6 +148,8 @@ impl Governor {
                 // A new period, which began by now: its whole budget, or one request to learn it.
                 *budget = Budget {
                     remaining: limit.unwrap_or(1),
+                    reserved: 0,
+                    in_flight_then: 0,
                     started_since: 1,
                     period_began_by: now,
                 };
@@ -163,22 +172,31 @@ impl Governor {
             self.not_before = Some(self.not_before.map_or(until, |t| t.max(until)));
         }
         if let Some(remaining) = signals.remaining {
-            let new_period = match &self.budget {
-                None => true,
-                // More left than before, counting what was started since: the period turned.
-                Some(b) => remaining > b.remaining.saturating_sub(b.started_since),
-            };
-            // The period that counted this request had begun by the time its answer came.
-            let began = match &self.budget {
-                Some(b) if !new_period => b.period_began_by,
-                _ => now,
-            };
-            // Requests still in flight were sent before this answer and may not be counted.
-            self.budget = Some(Budget {
+            let in_flight = u32::try_from(self.in_flight).unwrap_or(u32::MAX);
+            let fresh = Budget {
                 remaining,
-                started_since: u32::try_from(self.in_flight).unwrap_or(u32::MAX),
-                period_began_by: began,
-            });
+                reserved: in_flight,
+                in_flight_then: in_flight,
+                started_since: 0,
+                // The period that counted this request had begun by the time its answer came.
+                period_began_by: now,
+            };
+            match &mut self.budget {
+                // Counted after the lowest report so far: the new lowest.
+                Some(b) if remaining < b.remaining => {
+                    *b = Budget {
+                        period_began_by: b.period_began_by,
+                        ..fresh
+                    }
+                }
+                // Counted before it (answers arrive out of order): one of the requests it may
+                // not have counted was counted.
+                Some(b) if remaining <= b.remaining.saturating_add(b.in_flight_then) => {
+                    b.reserved = b.reserved.saturating_sub(1);
+                }
+                // More left than any request of this period can explain: a new period.
+                _ => self.budget = Some(fresh),
+            }
         }
         if signals.limit.is_some() {
             self.limit = signals.limit;
@@ -500,6 +518,30 @@ mod tests {
             Err(Wait::Until(answered + Duration::from_secs(1)))
         );
         assert_eq!(g.try_start(answered + Duration::from_secs(1)), Ok(()));
+    }
+
+    #[test]
+    fn answers_out_of_order_never_raise_the_budget() {
+        let t0 = Instant::now();
+        let mut g = Governor::new(None);
+        let remaining = |n| Signals {
+            status: Some(200),
+            remaining: Some(n),
+            ..Signals::default()
+        };
+        for _ in 0..4 {
+            g.try_start(t0).unwrap();
+        }
+        // The service counted them 1, 2, 3, 4 (remaining 9, 8, 7, 6); the answers come 4, 3, 1.
+        g.answered(t0, t0, remaining(6));
+        g.answered(t0, t0, remaining(7));
+        g.answered(t0, t0, remaining(9));
+        let b = g.budget.unwrap();
+        assert_eq!(
+            b.remaining - b.reserved - b.started_since,
+            5,
+            "6 left, one in flight"
+        );
     }
 
     #[test]
