@@ -23,6 +23,27 @@ pub struct Session {
 }
 
 impl Session {
+    /// Whether `other` is this session's target: the same provider, URL and credentials.
+    pub fn reaches(&self, other: &crate::model::Target) -> bool {
+        let ours = &self.desired.target;
+        let creds = |t: &crate::model::Target| {
+            let c = &t.credentials;
+            [
+                &c.client_id,
+                &c.client_secret,
+                &c.api_token,
+                &c.api_key,
+                &c.username,
+                &c.password,
+            ]
+            .map(|s| {
+                s.as_ref()
+                    .map(|s| (s.var.clone(), s.value.expose().to_string()))
+            })
+        };
+        ours.provider == other.provider && ours.url == other.url && creds(ours) == creds(other)
+    }
+
     /// Connects to the target of `desired`, starting the built-in sandbox when the URL is `sandbox`.
     pub async fn connect(
         desired: DesiredState,
@@ -75,6 +96,15 @@ impl Session {
     /// Fetches the live users and plans.
     pub async fn plan(&self, options: &PlanOptions) -> anyhow::Result<(LiveState, Plan)> {
         let live = self.fetch().await?;
+        self.plan_with(live, options)
+    }
+
+    /// Plans against live users already fetched from this session's account.
+    pub fn plan_with(
+        &self,
+        live: LiveState,
+        options: &PlanOptions,
+    ) -> anyhow::Result<(LiveState, Plan)> {
         if let Some(offered) = &live.plans {
             let unknown: Vec<String> = self
                 .desired

@@ -651,3 +651,40 @@ fn former_emails_name_one_person_and_only_where_an_email_can_change() {
         "{text}"
     );
 }
+
+/// The target read ahead of the users (so the account can be read while they decode) is given
+/// only when it is certain: one block-style `target:` whose credentials are all set.
+#[test]
+fn the_target_is_read_ahead_only_when_it_is_certain() {
+    use rollcall::desired::target_hint;
+    let ws = Workspace::new();
+    let env = |name: &str| (name != "UNSET").then(|| format!("{name}-value"));
+    let team = ws.write(
+        "team.yaml",
+        format!("{PIWIK_HEAD}users:\n  - email: ada@acme.org\n"),
+    );
+    let hint = target_hint(std::slice::from_ref(&team), &env).expect("a hint");
+    assert_eq!(hint.target.url.to_string(), "https://acme.piwik.pro");
+    assert!(hint.users.is_empty());
+    let client_id = hint.target.credentials.client_id.as_ref().unwrap();
+    assert_eq!(client_id.value.expose(), "PIWIK_CLIENT_ID-value");
+
+    let other = ws.write("other.yaml", PIWIK_HEAD);
+    assert!(
+        target_hint(&[team.clone(), other], &env).is_none(),
+        "two targets"
+    );
+    let flow = ws.write(
+        "flow.yaml",
+        "version: 1\ntarget: {provider: piwik-pro, url: https://acme.piwik.pro}\n",
+    );
+    assert!(target_hint(&[flow], &env).is_none(), "not block style");
+    let unset = ws.write(
+        "unset/team.yaml",
+        PIWIK_HEAD.replace("${PIWIK_CLIENT_ID}", "${UNSET}"),
+    );
+    assert!(
+        target_hint(&[unset], &env).is_none(),
+        "a credential not set"
+    );
+}

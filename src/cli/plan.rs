@@ -6,6 +6,7 @@ use anyhow::Context as _;
 
 use super::session;
 use super::{PlanArgs, PlanFormat, Printer, exit};
+use crate::model::vocab::{Provider, TargetUrl};
 use crate::plan::saved::SavedPlan;
 use crate::render;
 use crate::session::Session;
@@ -35,15 +36,45 @@ Exit status: 0 no changes (or changes, without --detailed-exitcode), 1 error,
 2 changes present (with --detailed-exitcode), 3 blocked by a guard.";
 
 pub fn run(args: &PlanArgs, output: Printer) -> anyhow::Result<u8> {
-    let Some(desired) = session::load(&args.paths, output)? else {
-        return Ok(exit::ERROR);
-    };
-    args.planning.check_target(&desired)?;
+    session::refuse_saved_plans(&args.paths)?;
+    // Where the files' target can be read ahead, the account is read while the users decode.
+    let hint =
+        crate::desired::target_hint(&args.paths, &|name| std::env::var(name).ok()).filter(|hint| {
+            // Not the built-in sandbox (nothing to wait for) nor Publica.la (whose reads depend
+            // on the plans the files name), and never a target the run may not reach.
+            hint.target.url != TargetUrl::Sandbox
+                && hint.target.provider != Provider::PublicaLa
+                && args.planning.check_target(hint).is_ok()
+        });
     session::runtime()?.block_on(async {
-        let session = Session::connect(desired, None).await?;
+        let paths = args.paths.clone();
+        let loading = tokio::task::spawn_blocking(move || session::load(&paths, output));
+        let early = async move {
+            let session = Session::connect(hint?, None).await.ok()?;
+            let live = session.fetch().await.ok()?;
+            Some((session, live))
+        };
+        let (loaded, early) = tokio::join!(loading, early);
+        let Some(desired) = loaded.context("loading the files stopped")?? else {
+            return Ok(exit::ERROR);
+        };
+        args.planning.check_target(&desired)?;
         let mut options = args.planning.options();
         options.fail_on_unmanaged = args.fail_on_unmanaged;
-        let (live, plan) = session::plan(&session, &options, output).await?;
+        // The early read counts only if the files' target is the one it read.
+        let (session, live, plan) = match early {
+            Some((mut session, live)) if session.reaches(&desired.target) => {
+                session.desired = desired;
+                let (live, plan) = session.plan_with(live, &options)?;
+                session::check_scope(&session, &live, &options)?;
+                (session, live, plan)
+            }
+            _ => {
+                let session = Session::connect(desired, None).await?;
+                let (live, plan) = session::plan(&session, &options, output).await?;
+                (session, live, plan)
+            }
+        };
         let checksum = match &args.out {
             Some(path) => Some(save(path, &SavedPlan::new(&session.desired, &live, &plan, &options))?),
             None => None,

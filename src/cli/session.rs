@@ -44,6 +44,21 @@ pub fn refuse_saved_plans(paths: &[PathBuf]) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Refuses a `--target-user` that matches no user of the files or the account.
+pub fn check_scope(
+    session: &crate::session::Session,
+    live: &crate::model::LiveState,
+    options: &crate::plan::PlanOptions,
+) -> anyhow::Result<()> {
+    if let Some(pattern) = options.unmatched_targets(&session.desired, live).first() {
+        anyhow::bail!(
+            "`--target-user {}` matches no user in the files or the account; nothing was planned",
+            crate::escape::visible(pattern)
+        );
+    }
+    Ok(())
+}
+
 /// Fetches and plans, with a spinner on a terminal counting the reads answered.
 pub async fn plan(
     session: &crate::session::Session,
@@ -58,13 +73,7 @@ pub async fn plan(
         tokio::select! {
             result = &mut planning => {
                 let (live, plan) = result?;
-                let unmatched = options.unmatched_targets(&session.desired, &live);
-                if let Some(pattern) = unmatched.first() {
-                    anyhow::bail!(
-                        "`--target-user {}` matches no user in the files or the account; nothing was planned",
-                        crate::escape::visible(pattern)
-                    );
-                }
+                check_scope(session, &live, options)?;
                 return Ok((live, plan));
             }
             () = tokio::time::sleep(std::time::Duration::from_millis(150)) => {

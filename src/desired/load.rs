@@ -429,3 +429,50 @@ pub fn sha256(bytes: &[u8]) -> String {
     }
     hex
 }
+
+/// The target of a set of files, read ahead of the rest so that the account can be read while
+/// the users are decoded. Only when exactly one file has a block-style `target:` at the top
+/// level, and that block loads and validates on its own with every credential set; `None`
+/// whenever there is any doubt. The full load still decides: a caller uses the hint only when
+/// the full load's target is the same.
+pub fn target_hint(
+    paths: &[PathBuf],
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Option<DesiredState> {
+    let mut sources = Sources::default();
+    let mut ignored = Vec::new();
+    let mut found = None;
+    for path in expand(paths, &mut sources, &mut ignored) {
+        let text = read_text(&path).ok()?;
+        let mut lines = text.lines();
+        let mut block = None;
+        while let Some(line) = lines.next() {
+            if line.trim_end() != "target:" {
+                continue;
+            }
+            if block.is_some() || found.is_some() {
+                return None;
+            }
+            // The block: every following line that is blank, a comment or indented.
+            let body: Vec<&str> = lines
+                .by_ref()
+                .take_while(|l| l.is_empty() || l.starts_with([' ', '#']))
+                .collect();
+            block = Some(body.join("\n"));
+        }
+        if let Some(block) = block {
+            found = Some((path, block));
+        }
+    }
+    let (path, block) = found?;
+    let text = format!("version: 1\ntarget:\n{block}\n");
+    let id = sources.add(path, Some(text.clone()));
+    let mut cx = Cx::new(id, &text, env);
+    let doc = FileDoc::decode(&yaml::parse(&text).ok()??, &mut cx)?;
+    if !cx.diagnostics.is_empty() || !cx.unset_secrets.is_empty() || !cx.plain_vars.is_empty() {
+        return None;
+    }
+    let mut diagnostics = Vec::new();
+    let state = validate::resolve(&mut [(id, doc)], true, &mut diagnostics)?;
+    diagnostics.is_empty().then_some(state)
+}

@@ -8,4 +8,4 @@ pub mod schema;
 pub mod secrets;
 pub mod validate;
 
-pub use load::{Loaded, Secrets, load, load_with};
+pub use load::{Loaded, Secrets, load, load_with, target_hint};

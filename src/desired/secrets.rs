@@ -193,15 +193,19 @@ fn is_blank(value: &str) -> bool {
 /// Whether `key` is a credential key or a likely misspelling of one: anything else under
 /// `credentials` may be a secret written as a key.
 fn near_credential_key(key: &str) -> bool {
-    CREDENTIAL_KEYS
-        .iter()
-        .any(|known| strsim::damerau_levenshtein(key, known) <= 2)
+    CREDENTIAL_KEYS.iter().any(|known| within_two(key, known))
+}
+
+/// Whether `a` and `b` are at most two edits apart. Words whose lengths (in characters) differ
+/// by more are not, which spares most keys the distance itself.
+fn within_two(a: &str, b: &str) -> bool {
+    a.chars().count().abs_diff(b.chars().count()) <= 2 && strsim::damerau_levenshtein(a, b) <= 2
 }
 
 /// Whether `key` is `word` or a likely misspelling of it (`pasword`, `credentails`): a secret
 /// under a misspelt key is still a secret.
 fn near(key: &str, word: &str) -> bool {
-    key.len() >= 5 && strsim::damerau_levenshtein(&key.to_ascii_lowercase(), word) <= 2
+    key.len() >= 5 && within_two(&key.to_ascii_lowercase(), word)
 }
 
 /// Where the value of a `credentials:` or `password:` (or a misspelling of either) written
