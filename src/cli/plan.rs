@@ -113,7 +113,7 @@ pub fn run(args: &PlanArgs, output: Printer) -> anyhow::Result<u8> {
                 crate::escape::visible(&blocked.message)
             ));
         }
-        Ok(if !plan.blocked.is_empty() {
+        let code = if !plan.blocked.is_empty() {
             exit::BLOCKED
         } else if args.expect_no_changes && !plan.matches() {
             output.error(format_args!(
@@ -134,6 +134,9 @@ pub fn run(args: &PlanArgs, output: Printer) -> anyhow::Result<u8> {
             exit::CHANGES
         } else {
             exit::OK
-        })
+        };
+        // The process ends next: freeing a large account's users one by one would only delay it.
+        std::mem::forget((live, plan, text, session.desired));
+        Ok(code)
     })
 }
