@@ -265,10 +265,10 @@ impl Http {
                 .request_deadline
                 .saturating_sub(started.elapsed());
             *request.timeout_mut() = Some(left.min(self.policy.attempt_timeout));
-            self.pace.turn().await;
+            let ticket = self.pace.turn().await;
             let sent_at = Instant::now();
             let outcome = self.exchange(request, &method, path, kind).await;
-            self.pace.answered(sent_at, signals(&outcome));
+            ticket.answered(signals(&outcome));
             // `-vv`: one line per request; never a header value, a query or a body.
             let ms = sent_at.elapsed().as_millis();
             match &outcome {

@@ -271,14 +271,21 @@ impl Pace {
         self.governor.lock().ok().map(|mut g| f(&mut g))
     }
 
-    /// Waits until a request may start, and counts it as started.
-    pub async fn turn(&self) {
+    /// Waits until a request may start, and counts it as started. The ticket says how it
+    /// ended; a ticket dropped unanswered (its request cancelled) only frees its place.
+    pub async fn turn(&self) -> Ticket<'_> {
         loop {
             let notified = self.changed.notified();
             tokio::pin!(notified);
             notified.as_mut().enable();
             match self.with(|g| g.try_start(Instant::now())) {
-                None | Some(Ok(())) => return,
+                None | Some(Ok(())) => {
+                    return Ticket {
+                        pace: self,
+                        sent: Instant::now(),
+                        open: true,
+                    };
+                }
                 Some(Err(Wait::Until(at))) => {
                     tokio::select! {
                         () = tokio::time::sleep_until(at.into()) => {}
@@ -290,8 +297,7 @@ impl Pace {
         }
     }
 
-    /// Records how a request sent at `sent` ended.
-    pub fn answered(&self, sent: Instant, signals: Signals) {
+    fn answered(&self, sent: Instant, signals: Signals) {
         self.with(|g| g.answered(sent, Instant::now(), signals));
         self.changed.notify_waiters();
     }
@@ -305,6 +311,32 @@ impl Pace {
     pub fn status(&self) -> (f64, usize, u64) {
         self.with(|g| (g.rate(Instant::now()), g.in_flight(), g.refused()))
             .unwrap_or_default()
+    }
+}
+
+/// A request's place in the run, from its start to its answer.
+#[derive(Debug)]
+pub struct Ticket<'a> {
+    pace: &'a Pace,
+    sent: Instant,
+    open: bool,
+}
+
+impl Ticket<'_> {
+    /// Records how the request ended.
+    pub fn answered(mut self, signals: Signals) {
+        self.open = false;
+        self.pace.answered(self.sent, signals);
+    }
+}
+
+impl Drop for Ticket<'_> {
+    fn drop(&mut self) {
+        if self.open {
+            self.pace
+                .with(|g| g.in_flight = g.in_flight.saturating_sub(1));
+            self.pace.changed.notify_waiters();
+        }
     }
 }
 
@@ -518,6 +550,18 @@ mod tests {
             Err(Wait::Until(answered + Duration::from_secs(1)))
         );
         assert_eq!(g.try_start(answered + Duration::from_secs(1)), Ok(()));
+    }
+
+    #[tokio::test]
+    async fn a_cancelled_request_frees_its_place() {
+        let pace = Pace::new(Some(1));
+        let first = pace.turn().await;
+        let waiting = tokio::time::timeout(Duration::from_millis(50), pace.turn()).await;
+        assert!(waiting.is_err(), "the one place is taken");
+        drop(first);
+        let second = tokio::time::timeout(Duration::from_millis(50), pace.turn()).await;
+        assert!(second.is_ok(), "a dropped ticket frees its place");
+        assert_eq!(pace.status().1, 1);
     }
 
     #[test]
