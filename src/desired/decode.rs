@@ -161,18 +161,6 @@ impl<T: Located> Located for Option<T> {
     }
 }
 
-/// A value decoded into its own allocation: a long list of large records is a list of pointers,
-/// and each record can be freed as soon as it is used.
-impl<T: Decode> Decode for Box<T> {
-    fn decode(node: &Node, cx: &mut Cx) -> Option<Self> {
-        T::decode(node, cx).map(Box::new)
-    }
-
-    fn missing(key: &str, what: &str, span: Span, cx: &mut Cx) -> Option<Self> {
-        T::missing(key, what, span, cx).map(Box::new)
-    }
-}
-
 impl<T: Decode> Decode for Spanned<T> {
     fn decode(node: &Node, cx: &mut Cx) -> Option<Self> {
         T::decode(node, cx).map(|value| Spanned {

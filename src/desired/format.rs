@@ -35,7 +35,7 @@ record! {
         /// The plans users may be given, referred to by name (Publica.la).
         pub plans: Option<Spanned<Vec<Spanned<PlanDoc>>>>,
         /// The people who should (or should no longer) have an account.
-        pub users: Option<Spanned<Vec<Spanned<Box<UserDoc>>>>>,
+        pub users: Option<Spanned<Vec<Spanned<UserDoc>>>>,
     }
 }
 

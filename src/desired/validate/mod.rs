@@ -54,7 +54,7 @@ pub fn resolve(
     complete: bool,
     diagnostics: &mut Vec<Diagnostic>,
 ) -> Option<DesiredState> {
-    let user_lists: Vec<(SourceId, Vec<Spanned<Box<UserDoc>>>)> = files
+    let user_lists: Vec<(SourceId, Vec<Spanned<UserDoc>>)> = files
         .iter_mut()
         .map(|(source, file)| {
             (
