@@ -46,9 +46,6 @@ struct Budget {
     /// Requests in flight when that answer came, which it may not have counted, less those since
     /// known to have been counted (their answers reported more left).
     reserved: u32,
-    /// `reserved` as it was set: an answer reporting more left than `remaining` plus this is
-    /// not from this period.
-    in_flight_then: u32,
     /// Requests started after that answer, which it cannot have counted.
     started_since: u32,
     /// A time by which the current period had begun (the first answer it counted arrived
@@ -149,7 +146,6 @@ impl Governor {
                 *budget = Budget {
                     remaining: limit.unwrap_or(1),
                     reserved: 0,
-                    in_flight_then: 0,
                     started_since: 1,
                     period_began_by: now,
                 };
@@ -176,12 +172,14 @@ impl Governor {
             let fresh = Budget {
                 remaining,
                 reserved: in_flight,
-                in_flight_then: in_flight,
                 started_since: 0,
                 // The period that counted this request had begun by the time its answer came.
                 period_began_by: now,
             };
+            // A period is taken to last until its estimated end: an answer reporting more left
+            // may be an old one, delayed, so it never raises the budget.
             match &mut self.budget {
+                None => self.budget = Some(fresh),
                 // Counted after the lowest report so far: the new lowest.
                 Some(b) if remaining < b.remaining => {
                     *b = Budget {
@@ -189,13 +187,9 @@ impl Governor {
                         ..fresh
                     }
                 }
-                // Counted before it (answers arrive out of order): one of the requests it may
-                // not have counted was counted.
-                Some(b) if remaining <= b.remaining.saturating_add(b.in_flight_then) => {
-                    b.reserved = b.reserved.saturating_sub(1);
-                }
-                // More left than any request of this period can explain: a new period.
-                _ => self.budget = Some(fresh),
+                // Counted before it: one of the requests in flight at the lowest report, so one
+                // fewer it may not have counted.
+                Some(b) => b.reserved = b.reserved.saturating_sub(1),
             }
         }
         if signals.limit.is_some() {
@@ -586,6 +580,36 @@ mod tests {
             5,
             "6 left, one in flight"
         );
+    }
+
+    #[test]
+    fn a_late_answer_never_raises_the_budget() {
+        let t0 = Instant::now();
+        let mut g = Governor::new(Some(16));
+        let remaining = |n| Signals {
+            status: Some(200),
+            remaining: Some(n),
+            ..Signals::default()
+        };
+        for _ in 0..10 {
+            g.try_start(t0).unwrap();
+        }
+        // One request's answer is slow: counted early (11 left), answered after the others.
+        for left in [10, 9, 8, 7, 6, 5, 4, 3, 2] {
+            g.answered(t0, t0, remaining(left));
+        }
+        let estimate = |g: &Governor| {
+            let b = g.budget.unwrap();
+            b.remaining.saturating_sub(b.reserved + b.started_since)
+        };
+        let before = estimate(&g);
+        g.answered(t0, t0 + Duration::from_secs(5), remaining(11));
+        assert!(
+            estimate(&g) <= before + 1,
+            "{} after {before}",
+            estimate(&g)
+        );
+        assert!(estimate(&g) <= 2);
     }
 
     #[test]
