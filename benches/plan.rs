@@ -79,7 +79,9 @@ fn main() {
         }
     }
     println!();
-    render_all(100_000);
+    render_all("piwik-pro", 100_000);
+    println!();
+    render_all("bedita", 20_000);
 }
 
 fn median(values: impl Iterator<Item = f64>) -> f64 {
@@ -184,16 +186,23 @@ fn rollcall_plan(file: &Path) -> (f64, f64) {
     (seconds, usage.ru_maxrss as f64 / 1024.0)
 }
 
-/// A plan of `n` invites, rendered in every format.
-fn render_all(n: usize) {
+/// A plan of `n` new users, rendered in every format: Piwik PRO invites, or BEdita creations
+/// with their role grants.
+fn render_all(provider: &str, n: usize) {
     let dir = tempfile::tempdir().expect("a temporary directory");
-    let mut yaml = String::from(
-        "version: 1\ntarget:\n  provider: piwik-pro\n  url: https://bench.example\n  credentials:\n    client_id: ${ID}\n    client_secret: ${SECRET}\nusers:\n",
-    );
+    let mut yaml = match provider {
+        "bedita" => String::from(
+            "version: 1\ntarget:\n  provider: bedita\n  url: https://bench.example\n  credentials:\n    api_key: ${KEY}\n    client_secret: ${SECRET}\nroles:\n  - name: editor\nusers:\n",
+        ),
+        _ => String::from(
+            "version: 1\ntarget:\n  provider: piwik-pro\n  url: https://bench.example\n  credentials:\n    client_id: ${ID}\n    client_secret: ${SECRET}\nusers:\n",
+        ),
+    };
     for i in 0..n {
-        yaml.push_str(&format!(
-            "  - email: new{i:06}@bench.example\n    language: de-DE\n"
-        ));
+        yaml.push_str(&match provider {
+            "bedita" => format!("  - username: new{i:06}\n    roles: [editor]\n"),
+            _ => format!("  - email: new{i:06}@bench.example\n    language: de-DE\n"),
+        });
     }
     let file = dir.path().join("team.yaml");
     std::fs::write(&file, yaml).expect("write the files");
@@ -201,15 +210,18 @@ fn render_all(n: usize) {
     let desired = rollcall::desired::load(&[file], &env)
         .result
         .expect("valid files");
-    let live = LiveState::new(Vec::new(), None);
+    let mut live = LiveState::new(Vec::new(), None);
+    if provider == "bedita" {
+        live.roles = Some(Vec::new());
+    }
     let plan = rollcall::plan::plan(&desired, &live, &PlanOptions::default());
     let target = TargetInfo {
         provider: desired.target.provider,
         url: "https://bench.example".into(),
     };
     println!(
-        "{:>9} {:>8} {:>9} {:>11}",
-        "format", "actions", "render s", "output MB"
+        "{:>9} {:>9} {:>8} {:>9} {:>11}",
+        "provider", "format", "actions", "render s", "output MB"
     );
     let formats: [(&str, &dyn Fn() -> String); 4] = [
         ("human", &|| render::human::render(&plan, &target, false)),
@@ -224,7 +236,7 @@ fn render_all(n: usize) {
         let text = render();
         let seconds = started.elapsed();
         println!(
-            "{name:>9} {:>8} {:>9.3} {:>11.1}",
+            "{provider:>9} {name:>9} {:>8} {:>9.3} {:>11.1}",
             plan.actions.len(),
             seconds.as_secs_f64(),
             text.len() as f64 / 1e6
