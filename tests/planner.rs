@@ -1542,3 +1542,29 @@ fn min_admins_keeps_that_many_owners() {
     assert_eq!(demoting(0, 5), Vec::<String>::new());
     assert_eq!(demoting(1, 5).len(), 1);
 }
+
+/// The last admin is kept on Publica.la too when the store hides external ids, so the admin
+/// is found by email under the files' key.
+#[test]
+fn the_last_admin_found_by_email_is_kept() {
+    let store = Scenario::publica().live(
+        live("email:boss@x.org")
+            .id("7")
+            .attribute("email", "boss@x.org")
+            .attribute("admin", "true"),
+    );
+    let blocked = |plan: Plan| {
+        plan.blocked
+            .iter()
+            .map(|b| b.message.clone())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        blocked(
+            store
+                .want(want("boss-1").email("boss@x.org").admin(false))
+                .plan()
+        ),
+        ["the plan would leave Publica.la with no `admin`"]
+    );
+}

@@ -115,8 +115,20 @@ pub fn check(
         };
         let before = holders(&after);
         let state_active = |a: &Action| a.after("state") != Some(State::Deactivated.as_str());
+        // A user found by email (or a former email) carries the files' key; its live record is
+        // the one with its live id.
+        let live_key: BTreeMap<&str, &str> = live
+            .users
+            .iter()
+            .map(|u| (u.id.as_str(), u.key.as_str()))
+            .collect();
         for action in actions.iter().filter(|a| !a.op.is_role()) {
-            let entry = after.entry(action.user.as_str()).or_insert((false, false));
+            let key = action
+                .live_id
+                .as_deref()
+                .and_then(|id| live_key.get(id).copied())
+                .unwrap_or(action.user.as_str());
+            let entry = after.entry(key).or_insert((false, false));
             let roles = action.roles();
             match action.op {
                 Op::Create => {

@@ -92,7 +92,12 @@ impl LiveBuilder {
         self
     }
 
+    /// An attribute as the provider lists it; an email is the user's email too, as the
+    /// clients that list it as an attribute set it.
     pub fn attribute(mut self, name: &'static str, value: &str) -> Self {
+        if name == "email" {
+            self.0.email = Some(value.into());
+        }
         self.0.attributes.insert(name, value.into());
         self
     }
@@ -139,6 +144,11 @@ impl WantBuilder {
 
     pub fn language(mut self, tag: &str) -> Self {
         self.0.language = LanguageTag::parse(tag);
+        self
+    }
+
+    pub fn email(mut self, email: &str) -> Self {
+        self.0.email = Email::parse(email).ok();
         self
     }
 }
