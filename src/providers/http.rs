@@ -268,7 +268,10 @@ impl Http {
             let ticket = self.pace.turn().await;
             let sent_at = Instant::now();
             let outcome = self.exchange(request, &method, path, kind).await;
-            ticket.answered(signals(&outcome));
+            ticket.answered(Signals {
+                write,
+                ..signals(&outcome)
+            });
             // `-vv`: one line per request; never a header value, a query or a body.
             let ms = sent_at.elapsed().as_millis();
             match &outcome {
@@ -525,6 +528,7 @@ fn signals(outcome: &Result<Exchange, String>) -> Signals {
             limit: budget.limit,
             remaining: budget.remaining,
             period: budget.window.map(Duration::from_secs),
+            write: false,
         },
         Ok(Exchange::Refused(status, _)) => Signals {
             status: Some(status.as_u16()),

@@ -35,7 +35,14 @@ pub struct Signals {
     pub remaining: Option<u32>,
     /// The period the budget covers, where the service names it (`RateLimit-Policy`'s `w`).
     pub period: Option<Duration>,
+    /// Whether the request wrote: reads and writes are timed apart, as they take different
+    /// times on a healthy service.
+    pub write: bool,
 }
+
+/// The longest a `Retry-After` holds every request back; one request's own wait is bounded by
+/// the retry policy.
+pub const MAX_HOLD: Duration = Duration::from_secs(60);
 
 /// The announced budget as last seen: the lowest count of the period, the requests that may not
 /// be in it, and those started since.
@@ -48,6 +55,9 @@ struct Budget {
     reserved: u32,
     /// Requests started after that answer, which it cannot have counted.
     started_since: u32,
+    /// Set when a period is over by estimate: one request is sent to learn the new period's
+    /// budget, which the first answer to a request sent since then gives.
+    probe: bool,
     /// A time by which the current period had begun (the first answer it counted arrived
     /// then): it ends no later than one [`BUDGET_PERIOD`] after it.
     period_began_by: Instant,
@@ -60,12 +70,11 @@ pub struct Governor {
     window: f64,
     /// Grow by one per success until the first back-off, then by one per window's worth.
     slow_start: bool,
-    fastest: Option<Duration>,
+    /// The fastest answer seen, to reads and to writes.
+    fastest: [Option<Duration>; 2],
     last_cut: Option<Instant>,
     not_before: Option<Instant>,
     budget: Option<Budget>,
-    /// The announced requests per period, once seen.
-    limit: Option<u32>,
     /// The period a budget covers.
     period: Duration,
     in_flight: usize,
@@ -91,11 +100,10 @@ impl Governor {
             fixed: fixed.map(|n| n.max(1)),
             window: START as f64,
             slow_start: true,
-            fastest: None,
+            fastest: [None; 2],
             last_cut: None,
             not_before: None,
             budget: None,
-            limit: None,
             period: BUDGET_PERIOD,
             in_flight: 0,
             started: 0,
@@ -134,7 +142,6 @@ impl Governor {
         if self.in_flight >= self.window() {
             return Err(Wait::ForAnswer);
         }
-        let limit = self.limit;
         if let Some(budget) = &mut self.budget {
             if budget.started_since + budget.reserved >= budget.remaining {
                 // Spent: the period that counted these requests is over by this time.
@@ -142,12 +149,13 @@ impl Governor {
                 if end > now {
                     return Err(Wait::Until(end));
                 }
-                // A new period, which began by now: its whole budget, or one request to learn it.
+                // A new period, which began by now: one request learns its budget.
                 *budget = Budget {
-                    remaining: limit.unwrap_or(1),
+                    remaining: 1,
                     reserved: 0,
                     started_since: 1,
                     period_began_by: now,
+                    probe: true,
                 };
             } else {
                 budget.started_since += 1;
@@ -163,8 +171,9 @@ impl Governor {
     pub fn answered(&mut self, sent: Instant, now: Instant, signals: Signals) {
         self.in_flight = self.in_flight.saturating_sub(1);
         let latency = now.saturating_duration_since(sent);
-        if let Some(wait) = signals.retry_after {
-            let until = now + wait;
+        // Only a refusal holds everyone back, and never for long.
+        if let (Some(wait), Some(429 | 500..)) = (signals.retry_after, signals.status) {
+            let until = now + wait.min(MAX_HOLD);
             self.not_before = Some(self.not_before.map_or(until, |t| t.max(until)));
         }
         if let Some(remaining) = signals.remaining {
@@ -175,11 +184,19 @@ impl Governor {
                 started_since: 0,
                 // The period that counted this request had begun by the time its answer came.
                 period_began_by: now,
+                probe: false,
             };
             // A period is taken to last until its estimated end: an answer reporting more left
             // may be an old one, delayed, so it never raises the budget.
             match &mut self.budget {
                 None => self.budget = Some(fresh),
+                // The new period's first word, from a request sent since it began; an answer to
+                // an older request tells of the old period.
+                Some(b) if b.probe => {
+                    if sent >= b.period_began_by {
+                        *b = fresh;
+                    }
+                }
                 // Counted after the lowest report so far: the new lowest.
                 Some(b) if remaining < b.remaining => {
                     *b = Budget {
@@ -192,9 +209,6 @@ impl Governor {
                 Some(b) => b.reserved = b.reserved.saturating_sub(1),
             }
         }
-        if signals.limit.is_some() {
-            self.limit = signals.limit;
-        }
         if let Some(period) = signals.period {
             self.period = period.clamp(Duration::from_secs(1), Duration::from_secs(3600));
         }
@@ -206,12 +220,13 @@ impl Governor {
             }
             Some(status) => status >= 500,
         };
-        let fastest = *self.fastest.get_or_insert(latency);
+        let best = &mut self.fastest[usize::from(signals.write)];
+        let fastest = *best.get_or_insert(latency);
         let slow = latency > (fastest * 2).max(fastest + Duration::from_millis(200));
         if overloaded || slow {
             self.cut(now, fastest);
         } else {
-            self.fastest = Some(fastest.min(latency));
+            *best = Some(fastest.min(latency));
             self.grow();
         }
     }
@@ -505,7 +520,7 @@ mod tests {
                         limit: Some(limit),
                         remaining: Some(0),
                         retry_after: Some(period_start + BUDGET_PERIOD - arrived),
-                        period: None,
+                        ..Signals::default()
                     }
                 };
                 g.answered(sent, arrived, signals);
@@ -610,6 +625,73 @@ mod tests {
             estimate(&g)
         );
         assert!(estimate(&g) <= 2);
+    }
+
+    #[test]
+    fn after_a_spent_period_one_request_learns_the_next_budget() {
+        let t0 = Instant::now();
+        let mut g = Governor::new(None);
+        let left = |n| Signals {
+            status: Some(200),
+            remaining: Some(n),
+            ..Signals::default()
+        };
+        g.try_start(t0).unwrap();
+        g.answered(t0, t0, left(0));
+        let end = t0 + BUDGET_PERIOD;
+        assert_eq!(g.try_start(t0), Err(Wait::Until(end)));
+        g.try_start(end).unwrap();
+        assert_eq!(
+            g.try_start(end),
+            Err(Wait::Until(end + BUDGET_PERIOD)),
+            "one probe"
+        );
+        // A late answer from before the period turned says nothing of the new one.
+        g.answered(end - Duration::from_millis(10), end, left(40));
+        assert!(g.budget.unwrap().probe);
+        g.answered(end, end + Duration::from_millis(20), left(99));
+        for _ in 0..8 {
+            g.try_start(end + Duration::from_millis(20)).unwrap();
+        }
+    }
+
+    #[test]
+    fn only_a_refusal_holds_everyone_back_and_never_long() {
+        let t0 = Instant::now();
+        let mut g = Governor::new(None);
+        let answer = |status, wait| Signals {
+            status: Some(status),
+            retry_after: Some(Duration::from_secs(wait)),
+            ..Signals::default()
+        };
+        g.try_start(t0).unwrap();
+        g.answered(t0, t0, answer(200, 30));
+        assert_eq!(g.try_start(t0), Ok(()), "a 200 holds no one");
+        g.answered(t0, t0, answer(429, 3600));
+        assert_eq!(g.try_start(t0), Err(Wait::Until(t0 + MAX_HOLD)));
+    }
+
+    #[test]
+    fn reads_and_writes_are_timed_apart() {
+        let t0 = Instant::now();
+        let mut g = Governor::new(None);
+        let took = |g: &mut Governor, ms, write| {
+            g.try_start(t0).unwrap();
+            g.answered(
+                t0,
+                t0 + Duration::from_millis(ms),
+                Signals {
+                    status: Some(200),
+                    write,
+                    ..Signals::default()
+                },
+            );
+        };
+        took(&mut g, 20, false);
+        let window = g.window();
+        took(&mut g, 400, true);
+        took(&mut g, 400, true);
+        assert_eq!(g.window(), window + 2, "slow writes are not slow reads");
     }
 
     #[test]
