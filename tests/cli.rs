@@ -963,6 +963,11 @@ fn an_edited_saved_plan_never_runs() {
             "refusing to apply `plan.json`: it was saved in plan format \\e[2J9; this rollcall reads format 2\n",
         ),
         (
+            "a target that would end the Markdown comment",
+            Box::new(|plan| plan["target"]["url"] = "https://acme.piwik.pro/-->\n<b>".into()),
+            "refusing to apply `plan.json`: its target is not one rollcall writes; the file was not written by rollcall\n",
+        ),
+        (
             "another file named",
             Box::new(|plan| plan["files"][0]["path"] = "private.txt".into()),
             "refusing to apply `plan.json`: the files changed since the plan was made (`private.txt`); make a new plan\n",

@@ -1568,3 +1568,18 @@ fn the_last_admin_found_by_email_is_kept() {
         ["the plan would leave Publica.la with no `admin`"]
     );
 }
+
+/// The Markdown marker cannot be ended or broken by the URL it names.
+#[test]
+fn the_markdown_marker_holds_whatever_the_url() {
+    let target = TargetInfo {
+        provider: Provider::PiwikPro,
+        url: "https://acme.piwik.pro/a-->b\n<i>--->".into(),
+    };
+    let marker = render::markdown::marker(&target);
+    assert_eq!(
+        marker,
+        "<!-- rollcall-plan piwik-pro https://acme.piwik.pro/a-%2D%3Eb%0A<i%3E-%2D-%3E -->"
+    );
+    assert_eq!(marker.matches("-->").count(), 1);
+}

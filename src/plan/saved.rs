@@ -217,6 +217,15 @@ impl SavedPlan {
                 saved.format_version
             ));
         }
+        let url = &saved.target.url;
+        if crate::model::vocab::Provider::parse(&saved.target.provider).is_none()
+            || (url != "sandbox" && crate::model::vocab::parse_target_url(url).is_err())
+        {
+            return Err(
+                "its target is not one rollcall writes; the file was not written by rollcall"
+                    .into(),
+            );
+        }
         for (index, action) in saved.plan.actions.iter().enumerate() {
             if action.id != index {
                 return Err(format!(

@@ -8,9 +8,24 @@ use crate::escape::{code, fence, mixed};
 use crate::plan::view::{Sign, View, plural};
 use crate::plan::{Op, Plan};
 
-/// The hidden marker that starts every comment for `target`.
+/// The hidden marker that starts every comment for `target`. The URL cannot end the comment or
+/// break the line: `--`, `>` and anything not printable are percent-encoded.
 pub fn marker(target: &TargetInfo) -> String {
-    format!("<!-- rollcall-plan {} {} -->", target.provider, target.url)
+    let mut url = String::new();
+    let mut previous = '\0';
+    for c in target.url.chars() {
+        let encode = c == '>' || (c == '-' && previous == '-') || c.is_control();
+        if encode {
+            let mut bytes = [0u8; 4];
+            for b in c.encode_utf8(&mut bytes).bytes() {
+                url.push_str(&format!("%{b:02X}"));
+            }
+        } else {
+            url.push(c);
+        }
+        previous = if encode { '%' } else { c };
+    }
+    format!("<!-- rollcall-plan {} {url} -->", target.provider)
 }
 
 /// GitHub's limit on a comment, in characters; rollcall counts bytes, which are never fewer.
