@@ -1583,3 +1583,25 @@ fn the_markdown_marker_holds_whatever_the_url() {
     );
     assert_eq!(marker.matches("-->").count(), 1);
 }
+
+/// A comment stays within its limit whatever the names hold: a run of backticks that makes the
+/// code fence long, and many guards.
+#[test]
+fn a_comment_stays_within_its_limit_whatever_the_names() {
+    let ticks = "`".repeat(2000);
+    let mut scenario = Scenario::piwik();
+    for n in 0..5 {
+        scenario = scenario.want(want(&format!("a{n}{ticks}@acme.org")).language("en-US"));
+    }
+    let plan = scenario.plan();
+    let target = TargetInfo {
+        provider: Provider::PiwikPro,
+        url: "https://acme.piwik.pro".into(),
+    };
+    let text = render::markdown::render_within(&plan, &target, Some("sha256:abc"), 4096);
+    assert!(text.len() <= 4096, "{} bytes", text.len());
+    assert!(
+        text.contains("more changes: see the saved plan artifact"),
+        "{text}"
+    );
+}

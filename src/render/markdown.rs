@@ -89,22 +89,35 @@ pub fn render_within(
     if !plan.is_empty() {
         let _ = writeln!(out, "Plan: {}.\n", counts.sentence(caps));
     }
-    for blocked in &plan.blocked {
-        let _ = writeln!(
-            out,
-            "> **Blocked by the {} guard:** {}",
-            code(&blocked.guard),
-            mixed(&blocked.message)
-        );
-        if let Some(hint) = &blocked.hint {
-            let _ = writeln!(out, "> {}", mixed(hint));
-        }
-        out.push('\n');
-    }
     let mut budget = Budget {
         left: limit.saturating_sub(out.len() + checksum.map_or(0, |c| c.len() + 32) + RESERVE),
         cut: false,
     };
+    // The guards first, as many as fit.
+    let blocked: Vec<String> = plan
+        .blocked
+        .iter()
+        .map(|blocked| {
+            let mut text = format!(
+                "> **Blocked by the {} guard:** {}\n",
+                code(&blocked.guard),
+                mixed(&blocked.message)
+            );
+            if let Some(hint) = &blocked.hint {
+                let _ = writeln!(text, "> {}", mixed(hint));
+            }
+            text.push('\n');
+            text
+        })
+        .collect();
+    let shown = budget.fill(&mut out, &blocked);
+    if shown < blocked.len() {
+        let _ = writeln!(
+            out,
+            "> … and {} more guards blocked the plan: see the saved plan artifact\n",
+            thousands(blocked.len() - shown)
+        );
+    }
     // People who run the account without any file granting it come before everything else.
     let named = |admin: bool| -> Vec<String> {
         plan.unmanaged_lines(|u| u.admin == admin, code)
@@ -211,16 +224,19 @@ pub fn render_within(
         }
         let total = subjects.len();
         let users = view.subjects.iter().filter(|s| !s.is_role).count();
-        let wrapper = 96;
-        budget.left = budget.left.saturating_sub(wrapper);
-        let mut body = String::new();
-        let shown = budget.fill(&mut body, &subjects);
-        let fence = fence(&body);
-        let _ = writeln!(
-            out,
-            "<details><summary>Full plan ({})</summary>\n\n{fence}diff\n{body}{fence}\n\n</details>\n",
-            plural(users, "user", "users")
-        );
+        // The fence outgrows any run of backticks in the whole plan, so it is known, and
+        // counted, before the body is.
+        let fence = fence(&subjects.concat());
+        let mut shown = 0;
+        if budget.take(96 + 2 * fence.len()) {
+            let mut body = String::new();
+            shown = budget.fill(&mut body, &subjects);
+            let _ = writeln!(
+                out,
+                "<details><summary>Full plan ({})</summary>\n\n{fence}diff\n{body}{fence}\n\n</details>\n",
+                plural(users, "user", "users")
+            );
+        }
         if shown < total {
             let _ = writeln!(
                 out,
