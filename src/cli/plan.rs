@@ -49,16 +49,29 @@ pub fn run(args: &PlanArgs, output: Printer) -> anyhow::Result<u8> {
     session::runtime()?.block_on(async {
         let paths = args.paths.clone();
         let loading = tokio::task::spawn_blocking(move || session::load(&paths, output));
-        let early = async move {
+        let early = tokio::spawn(async move {
             let session = Session::connect(hint?, None).await.ok()?;
             let live = session.fetch().await.ok()?;
             Some((session, live))
+        });
+        // Files with problems, or for another target, do not wait for the early read.
+        let loaded = match loading.await {
+            Ok(Ok(Some(desired))) => args.planning.check_target(&desired).map(|()| desired),
+            Ok(Ok(None)) => {
+                early.abort();
+                return Ok(exit::ERROR);
+            }
+            Ok(Err(err)) => Err(err),
+            Err(err) => Err(anyhow::Error::new(err).context("loading the files stopped")),
         };
-        let (loaded, early) = tokio::join!(loading, early);
-        let Some(desired) = loaded.context("loading the files stopped")?? else {
-            return Ok(exit::ERROR);
+        let desired = match loaded {
+            Ok(desired) => desired,
+            Err(err) => {
+                early.abort();
+                return Err(err);
+            }
         };
-        args.planning.check_target(&desired)?;
+        let early = early.await.ok().flatten();
         let mut options = args.planning.options();
         options.fail_on_unmanaged = args.fail_on_unmanaged;
         // The early read counts only if the files' target is the one it read.
