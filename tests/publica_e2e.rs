@@ -505,10 +505,9 @@ async fn an_email_change_the_store_cannot_tell_apart_never_deactivates_the_perso
             (Op::Deactivate, "email:ana.torres@example.org"),
         ]
     );
-    assert_eq!(
-        plan.actions[1].depends_on,
-        [0],
-        "the logout waits for the create"
+    assert!(
+        plan.actions[1].after_creates && plan.actions[2].after_creates,
+        "the logout and the removal wait for every create"
     );
     let report = apply::run(session.account.clone(), &plan, &live, 4, None, |_, _| {}).await;
     let mut outcomes: Vec<(usize, &apply::Outcome)> =

@@ -10,7 +10,7 @@ use tokio::task::JoinSet;
 
 use crate::journal::Journal;
 use crate::model::LiveState;
-use crate::plan::{ActionId, Plan};
+use crate::plan::{ActionId, Op, Plan};
 use crate::providers::{Account, ProviderError};
 
 /// How one action ended.
@@ -136,9 +136,22 @@ pub async fn run_until<A: Account + Clone>(
             dependents[dependency].push(action.id);
         }
     }
+    // Actions that wait for every create hold one more count, released when the last create
+    // is done; a create that does not succeed skips them.
+    let gated: Vec<ActionId> = actions
+        .iter()
+        .filter(|a| a.after_creates)
+        .map(|a| a.id)
+        .collect();
+    let mut creates_left = actions.iter().filter(|a| a.op == Op::Create).count();
+    if creates_left > 0 {
+        for &id in &gated {
+            waiting[id] += 1;
+        }
+    }
     let mut ready: std::collections::VecDeque<ActionId> = actions
         .iter()
-        .filter(|a| a.depends_on.is_empty())
+        .filter(|a| waiting[a.id] == 0)
         .map(|a| a.id)
         .collect();
     let mut running = JoinSet::new();
@@ -191,6 +204,17 @@ pub async fn run_until<A: Account + Clone>(
                 if let Some(new_id) = effect.id.filter(|_| !actions[id].op.is_role()) {
                     ids.insert(actions[id].user.clone(), new_id);
                 }
+                if actions[id].op == Op::Create {
+                    creates_left -= 1;
+                    if creates_left == 0 {
+                        for &next in &gated {
+                            waiting[next] -= 1;
+                            if waiting[next] == 0 {
+                                ready.push_back(next);
+                            }
+                        }
+                    }
+                }
                 release(id, &dependents, &mut waiting, &mut ready);
                 ledger.finish(
                     id,
@@ -206,12 +230,19 @@ pub async fn run_until<A: Account + Clone>(
             }
             Err(err) => {
                 ledger.finish(id, Outcome::Failed(err));
-                // Everything that (transitively) waits on this action is skipped.
+                // Everything that (transitively) waits on this action is skipped, and what
+                // waits for every create when a create is among them.
                 let mut stack = dependents[id].clone();
+                if actions[id].op == Op::Create {
+                    stack.extend(&gated);
+                }
                 while let Some(next) = stack.pop() {
                     if !ledger.finished[next] {
                         ledger.finish(next, Outcome::Skipped(id));
                         stack.extend(&dependents[next]);
+                        if actions[next].op == Op::Create {
+                            stack.extend(&gated);
+                        }
                     }
                 }
             }

@@ -139,6 +139,9 @@ pub struct Action {
     pub changes: Vec<Change>,
     /// Actions that must succeed first.
     pub depends_on: Vec<ActionId>,
+    /// Every `create` of the plan must succeed first: the removal of a user known only by its
+    /// email, who may be a person a create is meant for. One flag, not an edge per create.
+    pub after_creates: bool,
     /// Why a removal happens: where `state: absent` is written, or the unmanaged policy.
     pub reason: Option<String>,
     /// Managed attributes of this user that stay as they are (shown as a count).
@@ -163,6 +166,8 @@ mod wire {
         live_id: Option<String>,
         changes: Vec<Change>,
         depends_on: Vec<ActionId>,
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        after_creates: bool,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         reason: Option<String>,
         #[serde(default, skip_serializing_if = "super::is_zero")]
@@ -184,6 +189,7 @@ mod wire {
                 live_id: a.live_id,
                 changes: a.changes,
                 depends_on: a.depends_on,
+                after_creates: a.after_creates,
                 reason: a.reason,
                 unchanged: a.unchanged,
             }
@@ -205,6 +211,7 @@ mod wire {
                 live_id: a.live_id,
                 changes: a.changes,
                 depends_on: a.depends_on,
+                after_creates: a.after_creates,
                 reason: a.reason,
                 unchanged: a.unchanged,
             })

@@ -32,7 +32,7 @@ pub(super) fn order(drafts: Vec<Draft>, top_role: Option<&str>) -> Vec<Action> {
     let mut brought_in: BTreeMap<String, ActionId> = BTreeMap::new();
     let mut created_roles: BTreeMap<String, ActionId> = BTreeMap::new();
     let mut promotions: Vec<ActionId> = Vec::new();
-    let mut creates: Vec<ActionId> = Vec::new();
+    let has_creates = drafts.iter().any(|d| d.op == Op::Create);
     // Per user: the updates, grants and revokes a removal of the same user waits for, since a
     // provider may not change a user once it is deactivated.
     let mut changes_of: BTreeMap<String, Vec<ActionId>> = BTreeMap::new();
@@ -73,12 +73,9 @@ pub(super) fn order(drafts: Vec<Draft>, top_role: Option<&str>) -> Vec<Action> {
         // A live user known only by its email may be a person a create is meant for (an email
         // changed without `former_emails`): its logout and removal wait for every create, and
         // are skipped when one fails, so a person the files want is never removed.
-        if (d.op.is_removal() || d.op == Op::EndSessions) && d.user.starts_with("email:") {
-            depends_on.extend(&creates);
-        }
-        if d.op == Op::Create {
-            creates.push(id);
-        }
+        let after_creates = (d.op.is_removal() || d.op == Op::EndSessions)
+            && d.user.starts_with("email:")
+            && has_creates;
         if matches!(
             d.op,
             Op::Update | Op::Promote | Op::Grant | Op::Demote | Op::Revoke | Op::EndSessions
@@ -111,6 +108,7 @@ pub(super) fn order(drafts: Vec<Draft>, top_role: Option<&str>) -> Vec<Action> {
             live_id: d.live_id,
             changes: d.changes,
             depends_on,
+            after_creates,
             reason: d.reason,
             unchanged: d.unchanged,
         });
