@@ -41,6 +41,19 @@ impl Target<'_> {
         )
     }
 
+    /// Starts the built-in sandbox `make` builds from the data in its state file (or the seed)
+    /// and the path it keeps that data at.
+    pub async fn built_in<D, S: Api>(
+        &self,
+        read: impl Fn(&Path) -> anyhow::Result<D>,
+        seed: impl Fn() -> D,
+        make: impl FnOnce(D, PathBuf) -> S,
+    ) -> anyhow::Result<Server> {
+        let state_file = self.state_file();
+        let data = state_or_seed(&state_file, read, seed)?;
+        start_sandbox(Arc::new(make(data, state_file))).await
+    }
+
     /// The built-in sandbox's state file for this provider.
     pub fn state_file(&self) -> PathBuf {
         Path::new(SANDBOX_DIR).join(format!("{}.json", self.desired.target.provider))
@@ -62,7 +75,7 @@ impl Target<'_> {
 }
 
 /// Reads the sandbox's state file if there is one, else starts from its seed.
-pub fn state_or_seed<D>(
+fn state_or_seed<D>(
     path: &Path,
     read: impl Fn(&Path) -> anyhow::Result<D>,
     seed: impl Fn() -> D,
@@ -75,7 +88,7 @@ pub fn state_or_seed<D>(
 }
 
 /// Starts an in-process sandbox serving `api` on a free loopback port.
-pub async fn start_sandbox(api: Arc<dyn Api>) -> anyhow::Result<Server> {
+async fn start_sandbox(api: Arc<dyn Api>) -> anyhow::Result<Server> {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .context("cannot start the built-in sandbox")?;

@@ -509,10 +509,9 @@ enum Exchange {
     Refused(StatusCode, Refusal),
 }
 
-/// `X-RateLimit-Limit` and `X-RateLimit-Remaining`, where a service sends them.
+/// `X-RateLimit-Remaining` and the window it counts, where a service sends them.
 #[derive(Clone, Copy, Debug, Default)]
 struct Budget {
-    limit: Option<u32>,
     remaining: Option<u32>,
     /// `w=` of `RateLimit-Policy`, in seconds.
     window: Option<u64>,
@@ -525,7 +524,6 @@ fn signals(outcome: &Result<Exchange, String>) -> Signals {
             status: Some(status.as_u16()),
             retry_after: retry_after
                 .and_then(|s| Duration::try_from_secs_f64(s.clamp(0.0, 86_400.0)).ok()),
-            limit: budget.limit,
             remaining: budget.remaining,
             period: budget.window.map(Duration::from_secs),
             write: false,
@@ -597,7 +595,6 @@ async fn read_answer(mut response: reqwest::Response, limit: usize) -> Result<Ex
             w.trim().parse::<u64>().ok()
         });
     let budget = Budget {
-        limit: count("x-ratelimit-limit"),
         remaining: count("x-ratelimit-remaining"),
         window,
     };

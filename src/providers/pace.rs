@@ -2,11 +2,12 @@
 //!
 //! Concurrency adapts as TCP's congestion window does (additive increase, multiplicative
 //! decrease): it grows while answers come back fast and successful, and halves on a 429, a 5xx,
-//! a request that got no answer, or an answer much slower than the fastest seen. Where a service
-//! announces its budget (`X-RateLimit-Limit` per minute and `X-RateLimit-Remaining`), requests
-//! are started only while the budget has room, so none is refused; `Retry-After` (or
-//! `X-RateLimit-Reset`) holds every request back, not only the one that got it. `--parallelism`
-//! fixes the concurrency instead.
+//! a request that got no answer, or an answer much slower than the fastest seen (reads and writes
+//! timed apart). Where a service announces its budget (`X-RateLimit-Remaining`, for a minute as
+//! Publica.la documents or the window `RateLimit-Policy` names), requests are started only while
+//! the budget has room, so none is refused. A refusal's `Retry-After` (or `X-RateLimit-Reset`)
+//! holds every request back, not only the one that got it, for at most [`MAX_HOLD`].
+//! `--parallelism` fixes the concurrency instead.
 //!
 //! [`Governor`] is the pure decision, driven with explicit times so it can be tested without a
 //! clock; [`Pace`] shares one between the requests of a run and does the waiting.
@@ -29,8 +30,6 @@ pub struct Signals {
     pub status: Option<u16>,
     /// How long the service asked to wait (`Retry-After`, or until `X-RateLimit-Reset`).
     pub retry_after: Option<Duration>,
-    /// `X-RateLimit-Limit`: requests allowed per [`BUDGET_PERIOD`].
-    pub limit: Option<u32>,
     /// `X-RateLimit-Remaining`: requests left in the current period.
     pub remaining: Option<u32>,
     /// The period the budget covers, where the service names it (`RateLimit-Policy`'s `w`).
@@ -509,7 +508,6 @@ mod tests {
                     done += 1;
                     Signals {
                         status: Some(200),
-                        limit: Some(limit),
                         remaining: Some(limit - count),
                         ..Signals::default()
                     }
@@ -517,7 +515,6 @@ mod tests {
                     refused += 1;
                     Signals {
                         status: Some(429),
-                        limit: Some(limit),
                         remaining: Some(0),
                         retry_after: Some(period_start + BUDGET_PERIOD - arrived),
                         ..Signals::default()
@@ -536,7 +533,6 @@ mod tests {
         let mut g = Governor::new(None);
         let budget = |remaining, period: Option<u64>| Signals {
             status: Some(200),
-            limit: Some(2),
             remaining: Some(remaining),
             period: period.map(Duration::from_secs),
             ..Signals::default()

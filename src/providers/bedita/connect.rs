@@ -5,7 +5,7 @@ use std::sync::Arc;
 use super::{Bedita, Login, sandbox};
 use crate::model::vocab::TargetUrl;
 use crate::providers::AnyAccount;
-use crate::providers::connect::{Connection, Target, sandbox_secret, start_sandbox, state_or_seed};
+use crate::providers::connect::{Connection, Target, sandbox_secret};
 
 pub async fn connect(target: Target<'_>) -> anyhow::Result<Connection> {
     let creds = &target.desired.target.credentials;
@@ -29,13 +29,19 @@ pub async fn connect(target: Target<'_>) -> anyhow::Result<Connection> {
             (url.clone(), api_key, login, None, url.clone())
         }
         TargetUrl::Sandbox => {
-            let state_file = target.state_file();
-            let data = state_or_seed(&state_file, sandbox::Data::read, sandbox::Data::seed)?;
-            let options = sandbox::Options {
-                state_file: Some(state_file),
-                ..Default::default()
-            };
-            let server = start_sandbox(Arc::new(sandbox::Sandbox::new(data, options))).await?;
+            let server = target
+                .built_in(
+                    sandbox::Data::read,
+                    sandbox::Data::seed,
+                    |data, state_file| {
+                        let options = sandbox::Options {
+                            state_file: Some(state_file),
+                            ..Default::default()
+                        };
+                        sandbox::Sandbox::new(data, options)
+                    },
+                )
+                .await?;
             let login = Login::Password {
                 username: sandbox_secret("the sandbox username", sandbox::SEED_USERNAME),
                 password: sandbox_secret("the sandbox password", sandbox::SEED_PASSWORD),

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use super::{Piwik, sandbox};
 use crate::model::vocab::TargetUrl;
 use crate::providers::AnyAccount;
-use crate::providers::connect::{Connection, Target, sandbox_secret, start_sandbox, state_or_seed};
+use crate::providers::connect::{Connection, Target, sandbox_secret};
 
 pub async fn connect(target: Target<'_>) -> anyhow::Result<Connection> {
     let creds = &target.desired.target.credentials;
@@ -23,13 +23,19 @@ pub async fn connect(target: Target<'_>) -> anyhow::Result<Connection> {
             })
         }
         TargetUrl::Sandbox => {
-            let state_file = target.state_file();
-            let data = state_or_seed(&state_file, sandbox::Data::read, sandbox::Data::seed)?;
-            let options = sandbox::Options {
-                state_file: Some(state_file),
-                ..Default::default()
-            };
-            let server = start_sandbox(Arc::new(sandbox::Sandbox::new(data, options))).await?;
+            let server = target
+                .built_in(
+                    sandbox::Data::read,
+                    sandbox::Data::seed,
+                    |data, state_file| {
+                        let options = sandbox::Options {
+                            state_file: Some(state_file),
+                            ..Default::default()
+                        };
+                        sandbox::Sandbox::new(data, options)
+                    },
+                )
+                .await?;
             let (id, key) = sandbox::SEED_CLIENT;
             let client = Piwik::new(
                 &server.url(),

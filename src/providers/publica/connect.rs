@@ -5,7 +5,7 @@ use std::sync::Arc;
 use super::{Publica, sandbox};
 use crate::model::vocab::TargetUrl;
 use crate::providers::AnyAccount;
-use crate::providers::connect::{Connection, Target, sandbox_secret, start_sandbox, state_or_seed};
+use crate::providers::connect::{Connection, Target, sandbox_secret};
 
 pub async fn connect(target: Target<'_>) -> anyhow::Result<Connection> {
     let (base, token, server, label) = match &target.desired.target.url {
@@ -16,10 +16,13 @@ pub async fn connect(target: Target<'_>) -> anyhow::Result<Connection> {
             (url.clone(), token, None, url.clone())
         }
         TargetUrl::Sandbox => {
-            let state_file = target.state_file();
-            let data = state_or_seed(&state_file, sandbox::Data::read, sandbox::Data::seed)?;
-            let server =
-                start_sandbox(Arc::new(sandbox::Sandbox::new(data, Some(state_file)))).await?;
+            let server = target
+                .built_in(
+                    sandbox::Data::read,
+                    sandbox::Data::seed,
+                    |data, state_file| sandbox::Sandbox::new(data, Some(state_file)),
+                )
+                .await?;
             let token = sandbox_secret("the sandbox token", sandbox::SEED_TOKEN);
             (server.url(), token, Some(server), target.sandbox_label())
         }
