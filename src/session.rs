@@ -112,7 +112,8 @@ impl Session {
                 .iter()
                 .filter_map(|u| {
                     let plan = u.plan.as_ref()?;
-                    (!offered.contains(plan)).then(|| format!("`{plan}` for {} ({})", u.key, u.at))
+                    (!offered.contains(plan))
+                        .then(|| format!("`{plan}` for {} ({})", u.key, self.desired.at(u.origin)))
                 })
                 .collect();
             if !unknown.is_empty() {
@@ -138,7 +139,7 @@ impl Session {
                 .filter(|a| a.op == crate::plan::Op::Create)
                 .filter_map(|a| self.desired.users.iter().find(|u| u.key == a.user))
                 .filter(|u| u.password.is_none())
-                .map(|u| format!("{} ({})", u.key, u.at))
+                .map(|u| format!("{} ({})", u.key, self.desired.at(u.origin)))
                 .collect();
             if !missing.is_empty() {
                 anyhow::bail!(

@@ -93,6 +93,19 @@ impl Value {
     }
 }
 
+impl Node {
+    /// Takes the value of `key` out of a mapping, leaving the rest of it in place.
+    pub fn take(&mut self, key: &str) -> Option<Node> {
+        let Value::Map(entries) = &mut self.value else {
+            return None;
+        };
+        let at = entries
+            .iter()
+            .position(|(k, _)| matches!(&k.value, Value::Str(name) if name == key))?;
+        Some(entries.remove(at).1)
+    }
+}
+
 /// A document could not be read as YAML.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SyntaxError {

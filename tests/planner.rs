@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use proptest::prelude::*;
 use rollcall::model::vocab::{LanguageTag, Provider, State, TargetUrl, Unmanaged};
 use rollcall::model::{
-    Credentials, DesiredState, DesiredUser, LiveState, LiveUser, Policy, Target,
+    Attributes, Credentials, DesiredState, DesiredUser, LiveState, LiveUser, Names, Policy, Target,
 };
 use rollcall::plan::{Op, Plan, PlanOptions, plan};
 use rollcall::render::{self, TargetInfo};
@@ -62,6 +62,7 @@ fn desired(users: Vec<DesiredUser>, unmanaged: Unmanaged) -> DesiredState {
         plans: Vec::new(),
         files: 1,
         digests: Vec::new(),
+        paths: vec!["team.yaml".into()],
     }
 }
 
@@ -73,8 +74,8 @@ fn live_user(n: usize, email: &str, role: &str, language: &str) -> LiveUser {
         blocked: false,
         email: Some(email.to_string()),
         state: State::Active,
-        attributes: BTreeMap::from([("language", language.to_string())]),
-        roles: BTreeSet::from([role.to_string()]),
+        attributes: Attributes::from([("language", language.to_string())]),
+        roles: Names::from([role.to_string()]),
     }
 }
 
@@ -96,11 +97,11 @@ fn simulate(live: &LiveState, plan: &Plan) -> LiveState {
                     blocked: false,
                     email: action.after("email").map(str::to_string),
                     state: State::Active,
-                    attributes: BTreeMap::from([(
+                    attributes: Attributes::from([(
                         "language",
                         action.after("language").unwrap_or("en-US").to_string(),
                     )]),
-                    roles: BTreeSet::from(["user".to_string()]),
+                    roles: Names::from(["user".to_string()]),
                 };
                 assert!(
                     users.insert(action.user.clone(), user).is_none(),
@@ -124,7 +125,7 @@ fn simulate(live: &LiveState, plan: &Plan) -> LiveState {
                 let user = users
                     .get_mut(&action.user)
                     .expect("a role for a user that exists");
-                user.roles = BTreeSet::from([action.after("role").unwrap().to_string()]);
+                user.roles = Names::from([action.after("role").unwrap().to_string()]);
             }
             Op::Reactivate | Op::Deactivate => {
                 let user = users
@@ -210,7 +211,7 @@ proptest! {
                         prop_assert_eq!(live.attributes.get("language").map(String::as_str), Some(language.as_str()));
                     }
                     if let Some(roles) = &user.roles {
-                        prop_assert_eq!(&live.roles, roles);
+                        prop_assert_eq!(live.roles.iter().collect::<Vec<_>>(), roles.iter().collect::<Vec<_>>());
                     }
                 }
             }
@@ -572,13 +573,13 @@ fn attributes_are_compared_generically_for_any_provider() {
             blocked: false,
             email: Some("reader@example.org".into()),
             state: State::Active,
-            attributes: BTreeMap::from([
+            attributes: Attributes::from([
                 ("email", "reader@example.org".to_string()),
                 ("admin", "false".to_string()),
                 ("only_sees_readable", "false".to_string()),
                 ("sessions_limit", "1".to_string()),
             ]),
-            roles: BTreeSet::new(),
+            roles: Names::default(),
         }],
         None,
     );
@@ -626,11 +627,11 @@ fn publica(state: State, want_state: State, sessions_limit: Option<u32>) -> Plan
             blocked: false,
             email: Some("reader@example.org".into()),
             state,
-            attributes: BTreeMap::from([
+            attributes: Attributes::from([
                 ("email", "reader@example.org".to_string()),
                 ("sessions_limit", "1".to_string()),
             ]),
-            roles: BTreeSet::new(),
+            roles: Names::default(),
         }],
         None,
     );
@@ -703,8 +704,8 @@ fn an_unmanaged_user_already_deactivated_is_left_alone() {
         blocked: false,
         email: Some("gone@example.org".into()),
         state,
-        attributes: BTreeMap::new(),
-        roles: BTreeSet::new(),
+        attributes: Attributes::default(),
+        roles: Names::default(),
     };
     let deactivated = LiveState::new(vec![user(State::Deactivated)], None);
     assert!(plan(&want, &deactivated, &PlanOptions::default()).is_empty());
@@ -734,7 +735,7 @@ const DECLARED: [&str; 4] = ["admin", "editor", "reviewer", "desk"];
 const LIVE_ROLES: [&str; 4] = ["admin", "editor", "reviewer", "legacy"];
 const STATES: [State; 3] = [State::Active, State::Deactivated, State::Absent];
 
-fn pick(names: &[&str], mask: u8) -> BTreeSet<String> {
+fn pick<C: FromIterator<String>>(names: &[&str], mask: u8) -> C {
     names
         .iter()
         .enumerate()
@@ -807,7 +808,7 @@ fn simulate_bedita(live: &LiveState, plan: &Plan) -> LiveState {
                 }
             }
             (Op::Create, None) => {
-                let mut attributes = BTreeMap::new();
+                let mut attributes = Attributes::default();
                 if let Some(language) = action.after("language") {
                     attributes.insert("language", language.to_string());
                 }
@@ -821,7 +822,7 @@ fn simulate_bedita(live: &LiveState, plan: &Plan) -> LiveState {
                         email: None,
                         state: state_of(action.after("state")),
                         attributes,
-                        roles: BTreeSet::new(),
+                        roles: Names::default(),
                     },
                 );
             }
@@ -892,10 +893,10 @@ prop_compose! {
                 blocked: false,
                 email: None,
                 state: STATES[*state],
-                attributes: BTreeMap::from([("language", LANGUAGES[*language].to_string())]),
+                attributes: Attributes::from([("language", LANGUAGES[*language].to_string())]),
                 // The trash does not show roles.
                 roles: if STATES[*state] == State::Absent {
-                    BTreeSet::new()
+                    Names::default()
                 } else {
                     pick(&LIVE_ROLES, *roles)
                 },
@@ -986,7 +987,7 @@ fn a_bedita_plan_shows_roles_grants_revokes_and_restores() {
                 blocked: false,
                 email: None,
                 state: State::Active,
-                attributes: BTreeMap::new(),
+                attributes: Attributes::default(),
                 roles: pick(&LIVE_ROLES, 0b1010),
             },
             LiveUser {
@@ -996,8 +997,8 @@ fn a_bedita_plan_shows_roles_grants_revokes_and_restores() {
                 blocked: false,
                 email: None,
                 state: State::Absent,
-                attributes: BTreeMap::new(),
-                roles: BTreeSet::new(),
+                attributes: Attributes::default(),
+                roles: Names::default(),
             },
         ],
         None,
@@ -1106,8 +1107,8 @@ fn deactivating_the_last_active_admin_is_blocked() {
         blocked: false,
         email: None,
         state,
-        attributes: BTreeMap::new(),
-        roles: BTreeSet::from(["admin".to_string()]),
+        attributes: Attributes::default(),
+        roles: Names::from(["admin".to_string()]),
     };
     let mut live = LiveState::new(
         vec![

@@ -174,7 +174,7 @@ pub fn render(desired: &DesiredState, live: &LiveState) -> String {
         for (name, value) in &user.attributes {
             // Flags and counts are written bare, as the format reads them; text quoted.
             let bare = matches!(
-                *name,
+                name,
                 "admin" | "plan_admin" | "only_sees_readable" | "sessions_limit"
             ) && (value == "true" || value == "false" || value.parse::<u64>().is_ok());
             if bare {

@@ -243,15 +243,59 @@ impl<T: Decode> Decode for Vec<T> {
         };
         // Items that fail are reported and left out, so the rest can still be checked.
         let mut out = Vec::with_capacity(items.len());
-        for item in items {
-            if matches!(item.value, Value::Null) {
-                null_value(item, "a list item", cx);
-            } else if let Some(value) = T::decode(item, cx) {
-                out.push(value);
-            }
-        }
+        out.extend(items.iter().filter_map(|node| item(node, cx)));
         Some(out)
     }
+}
+
+/// A list whose items are decoded later, one at a time, by whoever holds its node (the loader,
+/// for `users`): decoding it checks only that it is a list. A file of many users then never
+/// holds every user in two forms at once. Its schema is the list's.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Deferred<T> {
+    /// How many items the list holds.
+    pub len: usize,
+    item: std::marker::PhantomData<T>,
+}
+
+impl<T> Decode for Deferred<T> {
+    fn decode(node: &Node, cx: &mut Cx) -> Option<Self> {
+        let Value::Seq(items) = &node.value else {
+            cx.wrong_type(node, "a list");
+            return None;
+        };
+        Some(Deferred {
+            len: items.len(),
+            item: std::marker::PhantomData,
+        })
+    }
+}
+
+impl<T: schemars::JsonSchema> schemars::JsonSchema for Deferred<T> {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        Vec::<T>::schema_name()
+    }
+
+    fn schema_id() -> std::borrow::Cow<'static, str> {
+        Vec::<T>::schema_id()
+    }
+
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        Vec::<T>::json_schema(generator)
+    }
+
+    fn inline_schema() -> bool {
+        Vec::<T>::inline_schema()
+    }
+}
+
+/// Decodes one item of a list. `null` is reported, never taken for an empty value.
+pub fn item<T: Decode>(node: &Node, cx: &mut Cx) -> Option<T> {
+    if matches!(node.value, Value::Null) {
+        null_value(node, "a list item", cx);
+        return None;
+    }
+    T::decode(node, cx)
 }
 
 fn null_value(node: &Node, what: &str, cx: &mut Cx) {

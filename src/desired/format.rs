@@ -9,7 +9,7 @@ use std::borrow::Cow;
 
 use schemars::{JsonSchema, Schema, SchemaGenerator, json_schema};
 
-use super::decode::{Cx, Decode, Spanned, keyword_format, record};
+use super::decode::{Cx, Decode, Deferred, Spanned, keyword_format, record};
 use super::env;
 use crate::model::vocab::{
     Date, Email, ExternalId, LanguageTag, MaxRemovals, Pattern, Provider, Secret, SecretRef, State,
@@ -35,7 +35,7 @@ record! {
         /// The plans users may be given, referred to by name (Publica.la).
         pub plans: Option<Spanned<Vec<Spanned<PlanDoc>>>>,
         /// The people who should (or should no longer) have an account.
-        pub users: Option<Spanned<Vec<Spanned<UserDoc>>>>,
+        pub users: Option<Spanned<Deferred<Spanned<UserDoc>>>>,
     }
 }
 

@@ -4,8 +4,8 @@ use std::fs;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
-use super::decode::{Cx, Decode};
-use super::format::FileDoc;
+use super::decode::{Cx, Decode, Spanned};
+use super::format::{FileDoc, UserDoc};
 use super::validate;
 use crate::diagnostic::{self, Diagnostic, SourceId, Sources};
 use crate::model::DesiredState;
@@ -50,22 +50,31 @@ pub fn load_with(
 ) -> Loaded {
     let mut sources = Sources::default();
     let mut diagnostics = Vec::new();
+    // Every file is read before any is decoded, so the decoding can borrow all their texts.
+    let paths = expand(paths, &mut sources, &mut diagnostics);
+    let read_count = paths.len();
+    let ids: Vec<SourceId> = paths
+        .iter()
+        .filter_map(|path| read(path, &mut sources, &mut diagnostics))
+        .collect();
     let mut files = Vec::new();
-    let mut read_count = 0;
-    let mut secret_vars = std::collections::BTreeSet::new();
-    let mut plain_vars = Vec::new();
-    let mut unset: Vec<(String, SourceId, Span)> = Vec::new();
-    for path in expand(paths, &mut sources, &mut diagnostics) {
-        read_count += 1;
-        let Some(id) = read(&path, &mut sources, &mut diagnostics) else {
-            continue;
-        };
+    // Each file's decoding state, and its `users` list still as YAML.
+    let mut pending: Vec<(Cx, Option<yaml::Node>)> = Vec::new();
+    let mut hidden = Vec::new();
+    for &id in &ids {
         let text = sources.text(id).unwrap_or_default();
         // Secrets are found in the text before it is parsed, so no message about it shows one.
-        let hidden = super::secrets::scan(text);
+        hidden.push((id, super::secrets::scan(text)));
         let mut cx = Cx::new(id, text, env);
+        let mut users = None;
         let doc = match yaml::parse(text) {
-            Ok(Some(root)) => FileDoc::decode(&root, &mut cx),
+            Ok(Some(mut root)) => {
+                let doc = FileDoc::decode(&root, &mut cx);
+                if doc.as_ref().is_some_and(|d| d.users.is_some()) {
+                    users = root.take("users");
+                }
+                doc
+            }
             Ok(None) => {
                 cx.diagnostics.push(
                     Diagnostic::new(id, None, "the file is empty")
@@ -78,6 +87,51 @@ pub fn load_with(
                 None
             }
         };
+        if let Some(doc) = doc {
+            files.push((id, doc));
+        }
+        pending.push((cx, users));
+    }
+    // Whole-set checks run on whatever decoded, so one run reports as much as it can. When a
+    // file could not be read at all, its missing sections are not reported again.
+    let complete = files.len() == read_count;
+    // The built-in sandbox signs in with its own credentials.
+    let sandbox_credentials: std::collections::BTreeSet<String> = files
+        .iter()
+        .filter_map(|(_, file)| file.target.as_ref())
+        .filter(|t| t.value.url.value == crate::model::vocab::TargetUrl::Sandbox)
+        .filter_map(|t| t.value.credentials.as_ref())
+        .flat_map(|c| validate::credential_vars(&c.value))
+        .collect();
+    let mut resolver = if files.is_empty() {
+        None
+    } else {
+        validate::Resolver::new(&files, complete, &mut diagnostics)
+    };
+    // The users are decoded one at a time, once the rest of the set is known, and each YAML
+    // node and decoded user is dropped as soon as it is converted: a file of many users is
+    // never held in three forms at once.
+    for (cx, users) in &mut pending {
+        let Some(yaml::Node {
+            value: yaml::Value::Seq(items),
+            ..
+        }) = users.take()
+        else {
+            continue;
+        };
+        for node in items {
+            let user = super::decode::item::<Spanned<UserDoc>>(&node, cx);
+            if let (Some(user), Some(resolver)) = (user, resolver.as_mut()) {
+                resolver.user(cx.source, &user);
+            }
+        }
+    }
+    let mut secret_vars = std::collections::BTreeSet::new();
+    let mut plain_vars = Vec::new();
+    let mut unset: Vec<(String, SourceId, Span)> = Vec::new();
+    let mut sensitive = Vec::new();
+    for (cx, _) in pending {
+        let id = cx.source;
         secret_vars.extend(cx.secret_vars);
         plain_vars.extend(cx.plain_vars.into_iter().map(|(var, span)| (var, id, span)));
         unset.extend(
@@ -85,18 +139,17 @@ pub fn load_with(
                 .into_iter()
                 .map(|(var, span)| (var, id, span)),
         );
-        let (mut found, sensitive) = (cx.diagnostics, cx.sensitive);
-        for span in sensitive {
-            sources.mark_sensitive(id, span);
-        }
-        for range in hidden.ranges {
+        sensitive.extend(cx.sensitive.into_iter().map(|span| (id, span)));
+        diagnostics.extend(cx.diagnostics);
+    }
+    for (id, span) in sensitive {
+        sources.mark_sensitive(id, span);
+    }
+    for (id, found) in hidden {
+        for range in found.ranges {
             sources.mark_sensitive_range(id, range);
         }
-        sources.hide_words(hidden.words);
-        diagnostics.append(&mut found);
-        if let Some(doc) = doc {
-            files.push((id, doc));
-        }
+        sources.hide_words(found.words);
     }
     // A credential's variable used in another field would show the secret wherever that field
     // is shown (a plan, an export); it is refused, by name.
@@ -113,22 +166,7 @@ pub fn load_with(
             );
         }
     }
-    // Whole-set checks run on whatever decoded, so one run reports as much as it can. When a
-    // file could not be read at all, its missing sections are not reported again.
-    let complete = files.len() == read_count;
-    // The built-in sandbox signs in with its own credentials.
-    let sandbox_credentials: std::collections::BTreeSet<String> = files
-        .iter()
-        .filter_map(|(_, file)| file.target.as_ref())
-        .filter(|t| t.value.url.value == crate::model::vocab::TargetUrl::Sandbox)
-        .filter_map(|t| t.value.credentials.as_ref())
-        .flat_map(|c| validate::credential_vars(&c.value))
-        .collect();
-    let result = if files.is_empty() {
-        None
-    } else {
-        validate::resolve(&mut files, complete, &mut diagnostics)
-    };
+    let result = resolver.and_then(|resolver| resolver.finish(&mut diagnostics));
     // Unset variables, each once: an error where they are needed, else a list for the caller.
     let mut unset_vars: Vec<String> = Vec::new();
     for (var, id, span) in &unset {
@@ -159,13 +197,9 @@ pub fn load_with(
                     Some((sources.path(id).to_path_buf(), sha256(text.as_bytes())))
                 })
                 .collect();
-            let at = |o: crate::diagnostic::Origin| {
-                format!("{}:{}", sources.path(o.source).display(), o.span.line)
-            };
-            for user in &mut state.users {
-                user.state_at = user.state_origin.map(at);
-                user.at = at(user.origin);
-            }
+            state.paths = (0..sources.len())
+                .map(|id| sources.path(SourceId(id)).to_path_buf())
+                .collect();
             Ok(state)
         }
         _ => {
@@ -473,6 +507,8 @@ pub fn target_hint(
         return None;
     }
     let mut diagnostics = Vec::new();
-    let state = validate::resolve(&mut [(id, doc)], true, &mut diagnostics)?;
+    let files = [(id, doc)];
+    let state =
+        validate::Resolver::new(&files, true, &mut diagnostics)?.finish(&mut diagnostics)?;
     diagnostics.is_empty().then_some(state)
 }

@@ -9,7 +9,10 @@
 use std::collections::BTreeSet;
 
 pub mod capabilities;
+mod compact;
 pub mod vocab;
+
+pub use compact::{Attributes, Names};
 
 use crate::diagnostic::Origin;
 use vocab::{
@@ -32,6 +35,19 @@ pub struct DesiredState {
     pub files: usize,
     /// Each file as given and the SHA-256 of its text, for binding saved plans to the files.
     pub digests: Vec<(std::path::PathBuf, String)>,
+    /// The path of each source, by [`crate::diagnostic::SourceId`], to say where something is
+    /// written.
+    pub paths: Vec<std::path::PathBuf>,
+}
+
+impl DesiredState {
+    /// Where `origin` is, as `path:line` ("`state: absent` in leavers.yaml:12").
+    pub fn at(&self, origin: Origin) -> String {
+        match self.paths.get(origin.source.0) {
+            Some(path) => format!("{}:{}", path.display(), origin.span.line),
+            None => format!("line {}", origin.span.line),
+        }
+    }
 }
 
 /// The account and how to reach it.
@@ -119,10 +135,6 @@ pub struct DesiredUser {
     pub state: State,
     /// Where `state` was written, when it was.
     pub state_origin: Option<Origin>,
-    /// The same place as `path:line`, for plans ("`state: absent` in leavers.yaml:12").
-    pub state_at: Option<String>,
-    /// Where the user is declared, as `path:line`.
-    pub at: String,
     pub email: Option<Email>,
     /// Emails the person had before, where a store matches users by email (Publica.la).
     pub former_emails: Vec<Email>,
@@ -215,8 +227,8 @@ pub struct LiveUser {
     pub email: Option<String>,
     pub state: State,
     /// Scalar attributes as text, named as in the files (`language`, `admin`, ...).
-    pub attributes: std::collections::BTreeMap<&'static str, String>,
-    pub roles: BTreeSet<String>,
+    pub attributes: Attributes,
+    pub roles: Names,
 }
 
 /// Everything fetched from an account.
@@ -277,7 +289,7 @@ impl LiveUser {
             attributes.insert("email".to_string(), email.clone());
         }
         for (name, value) in &self.attributes {
-            attributes.insert((*name).to_string(), value.clone());
+            attributes.insert(name.to_string(), value.clone());
         }
         let roles: Vec<&str> = self.roles.iter().map(String::as_str).collect();
         attributes.insert("roles".to_string(), roles.join(","));

@@ -32,23 +32,23 @@ impl PlanOptions {
     /// The `--target-user` patterns that match no user of the files or of the account: a
     /// scoped run with one of them would plan nothing and look like success.
     pub fn unmatched_targets(&self, desired: &DesiredState, live: &LiveState) -> Vec<&str> {
-        let names = desired
-            .users
-            .iter()
-            .flat_map(|u| [Some(u.key.as_str()), u.email.as_ref().map(|e| e.as_str())])
-            .chain(
-                live.users
-                    .iter()
-                    .flat_map(|u| [Some(u.key.as_str()), u.email.as_deref()]),
-            )
-            .flatten()
-            .map(str::to_lowercase)
-            .collect::<Vec<_>>();
+        // Compared one name at a time: an account of many users is not copied for this.
+        let names = || {
+            let wanted = desired
+                .users
+                .iter()
+                .flat_map(|u| [Some(u.key.as_str()), u.email.as_ref().map(|e| e.as_str())]);
+            let found = live
+                .users
+                .iter()
+                .flat_map(|u| [Some(u.key.as_str()), u.email.as_deref()]);
+            wanted.chain(found).flatten()
+        };
         self.target_users
             .iter()
             .filter(|p| {
                 let p = p.to_lowercase();
-                !names.iter().any(|n| glob(&p, n))
+                !names().any(|n| glob(&p, &n.to_lowercase()))
             })
             .map(String::as_str)
             .collect()
@@ -119,7 +119,7 @@ pub fn plan(desired: &DesiredState, live: &LiveState, options: &PlanOptions) -> 
         }
         let before = drafts.len();
         let mut cannot = Vec::new();
-        diff_user(user, current, caps, &mut drafts, &mut cannot);
+        diff_user(desired, user, current, caps, &mut drafts, &mut cannot);
         if !protected(&user.key, user.email.as_ref().map(|e| e.as_str()))
             && options.in_scope(&user.key)
         {
@@ -273,6 +273,7 @@ fn unmanaged_user(user: &LiveUser, caps: &Capabilities) -> UnmanagedUser {
 
 /// The actions that bring one managed user from `live` to `desired`.
 fn diff_user(
+    set: &DesiredState,
     desired: &DesiredUser,
     live: Option<&LiveUser>,
     caps: &Capabilities,
@@ -301,9 +302,8 @@ fn diff_user(
                 return;
             }
             let reason = desired
-                .state_at
-                .as_ref()
-                .map(|at| format!("`state: absent` in {at}"));
+                .state_origin
+                .map(|origin| format!("`state: absent` in {}", set.at(origin)));
             out.push(draft(absent_op(caps), removal_changes(live, caps), reason));
         }
         (State::Absent, None) => {}
@@ -459,12 +459,14 @@ fn reconcile(
     if let (Some(wanted), Roles::Declared) = (&desired.roles, caps.roles) {
         managed += 1;
         let grants: Vec<Change> = wanted
-            .difference(&live.roles)
+            .iter()
+            .filter(|r| !live.roles.contains(r))
             .map(|r| role_change("", r))
             .collect();
         let revokes: Vec<Change> = live
             .roles
-            .difference(wanted)
+            .iter()
+            .filter(|r| !wanted.contains(*r))
             .map(|r| Change {
                 attribute: "role".into(),
                 before: Some(r.clone()),

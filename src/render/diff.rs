@@ -46,7 +46,7 @@ pub fn render(plan: &Plan, live: &LiveState) -> String {
                 before.insert(attribute, value.clone());
             }
             if role_sets {
-                roles.clone_from(&current.roles);
+                roles = current.roles.iter().cloned().collect();
             } else if let Some(role) = current.roles.iter().next() {
                 before.insert("role", role.clone());
             }
@@ -102,7 +102,10 @@ pub fn render(plan: &Plan, live: &LiveState) -> String {
         if role_sets && !is_role {
             if had_roles {
                 let live_roles = live_by_key.get(name).map(|u| &u.roles);
-                let _ = writeln!(was, "roles: {}", list(live_roles.unwrap_or(&roles)));
+                let _ = match live_roles {
+                    Some(live) => writeln!(was, "roles: {}", list(live)),
+                    None => writeln!(was, "roles: {}", list(&roles)),
+                };
             }
             if !after.is_empty() {
                 let _ = writeln!(will, "roles: {}", list(&roles));
@@ -131,8 +134,8 @@ pub fn render(plan: &Plan, live: &LiveState) -> String {
     out
 }
 
-fn list(roles: &BTreeSet<String>) -> String {
-    let names: Vec<Cow<'_, str>> = roles.iter().map(|r| visible(r)).collect();
+fn list<'r>(roles: impl IntoIterator<Item = &'r String>) -> String {
+    let names: Vec<Cow<'_, str>> = roles.into_iter().map(|r| visible(r)).collect();
     format!("[{}]", names.join(", "))
 }
 

@@ -9,13 +9,11 @@
 //! ```
 #![allow(dead_code)]
 
-use std::collections::{BTreeMap, BTreeSet};
-
 use rollcall::diagnostic::{Origin, SourceId};
 use rollcall::model::vocab::{Email, LanguageTag, Provider, State, TargetUrl, Unmanaged};
 use rollcall::model::{
-    Credentials, DesiredRole, DesiredState, DesiredUser, LiveRole, LiveState, LiveUser, Policy,
-    Target,
+    Attributes, Credentials, DesiredRole, DesiredState, DesiredUser, LiveRole, LiveState, LiveUser,
+    Names, Policy, Target,
 };
 use rollcall::plan::{Plan, PlanOptions, plan};
 
@@ -35,8 +33,8 @@ pub fn live(key: &str) -> LiveBuilder {
         blocked: false,
         email: None,
         state: State::Active,
-        attributes: BTreeMap::new(),
-        roles: BTreeSet::new(),
+        attributes: Attributes::default(),
+        roles: Names::default(),
     })
 }
 
@@ -47,8 +45,6 @@ pub fn want(key: &str) -> WantBuilder {
         origin: origin(),
         state: State::Active,
         state_origin: None,
-        state_at: None,
-        at: "team.yaml:6".into(),
         email: Email::parse(key).ok(),
         former_emails: Vec::new(),
         external_id: None,
@@ -109,7 +105,13 @@ impl WantBuilder {
     /// The user's state; an absent one is written at `team.yaml:7`, as removal reasons show.
     pub fn state(mut self, state: State) -> Self {
         self.0.state = state;
-        self.0.state_at = (state == State::Absent).then(|| "team.yaml:7".to_string());
+        self.0.state_origin = (state == State::Absent).then(|| Origin {
+            source: SourceId(0),
+            span: rollcall::yaml::Span {
+                line: 7,
+                ..Default::default()
+            },
+        });
         self
     }
 
@@ -242,6 +244,7 @@ impl Scenario {
             plans: Vec::new(),
             files: 1,
             digests: Vec::new(),
+            paths: vec!["team.yaml".into()],
         };
         if let Some(names) = &self.roles {
             live.roles = Some(

@@ -41,159 +41,190 @@ fn at(source: SourceId, span: Span) -> Origin {
     Origin { source, span }
 }
 
-/// Validates decoded files as one set and builds the desired state. Problems are appended to
-/// `diagnostics`; the state is returned only when there are none.
-///
-/// `complete` says every file of the set decoded; when one did not, a section it may have held
-/// (such as `target`) is not reported missing.
-///
-/// The users are taken out of `files` and each is dropped once converted, so a large set never
-/// holds both forms of every user at once.
-pub fn resolve(
-    files: &mut [(SourceId, FileDoc)],
-    complete: bool,
-    diagnostics: &mut Vec<Diagnostic>,
-) -> Option<DesiredState> {
-    let user_lists: Vec<(SourceId, Vec<Spanned<UserDoc>>)> = files
-        .iter_mut()
-        .map(|(source, file)| {
-            (
-                *source,
-                file.users.take().map(|u| u.value).unwrap_or_default(),
+/// Validates decoded files as one set and builds the desired state, in three steps: [`Self::new`]
+/// checks everything but the users, [`Self::user`] takes the users one at a time (so a caller can
+/// decode each just before and drop it just after), and [`Self::finish`] gives the state.
+pub struct Resolver<'f> {
+    checker: Checker,
+    target: (SourceId, &'f TargetDoc),
+    caps: &'static Capabilities,
+    credentials: Option<Credentials>,
+    policy: Option<Option<Policy>>,
+    defaults: Option<&'f DefaultsDoc>,
+    default_roles: Option<BTreeSet<String>>,
+    roles: BTreeMap<String, DesiredRole>,
+    plans: BTreeMap<String, Origin>,
+    files: usize,
+    users: Vec<DesiredUser>,
+    /// Where each key and each email was first declared, to report the second.
+    seen: HashMap<String, Origin>,
+    seen_emails: HashMap<String, Origin>,
+}
+
+impl<'f> Resolver<'f> {
+    /// Checks the sections other than `users`. Without a target nothing can be checked
+    /// further: the problems are appended to `diagnostics` and there is no resolver.
+    ///
+    /// `complete` says every file of the set decoded; when one did not, a section it may have
+    /// held (such as `target`) is not reported missing.
+    pub fn new(
+        files: &'f [(SourceId, FileDoc)],
+        complete: bool,
+        diagnostics: &mut Vec<Diagnostic>,
+    ) -> Option<Self> {
+        let mut checker = Checker {
+            diagnostics: Vec::new(),
+        };
+        let target = single(&mut checker, files, "target", |f| f.target.as_ref());
+        let policy = single(&mut checker, files, "policy", |f| f.policy.as_ref());
+        let defaults = single(&mut checker, files, "defaults", |f| f.defaults.as_ref());
+        let Some((target_source, target)) = target else {
+            if let Some((source, _)) = files.first()
+                && complete
+                && !checker
+                    .diagnostics
+                    .iter()
+                    .any(|d| d.message.contains("`target`"))
+            {
+                checker.diagnostics.push(
+                    Diagnostic::new(*source, None, "no file declares a `target`")
+                        .hint("add a `target:` with `provider` and `url` to one of the files"),
+                );
+            }
+            diagnostics.append(&mut checker.diagnostics);
+            return None;
+        };
+        let caps = target.provider.value.capabilities();
+
+        let credentials = check_credentials(&mut checker, target_source, target, caps);
+        let policy = policy.map(|(source, p)| check_policy(&mut checker, source, p, caps));
+        if let Some((source, defaults)) = defaults {
+            check_defaults(&mut checker, source, defaults, caps);
+        }
+        let roles = collect_roles(&mut checker, files, caps);
+        let plans = collect_plans(&mut checker, files, caps);
+        let default_roles = defaults.and_then(|(source, d)| {
+            check_references(
+                &mut checker,
+                source,
+                d.roles.as_ref(),
+                d.plan.as_ref(),
+                caps,
+                &roles,
+                &plans,
             )
-        })
-        .collect();
-    let files = &*files;
-    let mut checker = Checker {
-        diagnostics: Vec::new(),
-    };
-    let target = single(&mut checker, files, "target", |f| f.target.as_ref());
-    let policy = single(&mut checker, files, "policy", |f| f.policy.as_ref());
-    let defaults = single(&mut checker, files, "defaults", |f| f.defaults.as_ref());
-    let Some((target_source, target)) = target else {
-        if let Some((source, _)) = files.first()
-            && complete
-            && !checker
-                .diagnostics
-                .iter()
-                .any(|d| d.message.contains("`target`"))
-        {
-            checker.diagnostics.push(
-                Diagnostic::new(*source, None, "no file declares a `target`")
-                    .hint("add a `target:` with `provider` and `url` to one of the files"),
-            );
-        }
-        diagnostics.append(&mut checker.diagnostics);
-        return None;
-    };
-    let provider = target.provider.value;
-    let caps = provider.capabilities();
-
-    let credentials = check_credentials(&mut checker, target_source, target, caps);
-    let policy = policy.map(|(source, p)| check_policy(&mut checker, source, p, caps));
-    if let Some((source, defaults)) = defaults {
-        check_defaults(&mut checker, source, defaults, caps);
-    }
-    let roles = collect_roles(&mut checker, files, caps);
-    let plans = collect_plans(&mut checker, files, caps);
-    let default_roles = defaults.and_then(|(source, d)| {
-        check_references(
-            &mut checker,
-            source,
-            d.roles.as_ref(),
-            d.plan.as_ref(),
+            .filter(|_| d.roles.is_some())
+        });
+        let expected = files
+            .iter()
+            .filter_map(|(_, f)| f.users.as_ref())
+            .map(|u| u.value.len)
+            .sum();
+        Some(Resolver {
+            checker,
+            target: (target_source, target),
             caps,
-            &roles,
-            &plans,
-        )
-        .filter(|_| d.roles.is_some())
-    });
-    let scope = Scope {
-        caps,
-        defaults: defaults.map(|d| d.1),
-        default_roles,
-        roles: &roles,
-        plans: &plans,
-    };
+            credentials,
+            policy,
+            defaults: defaults.map(|d| d.1),
+            default_roles,
+            roles,
+            plans,
+            files: files.len(),
+            users: Vec::with_capacity(expected),
+            seen: HashMap::new(),
+            seen_emails: HashMap::new(),
+        })
+    }
 
-    let mut users = Vec::with_capacity(user_lists.iter().map(|(_, list)| list.len()).sum());
-    let mut seen: HashMap<String, Origin> = HashMap::new();
-    let mut seen_emails: HashMap<String, Origin> = HashMap::new();
-    for (source, list) in user_lists {
-        let source = &source;
-        for user in list {
-            let user = &user;
-            let origin = at(*source, user.span);
-            let key = user_key(user, caps);
-            if let (Some(key), Some(span)) = (&key, identity_span(user, caps)) {
-                let ident = at(*source, span);
-                if let Some(first) = seen.get(key) {
-                    let hint = match caps.identity {
-                        "email" => {
-                            "keep one entry; emails match after trimming and lower-casing".into()
-                        }
-                        _ => format!("keep one entry for each `{}`", caps.identity),
-                    };
-                    checker.push(
-                        Diagnostic::at(
-                            ident,
-                            format!("{} `{key}` is declared twice", caps.identity),
-                        )
-                        .related(*first, "first declared here")
-                        .hint(hint),
-                    );
-                } else {
-                    seen.insert(key.clone(), ident);
-                }
+    /// Checks one user of the file `source` and, when it is sound, keeps it.
+    pub fn user(&mut self, source: SourceId, user: &Spanned<UserDoc>) {
+        let (caps, checker) = (self.caps, &mut self.checker);
+        let origin = at(source, user.span);
+        let key = user_key(user, caps);
+        if let (Some(key), Some(span)) = (&key, identity_span(user, caps)) {
+            let ident = at(source, span);
+            if let Some(first) = self.seen.get(key) {
+                let hint = match caps.identity {
+                    "email" => {
+                        "keep one entry; emails match after trimming and lower-casing".into()
+                    }
+                    _ => format!("keep one entry for each `{}`", caps.identity),
+                };
+                checker.push(
+                    Diagnostic::at(
+                        ident,
+                        format!("{} `{key}` is declared twice", caps.identity),
+                    )
+                    .related(*first, "first declared here")
+                    .hint(hint),
+                );
+            } else {
+                self.seen.insert(key.clone(), ident);
             }
-            // Current and former emails alike name one person each.
-            let formers = user.former_emails.iter().flat_map(|list| &list.value);
-            for email in user.email.iter().chain(formers) {
-                if caps.identity == "email" {
-                    break;
-                }
-                let here = at(*source, email.span);
-                if let Some(first) = seen_emails.get(&email.value.key()) {
-                    checker.push(
-                        Diagnostic::at(
-                            here,
-                            format!("email `{}` belongs to two users", email.value.as_str()),
-                        )
-                        .related(*first, "also used here")
-                        .hint(format!(
-                            "{} requires every email to be unique, and a former email names the one person who had it",
-                            caps.name
-                        )),
-                    );
-                } else {
-                    seen_emails.insert(email.value.key(), here);
-                }
+        }
+        // Current and former emails alike name one person each.
+        let formers = user.former_emails.iter().flat_map(|list| &list.value);
+        for email in user.email.iter().chain(formers) {
+            if caps.identity == "email" {
+                break;
             }
-            if let Some(desired) = check_user(&mut checker, origin, user, key, &scope) {
-                users.push(desired);
+            let here = at(source, email.span);
+            if let Some(first) = self.seen_emails.get(&email.value.key()) {
+                checker.push(
+                    Diagnostic::at(
+                        here,
+                        format!("email `{}` belongs to two users", email.value.as_str()),
+                    )
+                    .related(*first, "also used here")
+                    .hint(format!(
+                        "{} requires every email to be unique, and a former email names the one person who had it",
+                        caps.name
+                    )),
+                );
+            } else {
+                self.seen_emails.insert(email.value.key(), here);
             }
+        }
+        let scope = Scope {
+            caps,
+            defaults: self.defaults,
+            default_roles: self.default_roles.as_ref(),
+            roles: &self.roles,
+            plans: &self.plans,
+        };
+        if let Some(desired) = check_user(checker, origin, user, key, &scope) {
+            self.users.push(desired);
         }
     }
 
-    if !checker.diagnostics.is_empty() || !diagnostics.is_empty() {
-        diagnostics.append(&mut checker.diagnostics);
-        return None;
+    /// The desired state, when neither these checks nor `diagnostics` found a problem; otherwise
+    /// the problems found here are appended to `diagnostics`.
+    pub fn finish(mut self, diagnostics: &mut Vec<Diagnostic>) -> Option<DesiredState> {
+        if !self.checker.diagnostics.is_empty() || !diagnostics.is_empty() {
+            diagnostics.append(&mut self.checker.diagnostics);
+            return None;
+        }
+        let (target_source, target) = self.target;
+        let mut users = self.users;
+        // Keys are unique here, so an unstable sort is as deterministic, and needs no buffer.
+        users.sort_unstable_by(|a, b| a.key.cmp(&b.key));
+        Some(DesiredState {
+            target: Target {
+                provider: target.provider.value,
+                url: target.url.value.clone(),
+                credentials: self.credentials?,
+                origin: at(target_source, target.provider.span),
+            },
+            policy: self.policy.flatten().unwrap_or_default(),
+            users,
+            roles: self.roles.into_values().collect(),
+            plans: self.plans.into_keys().collect(),
+            files: self.files,
+            digests: Vec::new(),
+            paths: Vec::new(),
+        })
     }
-    users.sort_by(|a, b| a.key.cmp(&b.key));
-    Some(DesiredState {
-        target: Target {
-            provider,
-            url: target.url.value.clone(),
-            credentials: credentials?,
-            origin: at(target_source, target.provider.span),
-        },
-        policy: policy.flatten().unwrap_or_default(),
-        users,
-        roles: roles.into_values().collect(),
-        plans: plans.into_keys().collect(),
-        files: files.len(),
-        digests: Vec::new(),
-    })
 }
 
 /// The one declaration of a section that may appear in only one file.

@@ -15,7 +15,7 @@ pub(super) struct Scope<'a> {
     pub(super) caps: &'static Capabilities,
     pub(super) defaults: Option<&'a DefaultsDoc>,
     /// The default roles, already checked where the defaults are written.
-    pub(super) default_roles: Option<BTreeSet<String>>,
+    pub(super) default_roles: Option<&'a BTreeSet<String>>,
     pub(super) roles: &'a BTreeMap<String, DesiredRole>,
     pub(super) plans: &'a BTreeMap<String, Origin>,
 }
@@ -145,7 +145,7 @@ pub(super) fn check_user(
             scope.roles,
             scope.plans,
         ),
-        None => scope.default_roles.clone(),
+        None => scope.default_roles.cloned(),
     };
     check_references(
         checker,
@@ -187,8 +187,6 @@ pub(super) fn check_user(
         origin,
         state,
         state_origin: user.state.as_ref().map(|s| at(source, s.span)),
-        state_at: None,
-        at: String::new(),
         email: user.email.as_ref().map(|e| e.value.clone()),
         former_emails: user
             .former_emails

@@ -22,7 +22,7 @@ use tokio::sync::Mutex;
 use super::http::{Answer, Http, Kind, Waits};
 use super::{Account, Effect, ProviderError};
 use crate::model::vocab::{Secret, SecretRef, State};
-use crate::model::{LiveRole, LiveState, LiveUser};
+use crate::model::{LiveRole, LiveState, LiveUser, Names};
 use crate::plan::{Action, Op};
 use wire::MEDIA_TYPE;
 
@@ -333,7 +333,7 @@ fn live_user(resource: wire::Resource<wire::UserAttributes>, trashed: bool) -> O
         // `off`, `draft` and blocked users cannot sign in.
         (false, _) => State::Deactivated,
     };
-    let mut attributes = std::collections::BTreeMap::new();
+    let mut attributes = crate::model::Attributes::default();
     for (name, value) in [
         ("email", &a.email),
         ("name", &a.name),
@@ -345,14 +345,14 @@ fn live_user(resource: wire::Resource<wire::UserAttributes>, trashed: bool) -> O
         }
     }
     // Role data the server left out is unknown, not "no roles": the caller reads it another way.
-    let roles: BTreeSet<String> = match resource
+    let roles: Names = match resource
         .relationships
         .and_then(|r| r.roles)
         .and_then(|r| r.data)
     {
         Some(identifiers) => identifiers.into_iter().map(|i| i.id).collect(),
-        None if trashed => BTreeSet::new(),
-        None => BTreeSet::from([ROLES_UNKNOWN.to_string()]),
+        None if trashed => Names::default(),
+        None => [ROLES_UNKNOWN.to_string()].into_iter().collect(),
     };
     Some(LiveUser {
         id: resource.id,
@@ -439,7 +439,7 @@ impl Account for Arc<Bedita> {
             tracing::info!(
                 "BEdita's user list left out role data; reading each role's users with filter[roles]"
             );
-            let mut held: HashMap<String, BTreeSet<String>> = HashMap::new();
+            let mut held: HashMap<String, Names> = HashMap::new();
             for role in &roles {
                 let filter = vec![("filter[roles]", role.id.clone())];
                 for id in self.list_all("/users", filter, read_ids).await? {

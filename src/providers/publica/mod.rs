@@ -514,7 +514,7 @@ fn record(user: &wire::ListUser) -> Map<String, Value> {
 }
 
 fn live_user(user: &wire::ListUser, deactivated: bool) -> LiveUser {
-    let mut attributes = std::collections::BTreeMap::new();
+    let mut attributes = crate::model::Attributes::default();
     attributes.insert("email", user.email.clone());
     attributes.insert("admin", user.admin.to_string());
     attributes.insert("plan_admin", user.plan_admin.to_string());
