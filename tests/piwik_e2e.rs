@@ -40,6 +40,7 @@ fn seed() -> Data {
             user(3, "bob@acme.org", "USER", "en-US"),
             user(4, "Margaret@acme.org", "USER", "en-US"),
         ],
+        ..Default::default()
     }
 }
 

@@ -16,6 +16,7 @@ pub fn account(n: usize) -> Data {
             user: "api@bench.example".into(),
         }],
         users: Vec::with_capacity(n + 1),
+        ..Default::default()
     };
     let user = |i: usize, email: String, role: &str| User {
         id: uuid::Uuid::from_u128(0xbe4c_0000_0000_4000_8000_0000_0000_0000 + i as u128)

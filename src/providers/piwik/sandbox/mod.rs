@@ -26,8 +26,12 @@ use crate::providers::sandbox::{
     Api, Reply, Request, Settings, Standalone, page_cap, persist, read_json, timestamp, write_json,
 };
 
+mod access;
 mod checks;
 
+pub use access::{
+    App, Entity, Grant, Group, GroupPermissionsShape, MetaSite, Permission, Principal, Readings,
+};
 use checks::*;
 
 /// The sandbox's users and API clients: the seed and state file format.
@@ -38,6 +42,18 @@ pub struct Data {
     pub organization: String,
     pub clients: Vec<Client>,
     pub users: Vec<User>,
+    /// Apps (sites), by the Apps API.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub apps: Vec<App>,
+    /// Meta sites, by the Meta Sites API.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub meta_sites: Vec<MetaSite>,
+    /// User groups and their members.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub groups: Vec<Group>,
+    /// Every app and meta-site permission above `no-access`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub grants: Vec<Grant>,
 }
 
 fn default_organization() -> String {
@@ -69,16 +85,74 @@ pub struct User {
 pub const SEED_CLIENT: (&str, &str) = ("sandbox-client", "sandbox-secret");
 
 impl Data {
-    /// A small account to try rollcall on: an API user and a few people.
+    /// A small account to try rollcall on: an API user and a few people, three apps (two named
+    /// alike), a meta site, and two groups with some permissions.
     pub fn seed() -> Data {
+        let id = |n: u128| {
+            uuid::Uuid::from_u128(0x5a4d_b0c5_0000_4000_8000_0000_0000_0000 + n).to_string()
+        };
+        let day = |n: u64| timestamp(1_704_067_200 + n * 86_400);
         let user = |n: u128, email: &str, role: &str, language: &str| User {
-            id: uuid::Uuid::from_u128(0x5a4d_b0c5_0000_4000_8000_0000_0000_0000 + n).to_string(),
+            id: id(n),
             email: email.into(),
             role: role.into(),
             language: language.into(),
-            added_at: timestamp(1_704_067_200 + n as u64 * 86_400),
+            added_at: day(n as u64),
+        };
+        let app = |n: u128, name: &str| App {
+            id: id(0x100 + n),
+            name: name.into(),
+            added_at: day(n as u64),
+            updated_at: day(n as u64),
+        };
+        let group = |n: u128, name: &str, members: &[u128]| Group {
+            id: id(0x300 + n),
+            name: name.into(),
+            external_id: None,
+            provisioned: false,
+            members: members.iter().map(|&m| id(m)).collect(),
+            created_at: day(n as u64),
+            updated_at: day(n as u64),
+        };
+        let grant = |entity, on: u128, principal, to: u128, permission| Grant {
+            entity,
+            on: id(on),
+            principal,
+            to: id(to),
+            permission,
         };
         Data {
+            apps: vec![
+                app(1, "Acme shop"),
+                app(2, "Acme blog"),
+                app(3, "Acme blog"),
+            ],
+            meta_sites: vec![MetaSite {
+                id: id(0x201),
+                name: "All Acme sites".into(),
+                apps: vec![id(0x101), id(0x102)],
+                created_at: day(4),
+                updated_at: day(4),
+            }],
+            groups: vec![group(1, "Marketing", &[2, 3]), group(2, "Analysts", &[4])],
+            grants: vec![
+                grant(
+                    Entity::App,
+                    0x101,
+                    Principal::UserGroup,
+                    0x301,
+                    Permission::Edit,
+                ),
+                grant(Entity::App, 0x101, Principal::User, 2, Permission::Manage),
+                grant(Entity::App, 0x102, Principal::User, 5, Permission::View),
+                grant(
+                    Entity::MetaSite,
+                    0x201,
+                    Principal::UserGroup,
+                    0x302,
+                    Permission::View,
+                ),
+            ],
             organization: default_organization(),
             clients: vec![Client {
                 client_id: SEED_CLIENT.0.into(),
@@ -118,6 +192,8 @@ pub struct Options {
     /// Refuse a language without a region, as `users.error.unsupported-language-tag` (the
     /// `bare-language-refused` reading).
     pub bare_language_refused: bool,
+    /// How the access APIs read the points `apis.md` §7 leaves open.
+    pub access: Readings,
 }
 
 impl Default for Options {
@@ -127,6 +203,7 @@ impl Default for Options {
             state_file: None,
             page_cap: None,
             bare_language_refused: false,
+            access: Readings::default(),
         }
     }
 }
@@ -141,6 +218,34 @@ pub const VARIANTS: &[(&str, &str)] = &[
         "bare-language-refused",
         "a language without a region is refused as a malformed tag",
     ),
+    (
+        "no-access-listed",
+        "permission lists show users and groups with no grant, as `no-access`",
+    ),
+    (
+        "group-permissions-null",
+        "a user no group grants anything has `group_permissions: null`",
+    ),
+    (
+        "group-permissions-empty-list",
+        "a user no group grants anything has `group_permissions: []`",
+    ),
+    (
+        "owner-set-ignored",
+        "a permission set for an owner answers 204 and changes nothing",
+    ),
+    (
+        "group-json-api-accepted",
+        "group creation takes `application/vnd.api+json` as well as `application/json`",
+    ),
+    (
+        "duplicate-group-conflict",
+        "a group name already taken answers 409, not 400",
+    ),
+    (
+        "members-strict",
+        "adding a member twice or removing a non-member is refused",
+    ),
 ];
 
 impl Options {
@@ -148,6 +253,17 @@ impl Options {
     pub fn variant(&mut self, name: &str) -> bool {
         match name {
             "bare-language-refused" => self.bare_language_refused = true,
+            "no-access-listed" => self.access.no_access_listed = true,
+            "group-permissions-null" => {
+                self.access.group_permissions = GroupPermissionsShape::Null;
+            }
+            "group-permissions-empty-list" => {
+                self.access.group_permissions = GroupPermissionsShape::EmptyList;
+            }
+            "owner-set-ignored" => self.access.owner_set_ignored = true,
+            "group-json-api-accepted" => self.access.group_json_api_accepted = true,
+            "duplicate-group-conflict" => self.access.duplicate_group_conflict = true,
+            "members-strict" => self.access.members_strict = true,
             _ => match page_cap(name) {
                 Some(n) => self.page_cap = Some(n),
                 None => return false,
@@ -222,6 +338,14 @@ impl Api for Sandbox {
                 reply.headers.push(("allow", "POST".into()));
                 reply
             };
+        }
+        if access::serves(&request.path) {
+            let Some(caller) = inner.authenticate(request) else {
+                return unauthorized();
+            };
+            let reply = access::route(&mut inner, request, &caller, self.options.access);
+            persist(&reply, self.options.state_file.as_deref(), &inner.data);
+            return reply;
         }
         let Some(rest) = request.path.strip_prefix("/api/users/v2") else {
             return error(
