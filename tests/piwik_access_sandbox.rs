@@ -325,11 +325,12 @@ async fn a_permission_set_is_checked_stored_and_read_back() {
         .await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
 
-    // Unknown users and apps are not found; owners hold everything already.
+    // A set documents no 404: an unknown user is a bad request, an unknown app one the caller
+    // may not manage. Owners hold everything already.
     let (status, _) = account.set("app", &app, "user", &id(0x999), "view").await;
-    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert_eq!(status, StatusCode::BAD_REQUEST);
     let (status, _) = account.set("app", &id(0x999), "user", &carol, "view").await;
-    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert_eq!(status, StatusCode::FORBIDDEN);
     let (status, body) = account.set("app", &app, "user", &id(1), "view").await;
     assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
 }
@@ -366,8 +367,12 @@ async fn groups_are_created_once_by_name_renamed_in_place_and_deleted_with_their
     assert_eq!(body["data"]["attributes"]["external_id"], Value::Null);
     let support = body["data"]["id"].as_str().unwrap().to_string();
     // The JSON:API media type is not taken here by default.
-    let (status, _) = account.create_group(JSON_API, "Other").await;
-    assert_eq!(status, StatusCode::UNSUPPORTED_MEDIA_TYPE);
+    let (status, body) = account.create_group(JSON_API, "Other").await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(
+        body["errors"][0]["title"],
+        "\"application/vnd.api+json\" is not a supported Content-Type, use \"application/json\" instead"
+    );
     // Names are unique, whatever their case.
     let (status, body) = account.create_group("application/json", "marketing").await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
@@ -427,7 +432,8 @@ async fn groups_are_created_once_by_name_renamed_in_place_and_deleted_with_their
             None,
         )
         .await;
-    assert_eq!(status, StatusCode::NOT_FOUND);
+    // The API documents no 404: a group that is gone is a bad request.
+    assert_eq!(status, StatusCode::BAD_REQUEST);
     let kept = account.get(&format!("/api/user-groups/v1/{support}")).await;
     assert_eq!(kept["data"]["attributes"]["name"], "Support");
 }
@@ -475,11 +481,11 @@ async fn members_are_added_and_removed_in_batches() {
         .get(&format!("/api/user-groups/v1/{analysts}/users"))
         .await;
     assert_eq!(list["meta"]["total"], 2);
-    // An unknown user is not found, and nothing of the batch is applied.
+    // An unknown user is refused, and nothing of the batch is applied.
     let (status, ..) = account
         .call(Method::POST, &members, JSON_API, Some(batch(&[2, 0x999])))
         .await;
-    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert_eq!(status, StatusCode::BAD_REQUEST);
     assert_eq!(
         account
             .get(&format!("/api/user-groups/v1/{analysts}/users"))

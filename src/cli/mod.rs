@@ -285,7 +285,9 @@ pub struct SandboxArgs {
     /// `gone-after-deactivation`, `valid-to-alone`, `no-retry-after`, `deactivated-email-free`.
     /// Piwik PRO:
     /// `page-cap=N` (at most N users a page), `bare-language-refused` (a language needs a
-    /// region). BEdita: `no-role-data` (user lists leave out role data), `blocked-ignored`
+    /// region), `no-access-listed`, `group-permissions-null`, `group-permissions-empty-list`,
+    /// `owner-set-ignored`, `group-json-api-accepted`, `duplicate-group-conflict`,
+    /// `members-strict`. BEdita: `no-role-data` (user lists leave out role data), `blocked-ignored`
     /// (lifting a block answers 200 and changes nothing), `page-cap=N`.
     #[arg(long = "variant", value_name = "NAME")]
     pub variants: Vec<String>,

@@ -436,7 +436,7 @@ fn resource_body(
     let essence = content_type.split(';').next().unwrap_or("").trim();
     if !media.contains(&essence) {
         return Err(error(
-            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            StatusCode::BAD_REQUEST,
             "error.default",
             &format!(
                 "\"{content_type}\" is not a supported Content-Type, use \"{}\" instead",
@@ -601,13 +601,19 @@ impl Inner {
         )
     }
 
+    /// The User Groups API documents no 404: a group that does not exist is a bad request.
     fn find_group(&self, id: &str) -> Result<usize, Reply> {
         valid_uuid(id)?;
         self.data
             .groups
             .iter()
             .position(|g| g.id == id)
-            .ok_or_else(|| does_not_exist("User group", id))
+            .ok_or_else(|| {
+                bad_request(
+                    "user-groups.error.user-group-does-not-exist",
+                    &format!("User group with id: {id} does not exist"),
+                )
+            })
     }
 
     fn one_group(&self, id: &str) -> Reply {
@@ -736,11 +742,11 @@ impl Inner {
             }
             Some(_) => {
                 return error(
-                    StatusCode::CONFLICT,
+                    StatusCode::BAD_REQUEST,
                     "error.default",
-                    "Conflict",
+                    "Invalid form",
                     Some("The resource object's id does not match url's lookup id"),
-                    Some("/data"),
+                    Some("/data/id"),
                 );
             }
         }
@@ -870,7 +876,7 @@ impl Inner {
             };
             if !self.data.users.iter().any(|u| u.id == user) {
                 return error(
-                    StatusCode::NOT_FOUND,
+                    StatusCode::BAD_REQUEST,
                     "users.error.user-does-not-exist",
                     &format!("User with id: {user} does not exist"),
                     None,
@@ -1065,14 +1071,10 @@ impl Inner {
                 Some("/data/attributes/permission"),
             );
         };
+        // A set documents no 404: an unknown app or meta site is one the caller may not manage,
+        // and an unknown user or group a bad request.
         if !self.entity_exists(entity, on) {
-            return does_not_exist(
-                match entity {
-                    Entity::App => "App",
-                    Entity::MetaSite => "Meta site",
-                },
-                on,
-            );
+            return forbidden();
         }
         // Owners may set anything; others need `manage` on the app, and groups and meta-site
         // grants need an owner.
@@ -1090,12 +1092,9 @@ impl Inner {
         match principal {
             Principal::User => match self.data.users.iter().find(|u| u.id == to) {
                 None => {
-                    return error(
-                        StatusCode::NOT_FOUND,
+                    return bad_request(
                         "users.error.user-does-not-exist",
                         &format!("User with id: {to} does not exist"),
-                        None,
-                        None,
                     );
                 }
                 Some(user) if user.role == "OWNER" => {
@@ -1115,8 +1114,11 @@ impl Inner {
                 Some(_) => {}
             },
             Principal::UserGroup => {
-                if let Err(reply) = self.find_group(to) {
-                    return reply;
+                if !self.data.groups.iter().any(|g| g.id == to) {
+                    return bad_request(
+                        "user-groups.error.user-group-does-not-exist",
+                        &format!("User group with id: {to} does not exist"),
+                    );
                 }
             }
         }
