@@ -566,3 +566,36 @@ async fn apps_and_meta_sites_are_listed_by_name_and_id() {
         .unwrap();
     assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
 }
+
+#[tokio::test]
+async fn a_deleted_users_grants_and_memberships_go_with_them() {
+    let account = account(&[]).await;
+    let (status, ..) = account
+        .call(
+            Method::DELETE,
+            &format!("/api/users/v2/{}", id(2)),
+            "",
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    let data = account.served.sandbox.data();
+    assert!(data.grants.iter().all(|g| g.to != id(2)));
+    assert_eq!(data.groups[0].members, [id(3)]);
+    assert_eq!(
+        account.user_rows("app", &id(0x101)).await,
+        [r#"bob@acme.org: no-access ({"group_names":["Marketing"],"permission":"edit"})"#]
+    );
+}
+
+#[tokio::test]
+async fn a_strict_account_refuses_one_user_twice_in_a_batch() {
+    let account = account(&["members-strict"]).await;
+    let members = format!("/api/user-groups/v1/{}/relationships/users", id(0x302));
+    let twice = json!({ "data": [{ "type": "ppms/user", "id": id(5) }, { "type": "ppms/user", "id": id(5) }] });
+    let (status, ..) = account
+        .call(Method::POST, &members, JSON_API, Some(twice))
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(account.served.sandbox.data().groups[1].members, [id(4)]);
+}

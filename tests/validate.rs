@@ -519,6 +519,22 @@ fn the_format_version_is_required() {
 }
 
 #[test]
+fn a_file_that_fails_elsewhere_still_has_its_users_checked() {
+    let (problems, _) = check(
+        "version: 2\ntarget:\n  provider: piwik-pro\n  url: sandbox\n",
+        "users:\n  - email: not-an-email\n  - ~\n",
+    );
+    assert_eq!(
+        messages(&problems),
+        [
+            "unsupported format version",
+            "`not-an-email` is not a valid email address: it has no `@`",
+            "a list item is `null`"
+        ]
+    );
+}
+
+#[test]
 fn contradictions_within_a_user() {
     let (problems, text) = check(
         PUBLICA_HEAD,

@@ -269,7 +269,8 @@ pub struct SandboxArgs {
     /// Port on 127.0.0.1; 0 picks a free one.
     #[arg(long, default_value_t = 0)]
     pub port: u16,
-    /// JSON file with the users and API clients to start from.
+    /// JSON file with the users and API clients to start from (Piwik PRO: also `apps`,
+    /// `meta_sites`, `groups` and `grants`).
     #[arg(long, value_name = "FILE")]
     pub seed: Option<PathBuf>,
     /// JSON file that keeps the users between runs (read at start when it exists, written after

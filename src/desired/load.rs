@@ -58,8 +58,9 @@ pub fn load_with(
         .filter_map(|path| read(path, &mut sources, &mut diagnostics))
         .collect();
     let mut files = Vec::new();
-    // Each file's decoding state, and its `users` list still as YAML.
-    let mut pending: Vec<(Cx, Option<yaml::Node>)> = Vec::new();
+    // Each file's decoding state, its `users` list still as YAML, and whether the rest of the
+    // file decoded (only then are its users resolved; they are always checked).
+    let mut pending: Vec<(Cx, Option<yaml::Node>, bool)> = Vec::new();
     let mut hidden = Vec::new();
     for &id in &ids {
         let text = sources.text(id).unwrap_or_default();
@@ -70,9 +71,7 @@ pub fn load_with(
         let doc = match yaml::parse(text) {
             Ok(Some(mut root)) => {
                 let doc = FileDoc::decode(&root, &mut cx);
-                if doc.as_ref().is_some_and(|d| d.users.is_some()) {
-                    users = root.take("users");
-                }
+                users = root.take("users");
                 doc
             }
             Ok(None) => {
@@ -87,10 +86,11 @@ pub fn load_with(
                 None
             }
         };
+        let decoded = doc.is_some();
         if let Some(doc) = doc {
             files.push((id, doc));
         }
-        pending.push((cx, users));
+        pending.push((cx, users, decoded));
     }
     // Whole-set checks run on whatever decoded, so one run reports as much as it can. When a
     // file could not be read at all, its missing sections are not reported again.
@@ -111,7 +111,7 @@ pub fn load_with(
     // The users are decoded one at a time, once the rest of the set is known, and each YAML
     // node and decoded user is dropped as soon as it is converted: a file of many users is
     // never held in three forms at once.
-    for (cx, users) in &mut pending {
+    for (cx, users, decoded) in &mut pending {
         let Some(yaml::Node {
             value: yaml::Value::Seq(items),
             ..
@@ -121,7 +121,7 @@ pub fn load_with(
         };
         for node in items {
             let user = super::decode::item::<Spanned<UserDoc>>(&node, cx);
-            if let (Some(user), Some(resolver)) = (user, resolver.as_mut()) {
+            if let (Some(user), Some(resolver), true) = (user, resolver.as_mut(), *decoded) {
                 resolver.user(cx.source, &user);
             }
         }
@@ -130,7 +130,7 @@ pub fn load_with(
     let mut plain_vars = Vec::new();
     let mut unset: Vec<(String, SourceId, Span)> = Vec::new();
     let mut sensitive = Vec::new();
-    for (cx, _) in pending {
+    for (cx, ..) in pending {
         let id = cx.source;
         secret_vars.extend(cx.secret_vars);
         plain_vars.extend(cx.plain_vars.into_iter().map(|(var, span)| (var, id, span)));

@@ -816,7 +816,7 @@ impl Inner {
             .filter(|u| {
                 search
                     .as_ref()
-                    .is_none_or(|s| u.email.to_lowercase().contains(s))
+                    .is_none_or(|s| u.email.to_lowercase().contains(s) || u.id.contains(s.as_str()))
             })
             .collect();
         members
@@ -887,7 +887,10 @@ impl Inner {
         }
         let group = &mut self.data.groups[index];
         if cx.readings.members_strict {
-            let wrong = ids.iter().find(|user| group.members.contains(user) == add);
+            let repeated = |i: usize| ids[..i].contains(&ids[i]);
+            let wrong = (0..ids.len())
+                .find(|&i| group.members.contains(&ids[i]) == add || repeated(i))
+                .map(|i| &ids[i]);
             if let Some(user) = wrong {
                 let detail = if add {
                     format!("User {user} is already a member of the group.")

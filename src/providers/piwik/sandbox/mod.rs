@@ -781,7 +781,14 @@ impl Inner {
                 "You cannot delete the last owner.",
             );
         }
-        self.data.users.remove(index);
+        let gone = self.data.users.remove(index).id;
+        // Their permissions and memberships go with them.
+        self.data
+            .grants
+            .retain(|g| !(g.principal == Principal::User && g.to == gone));
+        for group in &mut self.data.groups {
+            group.members.retain(|m| *m != gone);
+        }
         Reply::empty(StatusCode::NO_CONTENT).committed()
     }
 }
