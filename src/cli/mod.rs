@@ -285,7 +285,7 @@ pub struct SandboxArgs {
     /// `page-cap=N`, `plans-paginated`, `external-ids-shown`, `plans-append`,
     /// `gone-after-deactivation`, `valid-to-alone`, `no-retry-after`, `deactivated-email-free`.
     /// Piwik PRO:
-    /// `page-cap=N` (at most N users a page), `bare-language-refused` (a language needs a
+    /// `page-cap=N` (at most N rows a page), `bare-language-refused` (a language needs a
     /// region), `no-access-listed`, `group-permissions-null`, `group-permissions-empty-list`,
     /// `owner-set-ignored`, `group-json-api-accepted`, `duplicate-group-conflict`,
     /// `members-strict`. BEdita: `no-role-data` (user lists leave out role data), `blocked-ignored`

@@ -8,6 +8,7 @@
 
 use std::collections::BTreeSet;
 
+pub mod access;
 pub mod capabilities;
 mod compact;
 pub mod vocab;

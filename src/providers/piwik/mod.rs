@@ -5,9 +5,12 @@
 //! concurrently once the total is known. Invites are never blindly retried: after a lost answer
 //! the user is looked up by email first.
 
+mod access;
 pub mod connect;
 pub mod sandbox;
 pub mod wire;
+
+pub use access::Reach;
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -22,6 +25,9 @@ use crate::model::vocab::{SecretRef, State};
 use crate::model::{LiveState, LiveUser};
 use crate::plan::{Action, Op};
 use wire::{MEDIA_TYPE, USER_TYPE};
+
+/// How one row of a list's answer becomes what rollcall keeps.
+type Parse<W, T> = fn(W) -> Result<T, ProviderError>;
 
 /// What an invite found.
 enum Invited {
@@ -181,61 +187,86 @@ impl Piwik {
         }
     }
 
-    async fn page(&self, offset: usize, limit: usize) -> Result<wire::ListResponse, ProviderError> {
-        let query = [
-            ("offset", offset.to_string()),
-            ("limit", limit.to_string()),
-            ("sort", "addedAt".to_string()),
-        ];
+    /// One page of the list at `path`.
+    async fn page<W: serde::de::DeserializeOwned>(
+        &self,
+        path: &str,
+        query: &[(&str, String)],
+        offset: usize,
+        limit: usize,
+    ) -> Result<wire::Page<W>, ProviderError> {
+        let mut query = query.to_vec();
+        query.extend([("offset", offset.to_string()), ("limit", limit.to_string())]);
         let answer = self
-            .call(Method::GET, "/api/users/v2", &query, None, Kind::Read)
+            .call(Method::GET, path, &query, None, Kind::Read)
             .await?;
         let answer = Self::expect(answer, StatusCode::OK)?;
         serde_json::from_slice(&answer.body)
-            .map_err(|e| ProviderError::Protocol(format!("unexpected user list: {e}")))
+            .map_err(|e| ProviderError::Protocol(format!("unexpected answer from {path}: {e}")))
     }
 
-    /// Every user: the first page says how many there are, the rest come concurrently. Each page
-    /// is normalised as it arrives, so the wire form of every user is never held at once.
-    pub async fn list(self: &Arc<Self>) -> Result<Vec<LiveUser>, ProviderError> {
-        let first = self.page(0, wire::MAX_PAGE).await?;
-        super::check_list_size(first.meta.total, "users")?;
+    /// Every row of the list at `path`, a thousand a page: the first page says how many there
+    /// are and how long the service makes a page, the rest come concurrently. Each page is
+    /// turned into rows by `map` as it arrives, so the wire form of every row is never held at
+    /// once. A page shorter than it should be, or a total that changed, fails the read: what
+    /// was not seen is never taken for absent.
+    async fn list_all<W, T>(
+        self: &Arc<Self>,
+        path: &str,
+        query: &[(&'static str, &'static str)],
+        what: &'static str,
+        map: Parse<W, T>,
+        id: fn(&T) -> &str,
+    ) -> Result<Vec<T>, ProviderError>
+    where
+        W: serde::de::DeserializeOwned + Send + 'static,
+        T: Send + 'static,
+    {
+        let path: Arc<str> = path.into();
+        let query: Arc<[(&'static str, String)]> =
+            query.iter().map(|(k, v)| (*k, v.to_string())).collect();
+        let first = self.page::<W>(&path, &query, 0, wire::MAX_PAGE).await?;
+        super::check_list_size(first.meta.total, what)?;
         let total = usize::try_from(first.meta.total).unwrap_or(usize::MAX);
         // Pages are as long as the service makes them: the first one says how long that is,
         // whatever was asked for.
         let step = first.data.len();
-        let mut users: Vec<LiveUser> = Vec::with_capacity(total.min(1 << 20));
-        users.extend(first.data.into_iter().map(live_user));
+        let mut rows: Vec<T> = Vec::with_capacity(total.min(1 << 20));
+        for row in first.data {
+            rows.push(map(row)?);
+        }
         let mut short = false;
         if step > 0 && step < total {
             let offsets = (step..total).step_by(step).map(|offset| offset as u64);
             let this = self.clone();
             let rest = super::fetch_pages(offsets, move |offset| {
-                let this = this.clone();
+                let (this, path, query) = (this.clone(), path.clone(), query.clone());
                 async move {
                     let offset = offset as usize;
-                    let page = this.page(offset, step).await?;
+                    let page = this.page::<W>(&path, &query, offset, step).await?;
                     let expected = step.min(total - offset);
                     let complete = page.data.len() == expected;
-                    Ok(vec![(
-                        complete,
-                        page.data.into_iter().map(live_user).collect::<Vec<_>>(),
-                    )])
+                    let rows = page
+                        .data
+                        .into_iter()
+                        .map(map)
+                        .collect::<Result<Vec<_>, _>>()?;
+                    Ok(vec![(complete, rows)])
                 }
             })
             .await?;
             for (complete, page) in rest {
                 short |= !complete;
-                users.extend(page);
+                rows.extend(page);
             }
         }
         // Each id once: a page that moved under a concurrent change may repeat one.
-        let mut seen = std::collections::HashSet::with_capacity(users.len());
-        users.retain(|u| seen.insert(u.id.clone()));
-        if short || users.len() != total {
+        let mut seen = std::collections::HashSet::with_capacity(rows.len());
+        rows.retain(|row| seen.insert(id(row).to_string()));
+        if short || rows.len() != total {
             return Err(ProviderError::Protocol(format!(
-                "read {} of {total} users from {}; {}. Nothing was planned",
-                users.len(),
+                "read {} of {total} {what} from {}; {}. Nothing was planned",
+                rows.len(),
                 self.base,
                 if step == 0 && total > 0 {
                     "the service returned an empty first page"
@@ -246,7 +277,19 @@ impl Piwik {
                 }
             )));
         }
-        Ok(users)
+        Ok(rows)
+    }
+
+    /// Every user.
+    pub async fn list(self: &Arc<Self>) -> Result<Vec<LiveUser>, ProviderError> {
+        self.list_all(
+            "/api/users/v2",
+            &[("sort", "addedAt")],
+            "users",
+            |r| Ok(live_user(r)),
+            |u: &LiveUser| &u.id,
+        )
+        .await
     }
 
     async fn me(&self) -> Result<wire::UserResource, ProviderError> {
@@ -272,7 +315,7 @@ impl Piwik {
             .call(Method::GET, "/api/users/v2", &query, None, Kind::Read)
             .await?;
         let answer = Self::expect(answer, StatusCode::OK)?;
-        let list: wire::ListResponse = serde_json::from_slice(&answer.body)
+        let list: wire::Page<wire::UserResource> = serde_json::from_slice(&answer.body)
             .map_err(|e| ProviderError::Protocol(format!("unexpected user list: {e}")))?;
         Ok(list
             .data

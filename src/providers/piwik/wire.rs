@@ -31,11 +31,11 @@ pub struct UserAttributes {
     pub language: Option<String>,
 }
 
-/// `GET /api/users/v2`.
+/// One page of a list: `GET /api/users/v2`, and the lists of the access APIs.
 #[derive(Debug, Serialize, Deserialize)]
-pub struct ListResponse {
+pub struct Page<T> {
     pub meta: ListMeta,
-    pub data: Vec<UserResource>,
+    pub data: Vec<T>,
 }
 
 #[derive(Debug, Serialize, Deserialize)]

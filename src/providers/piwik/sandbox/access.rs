@@ -193,6 +193,7 @@ pub(super) fn route(
         caller,
         readings,
         request,
+        page_cap: inner.page_cap,
     };
     match (api, segments.as_slice()) {
         ("/api/apps/v2", []) if method == Method::GET => inner.list_apps(&cx),
@@ -244,6 +245,8 @@ pub(super) struct Cx<'r> {
     caller: &'r str,
     readings: Readings,
     request: &'r Request,
+    /// See [`super::Options::page_cap`]: it holds for these lists too.
+    page_cap: Option<usize>,
 }
 
 fn parse_entity(segment: &str) -> Option<Entity> {
@@ -298,8 +301,10 @@ fn does_not_exist(what: &str, id: &str) -> Reply {
     )
 }
 
-/// `offset` and `limit` as the lists take them: `limit` 0 to 1000, **10** when absent.
-fn paging(request: &Request) -> Result<(usize, usize), Reply> {
+/// `offset` and `limit` as the lists take them: `limit` 0 to 1000, **10** when absent, and never
+/// more than the `page-cap` reading allows.
+fn paging(cx: &Cx) -> Result<(usize, usize), Reply> {
+    let request = cx.request;
     let number = |name: &str, default: usize| {
         match request.query(name) {
         None => Ok(default),
@@ -321,7 +326,7 @@ fn paging(request: &Request) -> Result<(usize, usize), Reply> {
             &format!("Limit parameter exceeded maximum \"{MAX_PAGE}\" value, \"{limit}\" given"),
         ));
     }
-    Ok((offset, limit))
+    Ok((offset, cx.page_cap.map_or(limit, |cap| limit.min(cap))))
 }
 
 /// The `sort` of a list, from the names it allows; the default when absent.
@@ -361,14 +366,15 @@ type Key<T> = fn(&T) -> String;
 /// Serves a list of `rows`: those `matches` keeps for `search`, in the order `sort` names (one
 /// of `sorts`, else the default), ties by id, one page of them.
 fn listing<T>(
-    request: &Request,
+    cx: &Cx,
     rows: &[T],
     matches: impl Fn(&T, &str) -> bool,
     (sorts, default): (&[(&str, Key<T>)], &str),
     id: fn(&T) -> &str,
     render: fn(&T) -> Value,
 ) -> Reply {
-    let (offset, limit) = match paging(request) {
+    let request = cx.request;
+    let (offset, limit) = match paging(cx) {
         Ok(p) => p,
         Err(reply) => return reply,
     };
@@ -529,7 +535,7 @@ impl Inner {
             ("updatedAt", |a| a.updated_at.clone()),
         ];
         listing(
-            cx.request,
+            cx,
             &self.data.apps,
             |a, s| a.name.to_lowercase().contains(s) || a.id.contains(s),
             (sorts, "-addedAt"),
@@ -556,7 +562,7 @@ impl Inner {
             ("updated_at", |m| m.updated_at.clone()),
         ];
         listing(
-            cx.request,
+            cx,
             &self.data.meta_sites,
             |m, s| m.name.to_lowercase().contains(s) || m.id.contains(s),
             (sorts, "name"),
@@ -586,7 +592,7 @@ impl Inner {
             ("updated_at", |g| g.updated_at.clone()),
         ];
         listing(
-            cx.request,
+            cx,
             &self.data.groups,
             |g, s| {
                 g.name.to_lowercase().contains(s)
@@ -798,7 +804,7 @@ impl Inner {
             Ok(i) => i,
             Err(reply) => return reply,
         };
-        let (offset, limit) = match paging(cx.request) {
+        let (offset, limit) = match paging(cx) {
             Ok(p) => p,
             Err(reply) => return reply,
         };
@@ -932,7 +938,7 @@ impl Inner {
                 on,
             );
         }
-        let (offset, limit) = match paging(cx.request) {
+        let (offset, limit) = match paging(cx) {
             Ok(p) => p,
             Err(reply) => return reply,
         };

@@ -187,7 +187,8 @@ pub struct Options {
     pub token_lifetime: Duration,
     /// Where state is saved after every write.
     pub state_file: Option<PathBuf>,
-    /// Serve at most this many users a page, whatever `limit` asks (the `page-cap=N` reading).
+    /// Serve at most this many rows a page in every list, whatever `limit` asks (the
+    /// `page-cap=N` reading).
     pub page_cap: Option<usize>,
     /// Refuse a language without a region, as `users.error.unsupported-language-tag` (the
     /// `bare-language-refused` reading).
@@ -212,7 +213,7 @@ impl Default for Options {
 pub const VARIANTS: &[(&str, &str)] = &[
     (
         "page-cap=N",
-        "at most N users a page, whatever `limit` asks",
+        "at most N rows a page in every list, whatever `limit` asks",
     ),
     (
         "bare-language-refused",
