@@ -599,3 +599,22 @@ async fn a_strict_account_refuses_one_user_twice_in_a_batch() {
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert_eq!(account.served.sandbox.data().groups[1].members, [id(4)]);
 }
+
+#[tokio::test]
+async fn an_unknown_meta_site_is_one_top_level_error_as_its_spec_says() {
+    let account = account(&[]).await;
+    let (status, kind, body) = account
+        .call(
+            Method::GET,
+            &format!("/api/meta-sites/v1/{}", id(0x299)),
+            "",
+            None,
+        )
+        .await;
+    assert_eq!((status, kind.as_str()), (StatusCode::NOT_FOUND, JSON_API));
+    let title = format!("Meta site with id \"{}\" does not exist", id(0x299));
+    let object = json!({ "status": "404", "code": "meta-site.error.not-exists", "title": title });
+    let mut expected = object.clone();
+    expected["errors"] = json!([object]);
+    assert_eq!(body, expected);
+}

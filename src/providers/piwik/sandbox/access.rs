@@ -301,6 +301,19 @@ fn does_not_exist(what: &str, id: &str) -> Reply {
     )
 }
 
+/// The Meta Sites API's 404: one error object at the top level (as its spec's schema says),
+/// repeated under `errors` for clients that read JSON:API errors.
+fn meta_site_not_found(id: &str) -> Reply {
+    let object = json!({
+        "status": "404",
+        "code": "meta-site.error.not-exists",
+        "title": format!("Meta site with id \"{id}\" does not exist"),
+    });
+    let mut body = object.clone();
+    body["errors"] = json!([object]);
+    Reply::json(StatusCode::NOT_FOUND, MEDIA_TYPE, &body)
+}
+
 /// `offset` and `limit` as the lists take them: `limit` 0 to 1000, **10** when absent, and never
 /// more than the `page-cap` reading allows.
 fn paging(cx: &Cx) -> Result<(usize, usize), Reply> {
@@ -581,7 +594,7 @@ impl Inner {
                 MEDIA_TYPE,
                 &json!({ "data": meta_site_resource(site) }),
             ),
-            None => does_not_exist("Meta site", id),
+            None => meta_site_not_found(id),
         }
     }
 
