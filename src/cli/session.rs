@@ -101,9 +101,12 @@ pub async fn plan(
     }
 }
 
-/// A runtime for the commands that talk to an account.
+/// A runtime for the commands that talk to an account. One thread: the work is waiting on the
+/// network, and the pages a plan reads are decoded where the model they become is kept, so a
+/// large account's memory is not spread over one allocator arena per worker. Loading the files
+/// still runs beside it, on a thread of its own.
 pub fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
-    tokio::runtime::Builder::new_multi_thread()
+    tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .context("cannot start the async runtime")
