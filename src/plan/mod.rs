@@ -4,6 +4,7 @@
 //! dependency (each action's `depends_on` names only earlier actions), plus what the guards found.
 //! Renderers in [`crate::render`] read a plan; the executor in [`crate::apply`] runs it.
 
+pub mod access;
 pub mod diff;
 mod glob;
 mod guards;
