@@ -1,5 +1,5 @@
-//! Reading Piwik PRO access: apps, meta sites, user groups with their members, and the user and
-//! group permissions on apps and meta sites (`apis.md` §7).
+//! Reading and changing Piwik PRO access: apps, meta sites, user groups with their members, and
+//! the user and group permissions on apps and meta sites (`apis.md` §7).
 //!
 //! Lists are read a thousand rows a page, whatever the service's default of ten. Only the fields
 //! rollcall relies on are read: a user row's `group_permissions`, whose shape accounts differ on
@@ -7,16 +7,24 @@
 //! out from the groups' own grants and members. A permission outside the API's values fails the
 //! read, naming it.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
+use reqwest::{Method, StatusCode};
 use serde::Deserialize;
+use serde_json::json;
 
 use super::Piwik;
+use super::wire::USER_TYPE;
 use crate::model::access::{
     Entity, LiveAccess, LiveGrant, LiveGroup, Named, Permission, Principal,
 };
+use crate::plan::access::{GroupRef, Step, StepHolder};
 use crate::providers::ProviderError;
+use crate::providers::http::Kind;
+
+/// The resource type of a user group.
+const GROUP_TYPE: &str = "ppms/user-group";
 
 /// Which apps' and meta sites' permissions, and which groups' members, a read covers. Apps,
 /// meta sites and groups themselves are always listed in full: their names are how files refer
@@ -143,10 +151,7 @@ impl Piwik {
             .chain(meta_sites.iter().map(|m| (Entity::MetaSite, m)))
             .filter(|(entity, named)| (reach.grants)(*entity, named));
         for (entity, named) in entities {
-            let segment = match entity {
-                Entity::App => "app",
-                Entity::MetaSite => "meta-site",
-            };
+            let segment = entity_segment(entity);
             for principal in [Principal::User, Principal::Group] {
                 let who = match principal {
                     Principal::User => "user",
@@ -210,5 +215,194 @@ fn path_id(id: &str) -> Result<&str, ProviderError> {
             "Piwik PRO answered the id `{}`, which is not one rollcall puts in a URL",
             crate::escape::visible(id)
         )))
+    }
+}
+
+/// The most users one membership change names.
+const MEMBERS_PER_CALL: usize = 100;
+
+impl Piwik {
+    /// Carries out one access step. `created` holds the ids of the groups this run created, by
+    /// name. Returns the id of a group it creates.
+    pub async fn carry_out_access(
+        self: &Arc<Self>,
+        step: &Step,
+        created: &BTreeMap<String, String>,
+    ) -> Result<Option<String>, ProviderError> {
+        let group_id = |group: &GroupRef| -> Result<String, ProviderError> {
+            match group {
+                GroupRef::Live(id) => Ok(id.clone()),
+                GroupRef::New(name) => created.get(name).cloned().ok_or_else(|| {
+                    ProviderError::Protocol(format!("the group `{name}` was not created"))
+                }),
+            }
+        };
+        match step {
+            Step::CreateGroup { name, external_id } => self
+                .create_group(name, external_id.as_deref())
+                .await
+                .map(Some),
+            Step::RenameGroup { id, to, .. } => {
+                let path = format!("/api/user-groups/v1/{}", path_id(id)?);
+                let body = json!({ "data": {
+                    "type": GROUP_TYPE, "id": id, "attributes": { "name": to },
+                }});
+                self.set(Method::PATCH, &path, &body).await.map(|()| None)
+            }
+            Step::AddMembers { group, users } | Step::RemoveMembers { group, users } => {
+                let method = match step {
+                    Step::AddMembers { .. } => Method::POST,
+                    _ => Method::DELETE,
+                };
+                let path = format!(
+                    "/api/user-groups/v1/{}/relationships/users",
+                    path_id(&group_id(group)?)?
+                );
+                for batch in users.chunks(MEMBERS_PER_CALL) {
+                    let data: Vec<_> = batch
+                        .iter()
+                        .map(|id| json!({ "type": USER_TYPE, "id": id }))
+                        .collect();
+                    let body = json!({ "data": data });
+                    self.set(method.clone(), &path, &body).await?;
+                }
+                Ok(None)
+            }
+            Step::SetPermission {
+                entity,
+                on,
+                holder,
+                after,
+                ..
+            } => {
+                let (who, id) = match holder {
+                    StepHolder::User(id) => ("user", id.clone()),
+                    StepHolder::Group(group) => ("user-group", group_id(group)?),
+                };
+                let segment = entity_segment(*entity);
+                let path = format!(
+                    "/api/access-control/v2/{segment}/{}/permission/{who}/{}",
+                    path_id(on)?,
+                    path_id(&id)?
+                );
+                let body = json!({ "data": {
+                    "type": format!("{segment}/permission/{who}"),
+                    "attributes": { "permission": after.as_str() },
+                }});
+                // A set gives the value whatever it was: repeating it changes nothing.
+                self.set(Method::POST, &path, &body).await.map(|()| None)
+            }
+        }
+    }
+
+    /// A write that sets what it names, so repeating it changes nothing: retried like a read,
+    /// and done when the service answers 204.
+    async fn set(
+        &self,
+        method: Method,
+        path: &str,
+        body: &serde_json::Value,
+    ) -> Result<(), ProviderError> {
+        let answer = self
+            .call(
+                method,
+                path,
+                &[],
+                Some(body),
+                Kind::Write { idempotent: true },
+            )
+            .await?;
+        Self::expect(answer, StatusCode::NO_CONTENT).map(|_| ())
+    }
+
+    /// Creates a group, never twice: after an answer that was lost, or one saying the name is
+    /// taken, the group is looked up by its exact name, and one found is the group created.
+    async fn create_group(
+        self: &Arc<Self>,
+        name: &str,
+        external_id: Option<&str>,
+    ) -> Result<String, ProviderError> {
+        let mut attributes = json!({ "name": name });
+        if let Some(external_id) = external_id {
+            attributes["external_id"] = external_id.into();
+        }
+        let body = json!({ "data": { "type": GROUP_TYPE, "attributes": attributes } });
+        let mut attempts = 0;
+        loop {
+            attempts += 1;
+            let outcome = self
+                .call_as(
+                    Method::POST,
+                    "/api/user-groups/v1",
+                    &[],
+                    Some((&body, "application/json")),
+                    Kind::Write { idempotent: false },
+                )
+                .await;
+            let unknown = match outcome {
+                Ok(answer) if answer.status == StatusCode::CREATED => {
+                    let created: Created = serde_json::from_slice(&answer.body).map_err(|e| {
+                        ProviderError::Protocol(format!(
+                            "unexpected answer to a group creation: {e}"
+                        ))
+                    })?;
+                    return Ok(created.data.id);
+                }
+                Ok(answer) if answer.status.is_server_error() => {
+                    format!("HTTP {}", answer.status.as_u16())
+                }
+                Ok(answer) => {
+                    let err = Self::api_error(&answer);
+                    // Names are unique: a group of exactly this name is the one wanted.
+                    if let Some(id) = self.find_group(name).await? {
+                        return Ok(id);
+                    }
+                    return Err(err);
+                }
+                Err(ProviderError::Transport(err)) => err.to_string(),
+                Err(err) => return Err(err),
+            };
+            tracing::info!(
+                "creating the group {name} has an unknown outcome ({unknown}); looking it up"
+            );
+            if let Some(id) = self.find_group(name).await? {
+                return Ok(id);
+            }
+            if attempts >= 4 {
+                return Err(ProviderError::Protocol(format!(
+                    "creating the group `{name}` got no answer {attempts} times ({unknown})"
+                )));
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(200) * attempts).await;
+        }
+    }
+
+    /// The id of the group named exactly `name` (names are unique whatever their case).
+    async fn find_group(self: &Arc<Self>, name: &str) -> Result<Option<String>, ProviderError> {
+        let groups = self
+            .list_all(
+                "/api/user-groups/v1",
+                &[],
+                "user groups",
+                group,
+                |g: &LiveGroup| &g.id,
+            )
+            .await?;
+        Ok(groups
+            .into_iter()
+            .find(|g| g.name.eq_ignore_ascii_case(name))
+            .map(|g| g.id))
+    }
+}
+
+#[derive(Deserialize)]
+struct Created {
+    data: Row<serde::de::IgnoredAny>,
+}
+
+fn entity_segment(entity: Entity) -> &'static str {
+    match entity {
+        Entity::App => "app",
+        Entity::MetaSite => "meta-site",
     }
 }

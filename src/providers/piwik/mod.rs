@@ -130,6 +130,19 @@ impl Piwik {
         body: Option<&serde_json::Value>,
         kind: Kind,
     ) -> Result<Answer, ProviderError> {
+        self.call_as(method, path, query, body.map(|b| (b, MEDIA_TYPE)), kind)
+            .await
+    }
+
+    /// [`Self::call`] with a body of another media type (group creation takes plain JSON).
+    async fn call_as(
+        &self,
+        method: Method,
+        path: &str,
+        query: &[(&str, String)],
+        body: Option<(&serde_json::Value, &str)>,
+        kind: Kind,
+    ) -> Result<Answer, ProviderError> {
         let url = format!("{}{path}", self.base);
         let mut renewals = 0;
         let mut waits = Waits::default();
@@ -143,10 +156,8 @@ impl Piwik {
                         .bearer_auth(&token)
                         .header("Accept", MEDIA_TYPE)
                         .query(query);
-                    if let Some(body) = body {
-                        request = request
-                            .header("Content-Type", MEDIA_TYPE)
-                            .body(body.to_string());
+                    if let Some((body, media)) = body {
+                        request = request.header("Content-Type", media).body(body.to_string());
                     }
                     request
                 })
