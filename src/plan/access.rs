@@ -114,6 +114,57 @@ pub struct AccessPlan {
     pub effects: Vec<Effect>,
 }
 
+/// How the files name an app or meta site: by its name, or pinned by its UUID.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub enum EntityName {
+    Name(String),
+    Id(String),
+}
+
+/// The app or meta site the files name. App names need not be unique: a name two apps share,
+/// like one no app has, is refused, naming the candidates, so the files can pin it by UUID.
+pub fn resolve<'l>(
+    entity: Entity,
+    named: &EntityName,
+    live: &'l LiveAccess,
+) -> Result<&'l crate::model::access::Named, String> {
+    let list = match entity {
+        Entity::App => &live.apps,
+        Entity::MetaSite => &live.meta_sites,
+    };
+    let noun = entity.noun();
+    let shown = crate::escape::visible;
+    match named {
+        EntityName::Id(id) => list
+            .iter()
+            .find(|n| n.id.eq_ignore_ascii_case(id))
+            .ok_or_else(|| format!("no {noun} has the id `{}`", shown(id))),
+        EntityName::Name(name) => {
+            let found: Vec<_> = list.iter().filter(|n| n.name == *name).collect();
+            match found.as_slice() {
+                [one] => Ok(one),
+                [] => {
+                    let names: Vec<&str> = list.iter().map(|n| n.name.as_str()).collect();
+                    let hint = crate::desired::decode::suggest(name, &names)
+                        .map(|close| format!("; did you mean `{}`?", shown(close)))
+                        .unwrap_or_default();
+                    Err(format!("no {noun} is named `{}`{hint}", shown(name)))
+                }
+                many => {
+                    let ids: Vec<String> =
+                        many.iter().map(|n| format!("`{}`", shown(&n.id))).collect();
+                    Err(format!(
+                        "{} {noun}s are named `{}`: {}; name one by its UUID",
+                        many.len(),
+                        shown(name),
+                        ids.join(", ")
+                    ))
+                }
+            }
+        }
+    }
+}
+
 /// A user's access on one app or meta site: (user id, entity, entity id).
 type Reached = (String, Entity, String);
 
@@ -568,6 +619,45 @@ mod tests {
             .map(|e| (e.user.clone(), e.before, e.after))
             .collect();
         assert_eq!(stated, changed);
+    }
+
+    #[test]
+    fn apps_are_found_by_a_name_only_they_have_or_by_uuid() {
+        let named = |id: &str, name: &str| crate::model::access::Named {
+            id: id.into(),
+            name: name.into(),
+        };
+        let live = LiveAccess {
+            apps: vec![
+                named("a1", "Acme blog"),
+                named("a2", "Acme blog"),
+                named("a3", "Acme shop"),
+            ],
+            ..Default::default()
+        };
+        let find = |n: EntityName| resolve(Entity::App, &n, &live).map(|n| n.id.clone());
+        assert_eq!(find(EntityName::Name("Acme shop".into())), Ok("a3".into()));
+        assert_eq!(find(EntityName::Id("A2".into())), Ok("a2".into()));
+        assert_eq!(
+            find(EntityName::Name("Acme blog".into())),
+            Err("2 apps are named `Acme blog`: `a1`, `a2`; name one by its UUID".into())
+        );
+        assert_eq!(
+            find(EntityName::Name("Acme shp".into())),
+            Err("no app is named `Acme shp`; did you mean `Acme shop`?".into())
+        );
+        assert_eq!(
+            find(EntityName::Id("a9".into())),
+            Err("no app has the id `a9`".into())
+        );
+        assert_eq!(
+            resolve(
+                Entity::MetaSite,
+                &EntityName::Name("Acme shop".into()),
+                &live
+            ),
+            Err("no meta site is named `Acme shop`".into())
+        );
     }
 
     #[test]
