@@ -168,36 +168,72 @@ pub fn resolve<'l>(
 /// A user's access on one app or meta site: (user id, entity, entity id).
 type Reached = (String, Entity, String);
 
-/// Which live group each wanted group is, by external id, then name, then a former name.
+/// Which live group each wanted group is, one each: by external id, then exact name, then name
+/// whatever its case, then a former name; a live group is claimed once. A live group whose
+/// external id differs from the wanted one's is never taken for it.
 fn match_groups<'l>(wanted: &[WantedGroup], live: &'l [LiveGroup]) -> Vec<Option<&'l LiveGroup>> {
-    let same = |a: &str, b: &str| a.eq_ignore_ascii_case(b);
-    wanted
-        .iter()
-        .map(|w| {
-            let by_external = w.external_id.as_ref().and_then(|e| {
-                live.iter()
-                    .find(|l| l.external_id.as_deref() == Some(e.as_str()))
-            });
-            by_external
-                .or_else(|| live.iter().find(|l| same(&l.name, &w.name)))
-                .or_else(|| {
-                    live.iter()
-                        .find(|l| w.former_names.iter().any(|f| same(f, &l.name)))
-                })
-        })
-        .collect()
+    let mut matched: Vec<Option<&LiveGroup>> = vec![None; wanted.len()];
+    let mut claimed: BTreeSet<&str> = BTreeSet::new();
+    let compatible = |w: &WantedGroup, l: &LiveGroup| match (&w.external_id, &l.external_id) {
+        (Some(a), Some(b)) => a == b,
+        _ => true,
+    };
+    type Rule = fn(&WantedGroup, &LiveGroup) -> bool;
+    let rules: [Rule; 4] = [
+        |w, l| w.external_id.is_some() && w.external_id == l.external_id,
+        |w, l| w.name == l.name,
+        |w, l| w.name.eq_ignore_ascii_case(&l.name),
+        |w, l| {
+            w.former_names
+                .iter()
+                .any(|f| f.eq_ignore_ascii_case(&l.name))
+        },
+    ];
+    for rule in rules {
+        for (i, w) in wanted.iter().enumerate() {
+            if matched[i].is_some() {
+                continue;
+            }
+            let found = live
+                .iter()
+                .find(|l| !claimed.contains(l.id.as_str()) && compatible(w, l) && rule(w, l));
+            if let Some(l) = found {
+                claimed.insert(&l.id);
+                matched[i] = Some(l);
+            }
+        }
+    }
+    matched
+}
+
+/// A step before batching: members are added and removed one user at a time, so that each waits
+/// only for what that user's access needs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Node {
+    Create(String, Option<String>),
+    Rename(String, String, String),
+    Add(GroupRef, String),
+    Remove(GroupRef, String),
+    Set(Entity, String, StepHolder, Permission, Permission),
 }
 
 /// Plans the steps from `live` to `wanted`. Groups, members and permissions the files do not
-/// list are left as they are.
-pub fn plan_access(wanted: &WantedAccess, live: &LiveAccess) -> AccessPlan {
+/// list are left as they are. Refused, with the reasons, when the plan would rest on something
+/// not read (an entity's permissions, a group's members), names a group that does not exist, or
+/// its changes wait on each other in a loop.
+pub fn plan_access(wanted: &WantedAccess, live: &LiveAccess) -> Result<AccessPlan, Vec<String>> {
+    let mut problems = Vec::new();
     let matched = match_groups(&wanted.groups, &live.groups);
     // A group by its name in the files: one they manage, else one the account has.
     let reference = |name: &str| -> Option<GroupRef> {
-        match wanted.groups.iter().position(|g| g.name == name) {
+        match wanted
+            .groups
+            .iter()
+            .position(|g| g.name.eq_ignore_ascii_case(name))
+        {
             Some(i) => Some(match matched[i] {
                 Some(group) => GroupRef::Live(group.id.clone()),
-                None => GroupRef::New(name.to_string()),
+                None => GroupRef::New(wanted.groups[i].name.clone()),
             }),
             None => live
                 .groups
@@ -206,27 +242,86 @@ pub fn plan_access(wanted: &WantedAccess, live: &LiveAccess) -> AccessPlan {
                 .map(|g| GroupRef::Live(g.id.clone())),
         }
     };
-    // Members before and after, by group.
-    let mut members_before: BTreeMap<GroupRef, BTreeSet<String>> = BTreeMap::new();
-    let mut members_after: BTreeMap<GroupRef, BTreeSet<String>> = BTreeMap::new();
-    for group in &live.groups {
-        let members: BTreeSet<String> = group.members.iter().flatten().cloned().collect();
-        members_before.insert(GroupRef::Live(group.id.clone()), members.clone());
-        members_after.insert(GroupRef::Live(group.id.clone()), members);
-    }
-    for (w, live_group) in wanted.groups.iter().zip(&matched) {
-        let key = reference(&w.name).expect("a wanted group");
-        if live_group.is_none() {
-            members_before.insert(key.clone(), BTreeSet::new());
+    for grant in &wanted.grants {
+        if !live.grants_read.contains(&(grant.entity, grant.on.clone())) {
+            problems.push(format!(
+                "the permissions on {} `{}` were not read",
+                grant.entity.noun(),
+                grant.on
+            ));
         }
+        if let Holder::Group(name) = &grant.holder
+            && reference(name).is_none()
+        {
+            problems.push(format!(
+                "no group is named `{name}`, in the files or the account"
+            ));
+        }
+    }
+    // Every live group the plan reasons about must have had its members read.
+    let entities: BTreeSet<(Entity, &str)> = wanted
+        .grants
+        .iter()
+        .map(|g| (g.entity, g.on.as_str()))
+        .collect();
+    for group in &live.groups {
+        let managed = matched.iter().flatten().any(|m| m.id == group.id);
+        let grants_there = live.grants.iter().any(|g| {
+            g.principal == Principal::Group
+                && g.to == group.id
+                && entities.contains(&(g.entity, g.on.as_str()))
+        });
+        if (managed || grants_there) && group.members.is_none() {
+            problems.push(format!(
+                "the members of the group `{}` were not read",
+                group.name
+            ));
+        }
+    }
+    // A rename may not take a name another live group keeps.
+    for (w, l) in wanted.groups.iter().zip(&matched) {
+        if let Some(l) = l
+            && l.name != w.name
+            && live.groups.iter().any(|o| {
+                o.id != l.id
+                    && o.name.eq_ignore_ascii_case(&w.name)
+                    && !matched.iter().flatten().any(|m| m.id == o.id)
+            })
+        {
+            problems.push(format!(
+                "the group `{}` cannot be renamed `{}`: another group has that name",
+                l.name, w.name
+            ));
+        }
+    }
+    if !problems.is_empty() {
+        problems.sort();
+        problems.dedup();
+        return Err(problems);
+    }
+
+    // Members and permissions before and after.
+    let mut members_before: BTreeMap<GroupRef, BTreeSet<String>> = BTreeMap::new();
+    for group in &live.groups {
+        let members = group.members.iter().flatten().cloned().collect();
+        members_before.insert(GroupRef::Live(group.id.clone()), members);
+    }
+    let mut members_after = members_before.clone();
+    for (w, l) in wanted.groups.iter().zip(&matched) {
+        let key = match l {
+            Some(l) => GroupRef::Live(l.id.clone()),
+            None => {
+                let key = GroupRef::New(w.name.clone());
+                members_before.insert(key.clone(), BTreeSet::new());
+                key
+            }
+        };
         let after = match &w.members {
             Some(members) => members.clone(),
             None => members_before.get(&key).cloned().unwrap_or_default(),
         };
         members_after.insert(key, after);
     }
-    // Permissions before and after, by (entity, on, holder).
-    type Slot = (Entity, String, StepHolder);
     let mut held_before: BTreeMap<Slot, Permission> = BTreeMap::new();
     for grant in &live.grants {
         let holder = match grant.principal {
@@ -239,44 +334,48 @@ pub fn plan_access(wanted: &WantedAccess, live: &LiveAccess) -> AccessPlan {
     for grant in &wanted.grants {
         let holder = match &grant.holder {
             Holder::User(id) => StepHolder::User(id.clone()),
-            Holder::Group(name) => match reference(name) {
-                Some(group) => StepHolder::Group(group),
-                None => continue,
-            },
+            Holder::Group(name) => StepHolder::Group(reference(name).expect("checked above")),
         };
         held_after.insert((grant.entity, grant.on.clone(), holder), grant.permission);
     }
 
-    let mut steps: Vec<Planned> = Vec::new();
-    let mut created: BTreeMap<GroupRef, usize> = BTreeMap::new();
-    for (w, live_group) in wanted.groups.iter().zip(&matched) {
-        match live_group {
-            None => {
-                created.insert(GroupRef::New(w.name.clone()), steps.len());
-                steps.push(Planned {
-                    step: Step::CreateGroup {
-                        name: w.name.clone(),
-                        external_id: w.external_id.clone(),
-                    },
-                    depends_on: Vec::new(),
-                });
+    // The nodes.
+    let mut nodes: Vec<Node> = Vec::new();
+    for (w, l) in wanted.groups.iter().zip(&matched) {
+        match l {
+            None => nodes.push(Node::Create(w.name.clone(), w.external_id.clone())),
+            Some(l) if l.name != w.name => {
+                nodes.push(Node::Rename(l.id.clone(), l.name.clone(), w.name.clone()))
             }
-            Some(group) if group.name != w.name => steps.push(Planned {
-                step: Step::RenameGroup {
-                    id: group.id.clone(),
-                    from: group.name.clone(),
-                    to: w.name.clone(),
-                },
-                depends_on: Vec::new(),
-            }),
             Some(_) => {}
         }
     }
-    let needs = |group: &GroupRef| created.get(group).copied().into_iter().collect::<Vec<_>>();
+    for (group, after) in &members_after {
+        let before = &members_before[group];
+        nodes.extend(
+            after
+                .difference(before)
+                .map(|u| Node::Add(group.clone(), u.clone())),
+        );
+        nodes.extend(
+            before
+                .difference(after)
+                .map(|u| Node::Remove(group.clone(), u.clone())),
+        );
+    }
+    for (slot, after) in &held_after {
+        let before = held_before
+            .get(slot)
+            .copied()
+            .unwrap_or(Permission::NoAccess);
+        if before != *after {
+            let (entity, on, holder) = slot.clone();
+            nodes.push(Node::Set(entity, on, holder, before, *after));
+        }
+    }
 
-    // Who a step can raise or lower, as (user, entity, on), to link each lowering to the raises
-    // it must wait for.
-    let granted_on =
+    // What each node raises and lowers, as (user, entity, entity id).
+    let grants_of =
         |group: &GroupRef, held: &BTreeMap<Slot, Permission>| -> Vec<(Entity, String)> {
             held.iter()
                 .filter(|((_, _, h), p)| {
@@ -285,53 +384,7 @@ pub fn plan_access(wanted: &WantedAccess, live: &LiveAccess) -> AccessPlan {
                 .map(|((e, on, _), _)| (*e, on.clone()))
                 .collect()
         };
-    let mut raises: BTreeMap<Reached, Vec<usize>> = BTreeMap::new();
-    let mut lowerings: Vec<(Planned, Vec<Reached>)> = Vec::new();
-
-    for (group, after) in &members_after {
-        let before = &members_before[group];
-        let added: Vec<String> = after.difference(before).cloned().collect();
-        let removed: Vec<String> = before.difference(after).cloned().collect();
-        if !added.is_empty() {
-            let at = steps.len();
-            for user in &added {
-                for (entity, on) in granted_on(group, &held_after) {
-                    raises
-                        .entry((user.clone(), entity, on))
-                        .or_default()
-                        .push(at);
-                }
-            }
-            steps.push(Planned {
-                step: Step::AddMembers {
-                    group: group.clone(),
-                    users: added,
-                },
-                depends_on: needs(group),
-            });
-        }
-        if !removed.is_empty() {
-            let lowered = removed
-                .iter()
-                .flat_map(|u| {
-                    granted_on(group, &held_before)
-                        .into_iter()
-                        .map(move |(e, on)| (u.clone(), e, on))
-                })
-                .collect();
-            lowerings.push((
-                Planned {
-                    step: Step::RemoveMembers {
-                        group: group.clone(),
-                        users: removed,
-                    },
-                    depends_on: Vec::new(),
-                },
-                lowered,
-            ));
-        }
-    }
-    let affected = |holder: &StepHolder,
+    let users_of = |holder: &StepHolder,
                     members: &BTreeMap<GroupRef, BTreeSet<String>>|
      -> Vec<String> {
         match holder {
@@ -339,52 +392,182 @@ pub fn plan_access(wanted: &WantedAccess, live: &LiveAccess) -> AccessPlan {
             StepHolder::Group(group) => members.get(group).into_iter().flatten().cloned().collect(),
         }
     };
-    for ((entity, on, holder), after) in &held_after {
-        let before = held_before
-            .get(&(*entity, on.clone(), holder.clone()))
-            .copied()
-            .unwrap_or(Permission::NoAccess);
-        if before == *after {
-            continue;
-        }
-        let depends_on = match holder {
-            StepHolder::Group(group) => needs(group),
-            StepHolder::User(_) => Vec::new(),
-        };
-        let step = Planned {
-            step: Step::SetPermission {
-                entity: *entity,
-                on: on.clone(),
-                holder: holder.clone(),
-                before,
-                after: *after,
-            },
-            depends_on,
-        };
-        if after > &before {
-            let at = steps.len();
-            for user in affected(holder, &members_after) {
-                raises
-                    .entry((user, *entity, on.clone()))
-                    .or_default()
-                    .push(at);
+    let mut raises: BTreeMap<Reached, Vec<usize>> = BTreeMap::new();
+    let mut lowers: Vec<(usize, Vec<Reached>)> = Vec::new();
+    for (i, node) in nodes.iter().enumerate() {
+        match node {
+            Node::Add(group, user) => {
+                for (e, on) in grants_of(group, &held_after) {
+                    raises.entry((user.clone(), e, on)).or_default().push(i);
+                }
             }
-            steps.push(step);
-        } else {
-            let lowered = affected(holder, &members_before)
-                .into_iter()
-                .map(|u| (u, *entity, on.clone()))
-                .collect();
-            lowerings.push((step, lowered));
+            Node::Remove(group, user) => {
+                let lowered = grants_of(group, &held_before)
+                    .into_iter()
+                    .map(|(e, on)| (user.clone(), e, on))
+                    .collect();
+                lowers.push((i, lowered));
+            }
+            Node::Set(e, on, holder, before, after) if after > before => {
+                for user in users_of(holder, &members_after) {
+                    raises.entry((user, *e, on.clone())).or_default().push(i);
+                }
+            }
+            Node::Set(e, on, holder, ..) => {
+                let lowered = users_of(holder, &members_before)
+                    .into_iter()
+                    .map(|u| (u, *e, on.clone()))
+                    .collect();
+                lowers.push((i, lowered));
+            }
+            Node::Create(..) | Node::Rename(..) => {}
         }
     }
-    for (mut planned, lowered) in lowerings {
-        let mut waits: BTreeSet<usize> = planned.depends_on.iter().copied().collect();
-        for pair in &lowered {
-            waits.extend(raises.get(pair).into_iter().flatten());
+
+    // The edges: `waits[b]` holds every node `b` waits for.
+    let mut waits: Vec<BTreeSet<usize>> = vec![BTreeSet::new(); nodes.len()];
+    let group_of = |node: &Node| -> Option<GroupRef> {
+        match node {
+            Node::Add(g, _) | Node::Remove(g, _) => Some(g.clone()),
+            Node::Set(_, _, StepHolder::Group(g), ..) => Some(g.clone()),
+            _ => None,
         }
-        planned.depends_on = waits.into_iter().collect();
-        steps.push(planned);
+    };
+    for (b, node) in nodes.iter().enumerate() {
+        // A group this plan creates exists first; a name is free before it is taken again.
+        for (a, other) in nodes.iter().enumerate() {
+            match (other, node) {
+                (Node::Create(name, _), _)
+                    if group_of(node) == Some(GroupRef::New(name.clone())) =>
+                {
+                    waits[b].insert(a);
+                }
+                (Node::Rename(_, from, _), Node::Create(name, _))
+                    if from.eq_ignore_ascii_case(name) =>
+                {
+                    waits[b].insert(a);
+                }
+                // Nobody gets a group's old, higher grant by joining it as it is lowered.
+                (Node::Set(_, _, StepHolder::Group(g), before, after), Node::Add(h, _))
+                    if g == h && after < before =>
+                {
+                    waits[b].insert(a);
+                }
+                // A group's raised grant reaches no one who is leaving it.
+                (Node::Remove(g, _), Node::Set(_, _, StepHolder::Group(h), before, after))
+                    if g == h && after > before =>
+                {
+                    waits[b].insert(a);
+                }
+                _ => {}
+            }
+        }
+    }
+    // Nobody drops below both ends: a lowering waits for every raise of the same access.
+    for (b, lowered) in &lowers {
+        for pair in lowered {
+            waits[*b].extend(raises.get(pair).into_iter().flatten());
+        }
+    }
+
+    // Dependency order, earliest kind first (creations and renames, raises, lowerings), each
+    // kind in the order the nodes were made.
+    let stage = |i: usize| -> u8 {
+        match &nodes[i] {
+            Node::Create(..) | Node::Rename(..) => 0,
+            Node::Add(..) => 1,
+            Node::Set(.., before, after) if after > before => 1,
+            _ => 2,
+        }
+    };
+    let mut left: Vec<usize> = waits.iter().map(BTreeSet::len).collect();
+    let mut ready: BTreeSet<(u8, usize)> = (0..nodes.len())
+        .filter(|&i| left[i] == 0)
+        .map(|i| (stage(i), i))
+        .collect();
+    let mut order: Vec<usize> = Vec::with_capacity(nodes.len());
+    while let Some((_, i)) = ready.pop_first() {
+        order.push(i);
+        for (b, w) in waits.iter().enumerate() {
+            if w.contains(&i) {
+                left[b] -= 1;
+                if left[b] == 0 {
+                    ready.insert((stage(b), b));
+                }
+            }
+        }
+    }
+    if order.len() < nodes.len() {
+        let stuck: BTreeSet<String> = (0..nodes.len())
+            .filter(|i| !order.contains(i))
+            .filter_map(|i| group_of(&nodes[i]))
+            .map(|g| match g {
+                GroupRef::Live(id) => live
+                    .groups
+                    .iter()
+                    .find(|l| l.id == id)
+                    .map_or(id, |l| l.name.clone()),
+                GroupRef::New(name) => name,
+            })
+            .collect();
+        return Err(vec![format!(
+            "the changes to the groups {} wait on each other in a loop; make them in two runs",
+            stuck
+                .into_iter()
+                .map(|g| format!("`{g}`"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        )]);
+    }
+
+    // Steps: members added or removed together when they join or leave the same group and wait
+    // for the same steps.
+    let mut steps: Vec<Planned> = Vec::new();
+    let mut step_of: Vec<usize> = vec![usize::MAX; nodes.len()];
+    let mut batches: BTreeMap<(bool, GroupRef, Vec<usize>), usize> = BTreeMap::new();
+    for &i in &order {
+        let depends_on: BTreeSet<usize> = waits[i].iter().map(|a| step_of[*a]).collect();
+        let depends_on: Vec<usize> = depends_on.into_iter().collect();
+        let member = match &nodes[i] {
+            Node::Add(g, u) => Some((true, g, u)),
+            Node::Remove(g, u) => Some((false, g, u)),
+            _ => None,
+        };
+        if let Some((adding, group, user)) = member {
+            let key = (adding, group.clone(), depends_on.clone());
+            if let Some(&at) = batches.get(&key) {
+                match &mut steps[at].step {
+                    Step::AddMembers { users, .. } | Step::RemoveMembers { users, .. } => {
+                        users.push(user.clone());
+                    }
+                    _ => unreachable!("a batch is a membership step"),
+                }
+                step_of[i] = at;
+                continue;
+            }
+            batches.insert(key, steps.len());
+        }
+        let step = match nodes[i].clone() {
+            Node::Create(name, external_id) => Step::CreateGroup { name, external_id },
+            Node::Rename(id, from, to) => Step::RenameGroup { id, from, to },
+            Node::Add(group, user) => Step::AddMembers {
+                group,
+                users: vec![user],
+            },
+            Node::Remove(group, user) => Step::RemoveMembers {
+                group,
+                users: vec![user],
+            },
+            Node::Set(entity, on, holder, before, after) => Step::SetPermission {
+                entity,
+                on,
+                holder,
+                before,
+                after,
+            },
+        };
+        step_of[i] = steps.len();
+        steps.push(Planned { step, depends_on });
     }
 
     // Effective permissions before and after, for everyone the steps touch.
@@ -404,26 +587,7 @@ pub fn plan_access(wanted: &WantedAccess, live: &LiveAccess) -> AccessPlan {
             .unwrap_or(Permission::NoAccess)
     };
     let mut touched: BTreeSet<Reached> = raises.keys().cloned().collect();
-    for planned in &steps {
-        if let Step::SetPermission {
-            entity, on, holder, ..
-        } = &planned.step
-        {
-            for user in affected(holder, &members_before)
-                .into_iter()
-                .chain(affected(holder, &members_after))
-            {
-                touched.insert((user, *entity, on.clone()));
-            }
-        }
-        if let Step::RemoveMembers { group, users } = &planned.step {
-            for user in users {
-                for (entity, on) in granted_on(group, &held_before) {
-                    touched.insert((user.clone(), entity, on));
-                }
-            }
-        }
-    }
+    touched.extend(lowers.into_iter().flat_map(|(_, lowered)| lowered));
     let effects = touched
         .into_iter()
         .filter_map(|(user, entity, on)| {
@@ -438,14 +602,22 @@ pub fn plan_access(wanted: &WantedAccess, live: &LiveAccess) -> AccessPlan {
             })
         })
         .collect();
-    AccessPlan { steps, effects }
+    Ok(AccessPlan { steps, effects })
 }
+
+/// A permission's place: (entity, entity id, holder).
+type Slot = (Entity, String, StepHolder);
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::model::access::LiveGrant;
     use Permission::*;
+
+    /// The permissions on the app `shop` were read.
+    fn shop_read() -> BTreeSet<(Entity, String)> {
+        BTreeSet::from([(Entity::App, "shop".to_string())])
+    }
 
     fn group(id: &str, name: &str, members: &[&str]) -> LiveGroup {
         LiveGroup {
@@ -566,8 +738,8 @@ mod tests {
     }
 
     /// Runs the plan with the steps in `fail` failing, and checks after every step that `users`
-    /// hold at least the lower of their permission before the run and after a run with no
-    /// failure, on `app`.
+    /// hold, on `app`, no less than the lower and no more than the higher of their permission
+    /// before the run and after a run with no failure.
     fn run(
         live: &LiveAccess,
         plan: &AccessPlan,
@@ -577,20 +749,20 @@ mod tests {
     ) {
         let (held, members) = model(live);
         let (end_held, end_members) = simulate(live, plan, &BTreeSet::new(), |_, _, _| {});
-        let floor: Vec<(&str, Permission)> = users
+        let bounds: Vec<(&str, Permission, Permission)> = users
             .iter()
             .map(|u| {
                 let before = effective(&held, &members, u, app);
                 let after = effective(&end_held, &end_members, u, app);
-                (*u, before.min(after))
+                (*u, before.min(after), before.max(after))
             })
             .collect();
         simulate(live, plan, fail, |i, held, members| {
-            for (user, least) in &floor {
+            for (user, least, most) in &bounds {
                 let now = effective(held, members, user, app);
                 assert!(
-                    now >= *least,
-                    "after step {i} with {fail:?} failing, {user} holds {now} on {app}, less than {least}"
+                    now >= *least && now <= *most,
+                    "after step {i} with {fail:?} failing, {user} holds {now} on {app}, outside {least} to {most}"
                 );
             }
         });
@@ -633,6 +805,7 @@ mod tests {
                 named("a2", "Acme blog"),
                 named("a3", "Acme shop"),
             ],
+            grants_read: shop_read(),
             ..Default::default()
         };
         let find = |n: EntityName| resolve(Entity::App, &n, &live).map(|n| n.id.clone());
@@ -665,6 +838,7 @@ mod tests {
         // Ada holds `edit` on the shop directly; the files move it to a new group.
         let live = LiveAccess {
             grants: vec![grant("shop", Principal::User, "ada", Edit)],
+            grants_read: shop_read(),
             ..Default::default()
         };
         let wanted = WantedAccess {
@@ -674,7 +848,7 @@ mod tests {
                 want("shop", Holder::User("ada".into()), NoAccess),
             ],
         };
-        let plan = plan_access(&wanted, &live);
+        let plan = plan_access(&wanted, &live).unwrap();
         let editors = GroupRef::New("Editors".into());
         assert_eq!(
             plan.steps,
@@ -736,13 +910,14 @@ mod tests {
         let live = LiveAccess {
             groups: vec![group("g1", "Marketing", &["ada", "bob"])],
             grants: vec![grant("shop", Principal::Group, "g1", Edit)],
+            grants_read: shop_read(),
             ..Default::default()
         };
         let wanted = WantedAccess {
             groups: vec![wanted_group("Marketing", &["ada"])],
             grants: vec![want("shop", Holder::User("bob".into()), View)],
         };
-        let plan = plan_access(&wanted, &live);
+        let plan = plan_access(&wanted, &live).unwrap();
         assert_eq!(
             plan.effects,
             [Effect {
@@ -775,6 +950,7 @@ mod tests {
         let live = LiveAccess {
             groups: vec![group("g1", "Marketing", &["ada"])],
             grants: vec![grant("shop", Principal::Group, "g1", Edit)],
+            grants_read: shop_read(),
             ..Default::default()
         };
         let mut growth = wanted_group("Growth", &["ada"]);
@@ -783,7 +959,7 @@ mod tests {
             groups: vec![growth],
             grants: vec![want("shop", Holder::Group("Growth".into()), Edit)],
         };
-        let plan = plan_access(&wanted, &live);
+        let plan = plan_access(&wanted, &live).unwrap();
         assert_eq!(
             plan.steps,
             [Planned {
@@ -802,6 +978,7 @@ mod tests {
     fn groups_whose_members_the_files_leave_alone_keep_them() {
         let live = LiveAccess {
             groups: vec![group("g1", "Okta admins", &["ada", "bob"])],
+            grants_read: shop_read(),
             ..Default::default()
         };
         let mut idp = wanted_group("Okta admins", &[]);
@@ -810,7 +987,7 @@ mod tests {
             groups: vec![idp],
             grants: vec![want("shop", Holder::Group("Okta admins".into()), View)],
         };
-        let plan = plan_access(&wanted, &live);
+        let plan = plan_access(&wanted, &live).unwrap();
         assert_eq!(plan.steps.len(), 1, "{:?}", plan.steps);
         assert_eq!(
             plan.effects
@@ -842,6 +1019,7 @@ mod tests {
                             let live = LiveAccess {
                                 groups: vec![group("g1", "Team", members)],
                                 grants,
+                                grants_read: shop_read(),
                                 ..Default::default()
                             };
                             let members: &[&str] = if in_after { &["ada"] } else { &[] };
@@ -852,7 +1030,7 @@ mod tests {
                                     want("shop", Holder::Group("Team".into()), group_after),
                                 ],
                             };
-                            let plan = plan_access(&wanted, &live);
+                            let plan = plan_access(&wanted, &live).unwrap();
                             check_effects(&live, &plan, &["ada"], "shop");
                             run(&live, &plan, &BTreeSet::new(), &["ada"], "shop");
                             for i in 0..plan.steps.len() {
@@ -863,5 +1041,130 @@ mod tests {
                 }
             }
         }
+    }
+
+    /// Two people and one group, over every permission each may hold directly or through the
+    /// group, joining, leaving or staying: nobody ever holds less than the lower, or more than
+    /// the higher, of their before and after, whichever single step fails.
+    #[test]
+    fn no_one_joining_or_leaving_a_changing_group_goes_outside_both_ends() {
+        let levels = [NoAccess, View, Manage];
+        let memberships = [(true, true), (true, false), (false, true), (false, false)];
+        for group_before in levels {
+            for group_after in levels {
+                for ada in levels
+                    .iter()
+                    .flat_map(|b| levels.iter().map(move |a| (*b, *a)))
+                {
+                    for bob in levels
+                        .iter()
+                        .flat_map(|b| levels.iter().map(move |a| (*b, *a)))
+                    {
+                        for (ada_in, bob_in) in memberships
+                            .iter()
+                            .flat_map(|a| memberships.iter().map(move |b| (*a, *b)))
+                        {
+                            let mut grants = Vec::new();
+                            for (user, (before, _)) in [("ada", ada), ("bob", bob)] {
+                                if before > NoAccess {
+                                    grants.push(grant("shop", Principal::User, user, before));
+                                }
+                            }
+                            if group_before > NoAccess {
+                                grants.push(grant("shop", Principal::Group, "g1", group_before));
+                            }
+                            let before: Vec<&str> = [("ada", ada_in.0), ("bob", bob_in.0)]
+                                .iter()
+                                .filter(|(_, inside)| *inside)
+                                .map(|(u, _)| *u)
+                                .collect();
+                            let after: Vec<&str> = [("ada", ada_in.1), ("bob", bob_in.1)]
+                                .iter()
+                                .filter(|(_, inside)| *inside)
+                                .map(|(u, _)| *u)
+                                .collect();
+                            let live = LiveAccess {
+                                groups: vec![group("g1", "Team", &before)],
+                                grants,
+                                grants_read: shop_read(),
+                                ..Default::default()
+                            };
+                            let wanted = WantedAccess {
+                                groups: vec![wanted_group("Team", &after)],
+                                grants: vec![
+                                    want("shop", Holder::User("ada".into()), ada.1),
+                                    want("shop", Holder::User("bob".into()), bob.1),
+                                    want("shop", Holder::Group("Team".into()), group_after),
+                                ],
+                            };
+                            let plan = plan_access(&wanted, &live).unwrap();
+                            check_effects(&live, &plan, &["ada", "bob"], "shop");
+                            for i in 0..=plan.steps.len() {
+                                run(&live, &plan, &BTreeSet::from([i]), &["ada", "bob"], "shop");
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn a_plan_on_what_was_not_read_or_does_not_exist_is_refused() {
+        let mut unread = group("g1", "Team", &[]);
+        unread.members = None;
+        let live = LiveAccess {
+            groups: vec![unread],
+            grants: vec![grant("shop", Principal::Group, "g1", View)],
+            grants_read: shop_read(),
+            ..Default::default()
+        };
+        let wanted = WantedAccess {
+            groups: Vec::new(),
+            grants: vec![
+                want("blog", Holder::User("ada".into()), View),
+                want("shop", Holder::Group("Typo".into()), View),
+                want("shop", Holder::User("ada".into()), Edit),
+            ],
+        };
+        assert_eq!(
+            plan_access(&wanted, &live).unwrap_err(),
+            [
+                "no group is named `Typo`, in the files or the account",
+                "the members of the group `Team` were not read",
+                "the permissions on app `blog` were not read",
+            ]
+        );
+    }
+
+    #[test]
+    fn each_live_group_is_one_wanted_group_at_most() {
+        let live = LiveAccess {
+            groups: vec![group("g1", "Marketing", &["ada"])],
+            grants_read: shop_read(),
+            ..Default::default()
+        };
+        let mut growth = wanted_group("Growth", &["ada"]);
+        growth.former_names = vec!["Marketing".into()];
+        let wanted = WantedAccess {
+            groups: vec![growth, wanted_group("Marketing", &["ada"])],
+            grants: Vec::new(),
+        };
+        // `Marketing` keeps its group (an exact name is a closer match than a former name), and
+        // `Growth` is created.
+        let plan = plan_access(&wanted, &live).unwrap();
+        let created: Vec<&Step> = plan
+            .steps
+            .iter()
+            .map(|p| &p.step)
+            .filter(|s| matches!(s, Step::CreateGroup { .. } | Step::RenameGroup { .. }))
+            .collect();
+        assert_eq!(
+            created,
+            [&Step::CreateGroup {
+                name: "Growth".into(),
+                external_id: None
+            }]
+        );
     }
 }

@@ -315,8 +315,9 @@ impl Piwik {
         Self::expect(answer, StatusCode::NO_CONTENT).map(|_| ())
     }
 
-    /// Creates a group, never twice: after an answer that was lost, or one saying the name is
-    /// taken, the group is looked up by its exact name, and one found is the group created.
+    /// Creates a group, never twice: after an answer that was lost, the group is looked up by
+    /// its name (names are unique whatever their case) and external id, and one found is the
+    /// group created.
     async fn create_group(
         self: &Arc<Self>,
         name: &str,
@@ -328,6 +329,7 @@ impl Piwik {
         }
         let body = json!({ "data": { "type": GROUP_TYPE, "attributes": attributes } });
         let mut attempts = 0;
+        let mut unknown_before = false;
         loop {
             attempts += 1;
             let outcome = self
@@ -353,8 +355,10 @@ impl Piwik {
                 }
                 Ok(answer) => {
                     let err = Self::api_error(&answer);
-                    // Names are unique: a group of exactly this name is the one wanted.
-                    if let Some(id) = self.find_group(name).await? {
+                    // A refusal after an attempt whose answer was lost may be that attempt's
+                    // group taking the name; only then is a group found by name this one. A
+                    // group that had the name before is someone else's: the plan was stale.
+                    if unknown_before && let Some(id) = self.find_group(name, external_id).await? {
                         return Ok(id);
                     }
                     return Err(err);
@@ -365,7 +369,8 @@ impl Piwik {
             tracing::info!(
                 "creating the group {name} has an unknown outcome ({unknown}); looking it up"
             );
-            if let Some(id) = self.find_group(name).await? {
+            unknown_before = true;
+            if let Some(id) = self.find_group(name, external_id).await? {
                 return Ok(id);
             }
             if attempts >= 4 {
@@ -377,8 +382,13 @@ impl Piwik {
         }
     }
 
-    /// The id of the group named exactly `name` (names are unique whatever their case).
-    async fn find_group(self: &Arc<Self>, name: &str) -> Result<Option<String>, ProviderError> {
+    /// The id of the group named `name` (names are unique whatever their case) with this
+    /// external id.
+    async fn find_group(
+        self: &Arc<Self>,
+        name: &str,
+        external_id: Option<&str>,
+    ) -> Result<Option<String>, ProviderError> {
         let groups = self
             .list_all(
                 "/api/user-groups/v1",
@@ -390,7 +400,7 @@ impl Piwik {
             .await?;
         Ok(groups
             .into_iter()
-            .find(|g| g.name.eq_ignore_ascii_case(name))
+            .find(|g| g.name.eq_ignore_ascii_case(name) && g.external_id.as_deref() == external_id)
             .map(|g| g.id))
     }
 }
