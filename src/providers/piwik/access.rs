@@ -250,21 +250,10 @@ impl Piwik {
                 self.set(Method::PATCH, &path, &body).await.map(|()| None)
             }
             Step::AddMembers { group, users } | Step::RemoveMembers { group, users } => {
-                let method = match step {
-                    Step::AddMembers { .. } => Method::POST,
-                    _ => Method::DELETE,
-                };
-                let path = format!(
-                    "/api/user-groups/v1/{}/relationships/users",
-                    path_id(&group_id(group)?)?
-                );
+                let adding = matches!(step, Step::AddMembers { .. });
+                let group = path_id(&group_id(group)?)?.to_string();
                 for batch in users.chunks(MEMBERS_PER_CALL) {
-                    let data: Vec<_> = batch
-                        .iter()
-                        .map(|id| json!({ "type": USER_TYPE, "id": id }))
-                        .collect();
-                    let body = json!({ "data": data });
-                    self.set(method.clone(), &path, &body).await?;
+                    self.change_members(&group, batch, adding).await?;
                 }
                 Ok(None)
             }
@@ -293,6 +282,57 @@ impl Piwik {
                 self.set(Method::POST, &path, &body).await.map(|()| None)
             }
         }
+    }
+
+    /// Adds or removes one batch of members. An account may refuse adding a member twice or
+    /// removing a non-member, so after a lost answer, a 5xx or a refusal the members are read
+    /// again, and only the users still to add or remove are sent once more.
+    async fn change_members(
+        self: &Arc<Self>,
+        group: &str,
+        users: &[String],
+        adding: bool,
+    ) -> Result<(), ProviderError> {
+        let path = format!("/api/user-groups/v1/{group}/relationships/users");
+        let members_path = format!("/api/user-groups/v1/{group}/users");
+        let method = if adding { Method::POST } else { Method::DELETE };
+        let mut left: Vec<String> = users.to_vec();
+        for attempt in 1..=4u32 {
+            let data: Vec<_> = left
+                .iter()
+                .map(|id| json!({ "type": USER_TYPE, "id": id }))
+                .collect();
+            let body = json!({ "data": data });
+            let outcome = self
+                .call(
+                    method.clone(),
+                    &path,
+                    &[],
+                    Some(&body),
+                    Kind::Write { idempotent: false },
+                )
+                .await;
+            let failure = match outcome {
+                Ok(answer) if answer.status == StatusCode::NO_CONTENT => return Ok(()),
+                Ok(answer) => Self::api_error(&answer),
+                Err(ProviderError::Transport(err)) => ProviderError::Transport(err),
+                Err(err) => return Err(err),
+            };
+            let members: BTreeSet<String> = self
+                .list_all(&members_path, &[], "group members", member, |m: &String| m)
+                .await?
+                .into_iter()
+                .collect();
+            left.retain(|u| members.contains(u) != adding);
+            if left.is_empty() {
+                return Ok(());
+            }
+            if attempt == 4 {
+                return Err(failure);
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100) * attempt).await;
+        }
+        Ok(())
     }
 
     /// A write that sets what it names, so repeating it changes nothing: retried like a read,
