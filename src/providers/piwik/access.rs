@@ -143,26 +143,38 @@ impl Piwik {
         sort_named(&mut meta_sites);
         groups.sort_by(|a, b| (&a.name, &a.id).cmp(&(&b.name, &b.id)));
 
-        let mut grants = Vec::new();
-        let mut grants_read = BTreeSet::new();
-        let entities = apps
+        // One paged read per entity and kind of holder, and one per group, a few at a time.
+        let mut jobs: Vec<(Entity, String, Principal)> = Vec::new();
+        for (entity, named) in apps
             .iter()
             .map(|a| (Entity::App, a))
             .chain(meta_sites.iter().map(|m| (Entity::MetaSite, m)))
-            .filter(|(entity, named)| (reach.grants)(*entity, named));
-        for (entity, named) in entities {
-            let segment = entity_segment(entity);
+            .filter(|(entity, named)| (reach.grants)(*entity, named))
+        {
+            // Ids go into paths only once checked to be plain.
+            path_id(&named.id)?;
             for principal in [Principal::User, Principal::Group] {
+                jobs.push((entity, named.id.clone(), principal));
+            }
+        }
+        let grants_read: BTreeSet<(Entity, String)> =
+            jobs.iter().map(|(e, on, _)| (*e, on.clone())).collect();
+        let this = self.clone();
+        let shared = Arc::new(jobs);
+        let jobs = shared.clone();
+        let mut grants = crate::providers::fetch_pages(0..shared.len() as u64, move |index| {
+            let (this, jobs) = (this.clone(), jobs.clone());
+            async move {
+                let (entity, on, principal) = jobs[index as usize].clone();
                 let who = match principal {
                     Principal::User => "user",
                     Principal::Group => "user-group",
                 };
-                // A path of the service's own ids, each checked to be plain before it is used.
                 let path = format!(
-                    "/api/access-control/v2/{segment}/{}/permission/{who}",
-                    path_id(&named.id)?
+                    "/api/access-control/v2/{}/{on}/permission/{who}",
+                    entity_segment(entity)
                 );
-                let rows = self
+                let rows = this
                     .list_all(
                         &path,
                         &[],
@@ -171,29 +183,46 @@ impl Piwik {
                         |r: &(String, Permission)| &r.0,
                     )
                     .await?;
-                grants.extend(
-                    rows.into_iter()
-                        .filter(|(_, permission)| *permission != Permission::NoAccess)
-                        .map(|(to, permission)| LiveGrant {
-                            entity,
-                            on: named.id.clone(),
-                            principal,
-                            to,
-                            permission,
-                        }),
-                );
+                Ok(rows
+                    .into_iter()
+                    .filter(|(_, permission)| *permission != Permission::NoAccess)
+                    .map(|(to, permission)| LiveGrant {
+                        entity,
+                        on: on.clone(),
+                        principal,
+                        to,
+                        permission,
+                    })
+                    .collect())
             }
-            grants_read.insert((entity, named.id.clone()));
-        }
+        })
+        .await?;
         grants.sort();
 
-        for group in groups.iter_mut().filter(|g| (reach.members)(&g.name)) {
-            let path = format!("/api/user-groups/v1/{}/users", path_id(&group.id)?);
-            let mut members = self
-                .list_all(&path, &[], "group members", member, |m: &String| m)
-                .await?;
-            members.sort();
-            group.members = Some(members);
+        let wanted: Vec<(usize, String)> = groups
+            .iter()
+            .enumerate()
+            .filter(|(_, g)| (reach.members)(&g.name))
+            .map(|(i, g)| Ok((i, path_id(&g.id)?.to_string())))
+            .collect::<Result<_, ProviderError>>()?;
+        let this = self.clone();
+        let shared = Arc::new(wanted);
+        let wanted = shared.clone();
+        let read = crate::providers::fetch_pages(0..shared.len() as u64, move |index| {
+            let (this, wanted) = (this.clone(), wanted.clone());
+            async move {
+                let (at, id) = wanted[index as usize].clone();
+                let path = format!("/api/user-groups/v1/{id}/users");
+                let mut members = this
+                    .list_all(&path, &[], "group members", member, |m: &String| m)
+                    .await?;
+                members.sort();
+                Ok(vec![(at, members)])
+            }
+        })
+        .await?;
+        for (at, members) in read {
+            groups[at].members = Some(members);
         }
         Ok(LiveAccess {
             apps,
