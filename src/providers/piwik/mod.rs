@@ -458,8 +458,13 @@ impl Piwik {
     }
 }
 
-fn live_user(resource: wire::UserResource) -> LiveUser {
+fn live_user(resource: wire::ListedUser) -> LiveUser {
     let attributes = resource.attributes;
+    let role = if attributes.role.chars().all(|c| c.is_ascii_lowercase()) {
+        attributes.role
+    } else {
+        attributes.role.to_lowercase()
+    };
     LiveUser {
         id: resource.id,
         key: attributes.email.trim().to_lowercase(),
@@ -472,7 +477,7 @@ fn live_user(resource: wire::UserResource) -> LiveUser {
             .map(|l| ("language", l))
             .into_iter()
             .collect(),
-        roles: [attributes.role.to_lowercase()].into_iter().collect(),
+        roles: [role].into_iter().collect(),
     }
 }
 

@@ -31,6 +31,22 @@ pub struct UserAttributes {
     pub language: Option<String>,
 }
 
+/// A user as a list page shows them, with only the fields rollcall keeps: the others are
+/// skipped while the page is read, so reading a large account allocates nothing it drops.
+#[derive(Debug, Deserialize)]
+pub struct ListedUser {
+    pub id: String,
+    pub attributes: ListedAttributes,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct ListedAttributes {
+    pub email: String,
+    pub role: String,
+    #[serde(default)]
+    pub language: Option<String>,
+}
+
 /// One page of a list: `GET /api/users/v2`, and the lists of the access APIs.
 #[derive(Debug, Serialize, Deserialize)]
 pub struct Page<T> {
