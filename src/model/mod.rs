@@ -246,9 +246,10 @@ pub struct LiveState {
 }
 
 impl LiveState {
-    /// Sorts the users by key, as the planner expects.
+    /// Sorts the users by key, as the planner expects. Users sharing a key (which the fetch
+    /// refuses) end up side by side, in id order, so the sort needs no buffer.
     pub fn new(mut users: Vec<LiveUser>, own_key: Option<String>) -> Self {
-        users.sort_by(|a, b| a.key.cmp(&b.key));
+        users.sort_unstable_by(|a, b| (&a.key, &a.id).cmp(&(&b.key, &b.id)));
         LiveState {
             users,
             own_key,
