@@ -220,6 +220,24 @@ where
     F: Fn(u64) -> Fut,
     Fut: Future<Output = Result<Vec<T>, ProviderError>> + Send + 'static,
 {
+    let mut items = Vec::new();
+    fetch_pages_in_order(keys, fetch, |page| items.extend(page)).await?;
+    Ok(items)
+}
+
+/// [`fetch_pages`], handing the pages to `sink` in `keys` order as soon as each and those before
+/// it have arrived: a caller can keep the items as they come, and only the few pages that
+/// arrive early wait.
+pub async fn fetch_pages_in_order<T, F, Fut>(
+    keys: impl Iterator<Item = u64>,
+    fetch: F,
+    mut sink: impl FnMut(Vec<T>),
+) -> Result<(), ProviderError>
+where
+    T: Send + 'static,
+    F: Fn(u64) -> Fut,
+    Fut: Future<Output = Result<Vec<T>, ProviderError>> + Send + 'static,
+{
     let limit = usize::try_from(MAX_PAGES).unwrap_or(usize::MAX);
     let keys: Vec<u64> = keys.take(limit.saturating_add(1)).collect();
     if keys.len() > limit {
@@ -227,8 +245,9 @@ where
             "the list claims more than {MAX_PAGES} pages, more than rollcall reads"
         )));
     }
-    let mut pages: Vec<Option<Vec<T>>> = Vec::with_capacity(keys.len());
-    pages.resize_with(keys.len(), || None);
+    // Pages that arrived before one of those ahead of them, by place.
+    let mut early: std::collections::BTreeMap<usize, Vec<T>> = std::collections::BTreeMap::new();
+    let mut handed = 0;
     let mut running = tokio::task::JoinSet::new();
     let mut next = keys.iter().enumerate();
     loop {
@@ -242,9 +261,13 @@ where
             break;
         };
         let (index, page) = joined.map_err(|e| ProviderError::Protocol(e.to_string()))?;
-        pages[index] = Some(page?);
+        early.insert(index, page?);
+        while let Some(page) = early.remove(&handed) {
+            sink(page);
+            handed += 1;
+        }
     }
-    Ok(pages.into_iter().flatten().flatten().collect())
+    Ok(())
 }
 
 /// A live account rollcall can read and change, through its provider's API.

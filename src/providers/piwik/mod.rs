@@ -250,30 +250,48 @@ impl Piwik {
         if step > 0 && step < total {
             let offsets = (step..total).step_by(step).map(|offset| offset as u64);
             let this = self.clone();
-            let rest = super::fetch_pages(offsets, move |offset| {
-                let (this, path, query) = (this.clone(), path.clone(), query.clone());
-                async move {
-                    let offset = offset as usize;
-                    let page = this.page::<W>(&path, &query, offset, step).await?;
-                    let expected = step.min(total - offset);
-                    let complete = page.data.len() == expected;
-                    let rows = page
-                        .data
-                        .into_iter()
-                        .map(map)
-                        .collect::<Result<Vec<_>, _>>()?;
-                    Ok(vec![(complete, rows)])
+            let place = |page: Vec<(bool, Vec<T>)>| {
+                for (complete, page) in page {
+                    short |= !complete;
+                    rows.extend(page);
                 }
-            })
+            };
+            super::fetch_pages_in_order(
+                offsets,
+                move |offset| {
+                    let (this, path, query) = (this.clone(), path.clone(), query.clone());
+                    async move {
+                        let offset = offset as usize;
+                        let page = this.page::<W>(&path, &query, offset, step).await?;
+                        let expected = step.min(total - offset);
+                        let complete = page.data.len() == expected;
+                        let rows = page
+                            .data
+                            .into_iter()
+                            .map(map)
+                            .collect::<Result<Vec<_>, _>>()?;
+                        Ok(vec![(complete, rows)])
+                    }
+                },
+                place,
+            )
             .await?;
-            for (complete, page) in rest {
-                short |= !complete;
-                rows.extend(page);
-            }
         }
-        // Each id once: a page that moved under a concurrent change may repeat one.
-        let mut seen = std::collections::HashSet::with_capacity(rows.len());
-        rows.retain(|row| seen.insert(id(row).to_string()));
+        // Each id once: a page that moved under a concurrent change may repeat one. The ids are
+        // compared where they are, not copied.
+        let repeated: std::collections::BTreeSet<usize> = {
+            let mut seen = std::collections::HashSet::with_capacity(rows.len());
+            (0..rows.len())
+                .filter(|&i| !seen.insert(id(&rows[i])))
+                .collect()
+        };
+        if !repeated.is_empty() {
+            let mut at = 0;
+            rows.retain(|_| {
+                at += 1;
+                !repeated.contains(&(at - 1))
+            });
+        }
         if short || rows.len() != total {
             return Err(ProviderError::Protocol(format!(
                 "read {} of {total} {what} from {}; {}. Nothing was planned",
