@@ -429,21 +429,6 @@ fn valid_uuid(id: &str) -> Result<(), Reply> {
     }
 }
 
-/// The JSON document of a request that must be `application/vnd.api+json`.
-fn json_api_document(request: &Request) -> Result<Value, Reply> {
-    let content_type = request.header("content-type").unwrap_or("");
-    if content_type != MEDIA_TYPE {
-        return Err(bad_request(
-            "error.json-api-content-type",
-            &format!(
-                "\"{content_type}\" is not a valid JsonApi Content-Type header, use \"{MEDIA_TYPE}\" instead"
-            ),
-        ));
-    }
-    serde_json::from_slice(&request.body)
-        .map_err(|_| bad_request("error.default", "Invalid jsonapi message received"))
-}
-
 /// Reads a JSON:API body whose `data` is one resource of `kind`. `media` lists the content
 /// types the endpoint takes.
 fn resource_body(
@@ -465,25 +450,11 @@ fn resource_body(
             None,
         ));
     }
-    let invalid = || bad_request("error.default", "Invalid jsonapi message received");
-    let body: Value = serde_json::from_slice(&request.body).map_err(|_| invalid())?;
-    let Some(Value::Object(data)) = body.get("data") else {
-        return Err(invalid());
-    };
-    match data.get("type") {
-        Some(Value::String(t)) if t == kind => {}
-        _ => {
-            return Err(error(
-                StatusCode::BAD_REQUEST,
-                "error.json-api-resource-type",
-                &format!("Invalid resource type, expected \"{kind}\""),
-                None,
-                Some("/data/type"),
-            ));
-        }
-    }
+    let body: Value = serde_json::from_slice(&request.body)
+        .map_err(|_| bad_request("error.default", "Invalid jsonapi message received"))?;
+    let data = resource_of(body, kind)?;
     match data.get("attributes") {
-        Some(Value::Object(_)) => Ok(data.clone()),
+        Some(Value::Object(_)) => Ok(data),
         _ => Err(error(
             StatusCode::BAD_REQUEST,
             "error.default",
@@ -1057,23 +1028,10 @@ impl Inner {
             }
         }
         let kind = format!("{}/permission/{}", entity.segment(), principal.segment());
-        let body = match json_api_document(cx.request) {
-            Ok(body) => body,
+        let data = match json_api_document(cx.request).and_then(|body| resource_of(body, &kind)) {
+            Ok(data) => data,
             Err(reply) => return reply,
         };
-        let invalid = || bad_request("error.default", "Invalid jsonapi message received");
-        let Some(Value::Object(data)) = body.get("data") else {
-            return invalid();
-        };
-        if data.get("type").and_then(Value::as_str) != Some(kind.as_str()) {
-            return error(
-                StatusCode::BAD_REQUEST,
-                "error.json-api-resource-type",
-                &format!("Invalid resource type, expected \"{kind}\""),
-                None,
-                Some("/data/type"),
-            );
-        }
         let allowed = entity.permissions();
         let asked = data
             .get("attributes")

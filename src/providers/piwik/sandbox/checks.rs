@@ -149,8 +149,8 @@ pub(super) fn check_password(value: Option<&Value>, pointer: &str) -> Result<(),
     ))
 }
 
-/// Reads a JSON:API body: media type, envelope and resource type. Returns `data`.
-pub(super) fn json_api_body(request: &Request) -> Result<serde_json::Map<String, Value>, Reply> {
+/// The JSON document of a request that must be `application/vnd.api+json`.
+pub(super) fn json_api_document(request: &Request) -> Result<Value, Reply> {
     let content_type = request.header("content-type").unwrap_or("");
     if content_type != MEDIA_TYPE {
         return Err(bad_request(
@@ -160,23 +160,36 @@ pub(super) fn json_api_body(request: &Request) -> Result<serde_json::Map<String,
             ),
         ));
     }
-    let invalid = || bad_request("error.default", "Invalid jsonapi message received");
-    let body: Value = serde_json::from_slice(&request.body).map_err(|_| invalid())?;
+    serde_json::from_slice(&request.body)
+        .map_err(|_| bad_request("error.default", "Invalid jsonapi message received"))
+}
+
+/// The `data` of a document holding one resource of `kind`: the envelope and the type checked.
+pub(super) fn resource_of(
+    body: Value,
+    kind: &str,
+) -> Result<serde_json::Map<String, Value>, Reply> {
     let Some(Value::Object(data)) = body.get("data") else {
-        return Err(invalid());
+        return Err(bad_request(
+            "error.default",
+            "Invalid jsonapi message received",
+        ));
     };
     match data.get("type") {
-        Some(Value::String(t)) if t == USER_TYPE => {}
-        _ => {
-            return Err(error(
-                StatusCode::BAD_REQUEST,
-                "error.json-api-resource-type",
-                &format!("Invalid resource type, expected \"{USER_TYPE}\""),
-                None,
-                Some("/data/type"),
-            ));
-        }
+        Some(Value::String(t)) if t == kind => Ok(data.clone()),
+        _ => Err(error(
+            StatusCode::BAD_REQUEST,
+            "error.json-api-resource-type",
+            &format!("Invalid resource type, expected \"{kind}\""),
+            None,
+            Some("/data/type"),
+        )),
     }
+}
+
+/// Reads a JSON:API body: media type, envelope and resource type. Returns `data`.
+pub(super) fn json_api_body(request: &Request) -> Result<serde_json::Map<String, Value>, Reply> {
+    let data = resource_of(json_api_document(request)?, USER_TYPE)?;
     match data.get("attributes") {
         None | Some(Value::Object(_)) => {}
         Some(other) => {
@@ -194,7 +207,7 @@ pub(super) fn json_api_body(request: &Request) -> Result<serde_json::Map<String,
             ));
         }
     }
-    Ok(data.clone())
+    Ok(data)
 }
 
 pub(super) fn attribute<'a>(
