@@ -111,7 +111,7 @@ impl Session {
                 .users
                 .iter()
                 .filter_map(|u| {
-                    let plan = u.plan.as_ref()?;
+                    let plan = u.details().plan.as_ref()?;
                     (!offered.contains(plan))
                         .then(|| format!("`{plan}` for {} ({})", u.key, self.desired.at(u.origin)))
                 })
@@ -138,7 +138,7 @@ impl Session {
                 .iter()
                 .filter(|a| a.op == crate::plan::Op::Create)
                 .filter_map(|a| self.desired.users.iter().find(|u| u.key == a.user))
-                .filter(|u| u.password.is_none())
+                .filter(|u| u.details().password.is_none())
                 .map(|u| format!("{} ({})", u.key, self.desired.at(u.origin)))
                 .collect();
             if !missing.is_empty() {

@@ -559,10 +559,10 @@ fn attributes_are_compared_generically_for_any_provider() {
     // A Publica.la-shaped user: identity external_id, several scalar attributes in one update.
     let mut want_user = desired_user("reader@example.org", State::Active, None, None);
     want_user.key = "10041".into();
-    want_user.external_id = Some("10041".into());
-    want_user.admin = Some(true);
-    want_user.sessions_limit = Some(3);
-    want_user.only_sees_readable = Some(false);
+    want_user.details_mut().external_id = Some("10041".into());
+    want_user.details_mut().admin = Some(true);
+    want_user.details_mut().sessions_limit = Some(3);
+    want_user.details_mut().only_sees_readable = Some(false);
     let mut want = desired(vec![want_user], Unmanaged::Ignore);
     want.target.provider = Provider::PublicaLa;
     let live = LiveState::new(
@@ -615,8 +615,8 @@ fn attributes_are_compared_generically_for_any_provider() {
 fn publica(state: State, want_state: State, sessions_limit: Option<u32>) -> Plan {
     let mut user = desired_user("reader@example.org", want_state, None, None);
     user.key = "r1".into();
-    user.external_id = Some("r1".into());
-    user.sessions_limit = sessions_limit;
+    user.details_mut().external_id = Some("r1".into());
+    user.details_mut().sessions_limit = sessions_limit;
     let mut want = desired(vec![user], Unmanaged::Ignore);
     want.target.provider = Provider::PublicaLa;
     let live = LiveState::new(
@@ -932,7 +932,7 @@ prop_compose! {
                 };
                 let mut user = desired_user("x@acme.org", state, None, None);
                 user.key = NAMES[n].to_string();
-                user.username = Some(NAMES[n].to_string());
+                user.details_mut().username = Some(NAMES[n].to_string());
                 user.email = None;
                 if state == State::Active {
                     user.roles = roles.map(|mask| pick(&DECLARED, mask));
@@ -1013,7 +1013,7 @@ fn a_bedita_plan_shows_roles_grants_revokes_and_restores() {
     let user = |name: &str, roles: u8| {
         let mut user = desired_user("x@acme.org", State::Active, None, None);
         user.key = name.to_string();
-        user.username = Some(name.to_string());
+        user.details_mut().username = Some(name.to_string());
         user.email = None;
         user.roles = Some(pick(&DECLARED, roles));
         user
@@ -1120,7 +1120,7 @@ fn deactivating_the_last_active_admin_is_blocked() {
     live.roles = Some(vec![bedita_live_role(1, "admin")]);
     let mut ada = desired_user("x@acme.org", State::Deactivated, None, None);
     ada.key = "ada".into();
-    ada.username = Some("ada".into());
+    ada.details_mut().username = Some("ada".into());
     ada.email = None;
     let mut want = desired(vec![ada], Unmanaged::Ignore);
     want.target.provider = Provider::Bedita;

@@ -182,6 +182,20 @@ fn the_same_user_in_two_files_names_both_places() {
 }
 
 #[test]
+fn a_user_declared_twice_is_found_even_when_the_first_is_unsound() {
+    let (problems, text) = check(
+        PIWIK_HEAD,
+        "users:\n  - email: ada@acme.org\n    plan_valid_to: 2027-01-01\n  - email: bob@acme.org\n  - email: Ada@acme.org\n",
+    );
+    let messages: Vec<&str> = problems.iter().map(|p| p.1.as_str()).collect();
+    assert!(
+        messages.contains(&"email `ada@acme.org` is declared twice"),
+        "{text}"
+    );
+    assert!(text.contains("first declared here"), "{text}");
+}
+
+#[test]
 fn invalid_emails_are_reported() {
     let (problems, _) = check(
         PIWIK_HEAD,

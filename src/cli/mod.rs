@@ -336,6 +336,7 @@ pub struct CompletionsArgs {
 
 /// Parses the command line and runs the command, returning the process exit code.
 pub fn main() -> ExitCode {
+    session::share_one_heap();
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(err) => {

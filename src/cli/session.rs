@@ -34,16 +34,28 @@ pub fn load(paths: &[PathBuf], output: Printer) -> anyhow::Result<Option<Desired
     }
 }
 
-/// Hands the memory that loading freed (the files' YAML trees and texts) back to the system.
-/// The loader runs on a thread of its own, and the C allocator keeps what that thread freed for
-/// it; a large set of files would otherwise count twice against the run's peak, once in the
-/// loader's pages and once in the pages the account is read into.
+/// Hands the memory that loading freed (the files' YAML trees and texts) back to the system: the
+/// allocator would otherwise keep it, and the run's peak would count it beside the account's
+/// users read after.
 fn release_freed_memory() {
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
     // SAFETY: `malloc_trim` only returns the allocator's own free pages; it takes no pointers
     // and has no preconditions.
     unsafe {
         libc::malloc_trim(0);
+    }
+}
+
+/// Makes every thread allocate from one heap. rollcall runs at most a few threads (the account's
+/// I/O, the loader, the YAML reader), and by default the C allocator gives each its own heap:
+/// what the loader frees could then not hold the users the account is read into, and a large set
+/// of files would count twice against the run's peak. Called first, before any thread starts.
+pub fn share_one_heap() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: `mallopt` only sets a tuning parameter of the allocator; it takes no pointers, and
+    // no other thread exists yet.
+    unsafe {
+        libc::mallopt(libc::M_ARENA_MAX, 1);
     }
 }
 

@@ -137,14 +137,22 @@ pub struct DesiredUser {
     /// Where `state` was written, when it was.
     pub state_origin: Option<Origin>,
     pub email: Option<Email>,
+    pub language: Option<LanguageTag>,
+    pub roles: Option<BTreeSet<String>>,
+    /// What only some providers have, held apart and only when set: most users of a large
+    /// Piwik PRO account have none of it, and a file may list a hundred thousand of them.
+    details: Option<Box<Details>>,
+}
+
+/// The fields of a [`DesiredUser`] that only some providers have. `None` means "not managed".
+#[derive(Debug, Clone, Default)]
+pub struct Details {
     /// Emails the person had before, where a store matches users by email (Publica.la).
     pub former_emails: Vec<Email>,
     pub external_id: Option<String>,
     pub username: Option<String>,
     pub name: Option<String>,
     pub surname: Option<String>,
-    pub language: Option<LanguageTag>,
-    pub roles: Option<BTreeSet<String>>,
     /// Sent only on create; never compared.
     pub password: Option<SecretRef>,
     pub plan: Option<String>,
@@ -157,22 +165,102 @@ pub struct DesiredUser {
     pub force_logout: Option<bool>,
 }
 
+/// The details of a user who has none.
+static NO_DETAILS: Details = Details {
+    former_emails: Vec::new(),
+    external_id: None,
+    username: None,
+    name: None,
+    surname: None,
+    password: None,
+    plan: None,
+    plan_valid_to: None,
+    admin: None,
+    plan_admin: None,
+    only_sees_readable: None,
+    sessions_limit: None,
+    force_logout: None,
+};
+
+impl Details {
+    fn is_empty(&self) -> bool {
+        let Details {
+            former_emails,
+            external_id,
+            username,
+            name,
+            surname,
+            password,
+            plan,
+            plan_valid_to,
+            admin,
+            plan_admin,
+            only_sees_readable,
+            sessions_limit,
+            force_logout,
+        } = self;
+        former_emails.is_empty()
+            && external_id.is_none()
+            && username.is_none()
+            && name.is_none()
+            && surname.is_none()
+            && password.is_none()
+            && plan.is_none()
+            && plan_valid_to.is_none()
+            && admin.is_none()
+            && plan_admin.is_none()
+            && only_sees_readable.is_none()
+            && sessions_limit.is_none()
+            && force_logout.is_none()
+    }
+}
+
 impl DesiredUser {
+    /// An active user with nothing managed but its key.
+    pub fn new(key: String, origin: Origin) -> Self {
+        DesiredUser {
+            key,
+            origin,
+            state: State::Active,
+            state_origin: None,
+            email: None,
+            language: None,
+            roles: None,
+            details: None,
+        }
+    }
+
+    /// The fields only some providers have.
+    pub fn details(&self) -> &Details {
+        self.details.as_deref().unwrap_or(&NO_DETAILS)
+    }
+
+    /// The fields only some providers have, to change.
+    pub fn details_mut(&mut self) -> &mut Details {
+        self.details.get_or_insert_default()
+    }
+
+    /// Sets the fields only some providers have; none at all are held as nothing.
+    pub fn set_details(&mut self, details: Details) {
+        self.details = (!details.is_empty()).then(|| Box::new(details));
+    }
+
     /// The scalar attributes this user manages on a provider that stores `fields`, as text, in a
     /// fixed order. The identity and create-only fields (the password) are not among them.
     pub fn attributes(&self, fields: &[&str]) -> Vec<(&'static str, String)> {
         let flag = |b: &Option<bool>| b.map(|b| b.to_string());
+        let more = self.details();
         let candidates: [(&'static str, Option<String>); 10] = [
             ("email", self.email.as_ref().map(|e| e.as_str().to_string())),
-            ("name", self.name.clone()),
-            ("surname", self.surname.clone()),
+            ("name", more.name.clone()),
+            ("surname", more.surname.clone()),
             ("language", self.language.as_ref().map(ToString::to_string)),
-            ("admin", flag(&self.admin)),
-            ("plan_admin", flag(&self.plan_admin)),
-            ("only_sees_readable", flag(&self.only_sees_readable)),
-            ("sessions_limit", self.sessions_limit.map(|n| n.to_string())),
-            ("plan", self.plan.clone()),
-            ("plan_valid_to", self.plan_valid_to.map(|d| d.to_string())),
+            ("admin", flag(&more.admin)),
+            ("plan_admin", flag(&more.plan_admin)),
+            ("only_sees_readable", flag(&more.only_sees_readable)),
+            ("sessions_limit", more.sessions_limit.map(|n| n.to_string())),
+            ("plan", more.plan.clone()),
+            ("plan_valid_to", more.plan_valid_to.map(|d| d.to_string())),
         ];
         candidates
             .into_iter()
@@ -185,8 +273,8 @@ impl DesiredUser {
     pub fn identity(&self, identity: &str) -> Option<String> {
         match identity {
             "email" => self.email.as_ref().map(|e| e.as_str().to_string()),
-            "external_id" => self.external_id.clone(),
-            "username" => self.username.clone(),
+            "external_id" => self.details().external_id.clone(),
+            "username" => self.details().username.clone(),
             _ => None,
         }
     }

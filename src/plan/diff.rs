@@ -71,6 +71,35 @@ fn absent_op(caps: &Capabilities) -> Op {
     }
 }
 
+/// Live users by key. Where two share a key, the last listed stands for both.
+struct ByKey<'l> {
+    users: &'l [LiveUser],
+    /// Places in `users`, by key and then place.
+    order: Vec<usize>,
+}
+
+impl<'l> ByKey<'l> {
+    fn new(users: &'l [LiveUser]) -> Self {
+        let mut order: Vec<usize> = (0..users.len()).collect();
+        // Stable, and linear where the list is sorted already, as fetched lists are.
+        order.sort_by(|&a, &b| users[a].key.cmp(&users[b].key));
+        ByKey { users, order }
+    }
+
+    /// The place in `order` of the user who stands for `key`.
+    fn position(&self, key: &str) -> Option<usize> {
+        let after = self
+            .order
+            .partition_point(|&i| self.users[i].key.as_str() <= key);
+        let last = after.checked_sub(1)?;
+        (self.users[self.order[last]].key == key).then_some(last)
+    }
+
+    fn get(&self, key: &str) -> Option<&'l LiveUser> {
+        self.position(key).map(|at| &self.users[self.order[at]])
+    }
+}
+
 /// Actions for one user, before ids are assigned.
 pub(super) struct Draft {
     pub(super) op: Op,
@@ -84,8 +113,7 @@ pub(super) struct Draft {
 /// Computes what must change for `live` to match `desired`.
 pub fn plan(desired: &DesiredState, live: &LiveState, options: &PlanOptions) -> Plan {
     let caps = desired.target.provider.capabilities();
-    let live_by_key: BTreeMap<&str, &LiveUser> =
-        live.users.iter().map(|u| (u.key.as_str(), u)).collect();
+    let live_by_key = ByKey::new(&live.users);
     let protected = |key: &str, email: Option<&str>| {
         desired.policy.protect.iter().any(|pattern| {
             glob(pattern, &key.to_lowercase())
@@ -97,25 +125,26 @@ pub fn plan(desired: &DesiredState, live: &LiveState, options: &PlanOptions) -> 
     let mut unfixable = Vec::new();
     let mut protected_users = Vec::new();
     let mut unchanged = 0;
-    let mut matched: BTreeSet<&str> = BTreeSet::new();
+    // By place in `live_by_key`: whether a file names the live user.
+    let mut matched = vec![false; live.users.len()];
     let mut matched_by_email = Vec::new();
     let live_by_email = by_email(desired, live, caps);
     for user in &desired.users {
-        let mut current = live_by_key.get(user.key.as_str()).copied();
+        let mut current = live_by_key.get(&user.key);
         // Where the account's list may hide the identity, a live user is found by its email,
         // current or former.
         if current.is_none()
             && let Some(found) = user
                 .email
                 .iter()
-                .chain(&user.former_emails)
+                .chain(&user.details().former_emails)
                 .find_map(|email| live_by_email.get(email.key().as_str()))
         {
             current = Some(found);
             matched_by_email.push(user.key.clone());
         }
-        if let Some(current) = current {
-            matched.insert(current.key.as_str());
+        if let Some(at) = current.and_then(|c| live_by_key.position(&c.key)) {
+            matched[at] = true;
         }
         let before = drafts.len();
         let mut cannot = Vec::new();
@@ -139,7 +168,10 @@ pub fn plan(desired: &DesiredState, live: &LiveState, options: &PlanOptions) -> 
     let mut unmanaged = Vec::new();
     for user in &live.users {
         // Users in a trash are removed already; they only matter when a file wants them back.
-        if matched.contains(user.key.as_str()) || user.state == State::Absent {
+        let named = live_by_key
+            .position(&user.key)
+            .is_some_and(|at| matched[at]);
+        if named || user.state == State::Absent {
             continue;
         }
         match desired.policy.unmanaged {
@@ -194,7 +226,7 @@ pub fn plan(desired: &DesiredState, live: &LiveState, options: &PlanOptions) -> 
                 !desired
                     .users
                     .iter()
-                    .any(|u| u.key == d.user && u.force_logout == Some(false))
+                    .any(|u| u.key == d.user && u.details().force_logout == Some(false))
             })
             .map(|d| Draft {
                 op: Op::EndSessions,
@@ -347,7 +379,7 @@ fn diff_user(
                 });
             }
             // Sent on create only, and never shown: the plan says only that there is one.
-            if desired.password.is_some() {
+            if desired.details().password.is_some() {
                 changes.push(Change {
                     attribute: "password".into(),
                     before: None,

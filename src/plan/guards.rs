@@ -1,6 +1,6 @@
 //! Guards: conditions under which a plan must not be applied.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use super::{Action, Blocked, Op, PlanOptions};
 use crate::model::capabilities::Capabilities;
@@ -94,19 +94,39 @@ pub fn check(
         }
     }
     if let Some(top) = admin {
-        // Each user's (active, holds `top`) once the plan is through; only active holders run
-        // the account.
-        let mut after: BTreeMap<&str, (bool, bool)> = live
+        let changed = || actions.iter().filter(|a| !a.op.is_role());
+        // A user found by email (or a former email) carries the files' key; its live record is
+        // the one with its live id.
+        let ids: BTreeSet<&str> = changed().filter_map(|a| a.live_id.as_deref()).collect();
+        let live_key: BTreeMap<&str, &str> = live
             .users
             .iter()
-            .map(|u| {
-                let flag = u.attributes.get(top).is_some_and(|v| v == "true");
-                (
-                    u.key.as_str(),
-                    (u.state == State::Active, u.roles.contains(top) || flag),
-                )
+            .filter(|u| ids.contains(u.id.as_str()))
+            .map(|u| (u.id.as_str(), u.key.as_str()))
+            .collect();
+        let keys: Vec<&str> = changed()
+            .map(|action| {
+                action
+                    .live_id
+                    .as_deref()
+                    .and_then(|id| live_key.get(id).copied())
+                    .unwrap_or(action.user.as_str())
             })
             .collect();
+        let touched: BTreeSet<&str> = keys.iter().copied().collect();
+        // Each user's (active, holds `top`) once the plan is through; only active holders run
+        // the account. Only holders and the users the plan changes are kept: the others cannot
+        // count, and an account may have a hundred thousand of them. Where two live users share
+        // a key, the last listed stands for both.
+        let mut after: BTreeMap<&str, (bool, bool)> = BTreeMap::new();
+        for u in &live.users {
+            let key = u.key.as_str();
+            let flag = u.attributes.get(top).is_some_and(|v| v == "true");
+            let holds = u.roles.contains(top) || flag;
+            if holds || touched.contains(key) || after.contains_key(key) {
+                after.insert(key, (u.state == State::Active, holds));
+            }
+        }
         let holders = |after: &BTreeMap<&str, (bool, bool)>| {
             after
                 .values()
@@ -115,19 +135,7 @@ pub fn check(
         };
         let before = holders(&after);
         let state_active = |a: &Action| a.after("state") != Some(State::Deactivated.as_str());
-        // A user found by email (or a former email) carries the files' key; its live record is
-        // the one with its live id.
-        let live_key: BTreeMap<&str, &str> = live
-            .users
-            .iter()
-            .map(|u| (u.id.as_str(), u.key.as_str()))
-            .collect();
-        for action in actions.iter().filter(|a| !a.op.is_role()) {
-            let key = action
-                .live_id
-                .as_deref()
-                .and_then(|id| live_key.get(id).copied())
-                .unwrap_or(action.user.as_str());
+        for (action, key) in changed().zip(keys) {
             let entry = after.entry(key).or_insert((false, false));
             let roles = action.roles();
             match action.op {

@@ -69,7 +69,7 @@ impl Target<'_> {
         self.desired
             .users
             .iter()
-            .filter_map(|u| Some((u.key.clone(), u.password.as_ref()?.value.clone())))
+            .filter_map(|u| Some((u.key.clone(), u.details().password.as_ref()?.value.clone())))
             .collect()
     }
 }

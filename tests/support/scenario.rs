@@ -40,28 +40,9 @@ pub fn live(key: &str) -> LiveBuilder {
 
 /// A user as the files want it, by natural key.
 pub fn want(key: &str) -> WantBuilder {
-    WantBuilder(DesiredUser {
-        key: key.to_lowercase(),
-        origin: origin(),
-        state: State::Active,
-        state_origin: None,
-        email: Email::parse(key).ok(),
-        former_emails: Vec::new(),
-        external_id: None,
-        username: None,
-        name: None,
-        surname: None,
-        language: None,
-        roles: None,
-        password: None,
-        plan: None,
-        plan_valid_to: None,
-        admin: None,
-        plan_admin: None,
-        only_sees_readable: None,
-        sessions_limit: None,
-        force_logout: None,
-    })
+    let mut user = DesiredUser::new(key.to_lowercase(), origin());
+    user.email = Email::parse(key).ok();
+    WantBuilder(user)
 }
 
 pub struct LiveBuilder(LiveUser);
@@ -130,17 +111,17 @@ impl WantBuilder {
     }
 
     pub fn name(mut self, name: &str) -> Self {
-        self.0.name = Some(name.into());
+        self.0.details_mut().name = Some(name.into());
         self
     }
 
     pub fn force_logout(mut self, logout: bool) -> Self {
-        self.0.force_logout = Some(logout);
+        self.0.details_mut().force_logout = Some(logout);
         self
     }
 
     pub fn admin(mut self, admin: bool) -> Self {
-        self.0.admin = Some(admin);
+        self.0.details_mut().admin = Some(admin);
         self
     }
 
@@ -203,10 +184,10 @@ impl Scenario {
     pub fn want(mut self, user: WantBuilder) -> Self {
         let mut user = user.0;
         if self.provider == Provider::PublicaLa {
-            user.external_id = Some(user.key.clone());
+            user.details_mut().external_id = Some(user.key.clone());
         }
         if self.provider == Provider::Bedita {
-            user.username = Some(user.key.clone());
+            user.details_mut().username = Some(user.key.clone());
             user.email = None;
         }
         self.want.push(user);

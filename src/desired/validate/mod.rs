@@ -2,13 +2,16 @@
 //! to roles and plans, and users declared twice. Turns decoded files into a [`DesiredState`].
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::hash::{BuildHasher, RandomState};
+
+use hashbrown::HashTable;
 
 use super::decode::{Spanned, list, suggest};
 use super::format::{CredentialsDoc, DefaultsDoc, FileDoc, PolicyDoc, TargetDoc, UserDoc};
 use crate::diagnostic::{Diagnostic, Origin, SourceId};
 use crate::model::capabilities::{Capabilities, ISO_3166_ALPHA2, Roles};
 use crate::model::vocab::State;
-use crate::model::{Credentials, DesiredRole, DesiredState, DesiredUser, Policy, Target};
+use crate::model::{Credentials, DesiredRole, DesiredState, DesiredUser, Details, Policy, Target};
 use crate::yaml::Span;
 
 mod fields;
@@ -56,9 +59,61 @@ pub struct Resolver<'f> {
     plans: BTreeMap<String, Origin>,
     files: usize,
     users: Vec<DesiredUser>,
-    /// Where each key and each email was first declared, to report the second.
-    seen: HashMap<String, Origin>,
+    /// Where each key was first declared, to report the second.
+    seen: Seen,
+    /// Where each email was first declared, where emails are not the key.
     seen_emails: HashMap<String, Origin>,
+}
+
+/// The keys declared so far, and where. An entry points at its user in `users` (or, for a user
+/// that failed its checks, at its key in `unkept`) instead of holding a copy of the key: a set of
+/// a hundred thousand users would otherwise hold every key twice.
+#[derive(Default)]
+struct Seen {
+    table: HashTable<(Slot, Origin)>,
+    unkept: Vec<String>,
+    hasher: RandomState,
+}
+
+/// Where a declared key is held.
+#[derive(Clone, Copy)]
+enum Slot {
+    /// `users[i].key`.
+    Kept(usize),
+    /// `unkept[i]`.
+    Unkept(usize),
+}
+
+impl Seen {
+    fn key<'a>(unkept: &'a [String], users: &'a [DesiredUser], slot: Slot) -> &'a str {
+        match slot {
+            Slot::Kept(i) => &users[i].key,
+            Slot::Unkept(i) => &unkept[i],
+        }
+    }
+
+    /// Where `key` was first declared.
+    fn first(&self, users: &[DesiredUser], key: &str) -> Option<Origin> {
+        let hash = self.hasher.hash_one(key);
+        self.table
+            .find(hash, |&(slot, _)| {
+                Self::key(&self.unkept, users, slot) == key
+            })
+            .map(|&(_, origin)| origin)
+    }
+
+    /// Records that the key held at `slot` was declared at `origin`.
+    fn insert(&mut self, users: &[DesiredUser], slot: Slot, origin: Origin) {
+        let Seen {
+            table,
+            unkept,
+            hasher,
+        } = self;
+        let hash = hasher.hash_one(Self::key(unkept, users, slot));
+        table.insert_unique(hash, (slot, origin), |&(slot, _)| {
+            hasher.hash_one(Self::key(unkept, users, slot))
+        });
+    }
 }
 
 impl<'f> Resolver<'f> {
@@ -132,7 +187,10 @@ impl<'f> Resolver<'f> {
             plans,
             files: files.len(),
             users: Vec::with_capacity(expected),
-            seen: HashMap::new(),
+            seen: Seen {
+                table: HashTable::with_capacity(expected),
+                ..Seen::default()
+            },
             seen_emails: HashMap::new(),
         })
     }
@@ -142,26 +200,23 @@ impl<'f> Resolver<'f> {
         let (caps, checker) = (self.caps, &mut self.checker);
         let origin = at(source, user.span);
         let key = user_key(user, caps);
-        if let (Some(key), Some(span)) = (&key, identity_span(user, caps)) {
-            let ident = at(source, span);
-            if let Some(first) = self.seen.get(key) {
-                let hint = match caps.identity {
-                    "email" => {
-                        "keep one entry; emails match after trimming and lower-casing".into()
-                    }
-                    _ => format!("keep one entry for each `{}`", caps.identity),
-                };
-                checker.push(
-                    Diagnostic::at(
-                        ident,
-                        format!("{} `{key}` is declared twice", caps.identity),
-                    )
-                    .related(*first, "first declared here")
-                    .hint(hint),
-                );
-            } else {
-                self.seen.insert(key.clone(), ident);
-            }
+        let ident = identity_span(user, caps).map(|span| at(source, span));
+        let first = key
+            .as_deref()
+            .and_then(|key| self.seen.first(&self.users, key));
+        if let (Some(key), Some(ident), Some(first)) = (&key, ident, first) {
+            let hint = match caps.identity {
+                "email" => "keep one entry; emails match after trimming and lower-casing".into(),
+                _ => format!("keep one entry for each `{}`", caps.identity),
+            };
+            checker.push(
+                Diagnostic::at(
+                    ident,
+                    format!("{} `{key}` is declared twice", caps.identity),
+                )
+                .related(first, "first declared here")
+                .hint(hint),
+            );
         }
         // Current and former emails alike name one person each.
         let formers = user.former_emails.iter().flat_map(|list| &list.value);
@@ -193,8 +248,22 @@ impl<'f> Resolver<'f> {
             roles: &self.roles,
             plans: &self.plans,
         };
-        if let Some(desired) = check_user(checker, origin, user, key, &scope) {
-            self.users.push(desired);
+        let record = key.is_some() && first.is_none();
+        let slot = match check_user(checker, origin, user, key, &scope) {
+            Some(desired) => {
+                self.users.push(desired);
+                Slot::Kept(self.users.len() - 1)
+            }
+            None => match user_key(user, caps) {
+                Some(key) if record => {
+                    self.seen.unkept.push(key);
+                    Slot::Unkept(self.seen.unkept.len() - 1)
+                }
+                _ => return,
+            },
+        };
+        if let (true, Some(ident)) = (record, ident) {
+            self.seen.insert(&self.users, slot, ident);
         }
     }
 

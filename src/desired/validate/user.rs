@@ -182,12 +182,7 @@ pub(super) fn check_user(
             .map(|b| b.value)
     };
     let absent = state == State::Absent;
-    Some(DesiredUser {
-        key: key?,
-        origin,
-        state,
-        state_origin: user.state.as_ref().map(|s| at(source, s.span)),
-        email: user.email.as_ref().map(|e| e.value.clone()),
+    let details = Details {
         former_emails: user
             .former_emails
             .iter()
@@ -198,14 +193,6 @@ pub(super) fn check_user(
         username: user.username.as_ref().map(|u| u.value.trim().to_string()),
         name: managed(absent, user.name.as_ref().map(|n| n.value.clone())),
         surname: managed(absent, user.surname.as_ref().map(|n| n.value.clone())),
-        language: managed(
-            absent,
-            user.language
-                .as_ref()
-                .or_else(|| defaults.and_then(|d| d.language.as_ref()))
-                .map(|l| l.value.clone()),
-        ),
-        roles: managed(absent, roles),
         password: managed(absent, user.password.as_ref().map(|p| p.value.clone())),
         plan: managed(absent, plan),
         plan_valid_to: managed(absent, plan_valid_to.map(|d| d.value)),
@@ -233,7 +220,21 @@ pub(super) fn check_user(
         ),
         // Meaningful for a leaver too: Publica.la removes by deactivating.
         force_logout: user.force_logout.as_ref().map(|f| f.value),
-    })
+    };
+    let mut desired = DesiredUser::new(key?, origin);
+    desired.state = state;
+    desired.state_origin = user.state.as_ref().map(|s| at(source, s.span));
+    desired.email = user.email.as_ref().map(|e| e.value.clone());
+    desired.language = managed(
+        absent,
+        user.language
+            .as_ref()
+            .or_else(|| defaults.and_then(|d| d.language.as_ref()))
+            .map(|l| l.value.clone()),
+    );
+    desired.roles = managed(absent, roles);
+    desired.set_details(details);
+    Some(desired)
 }
 
 /// An absent user manages nothing but its identity.

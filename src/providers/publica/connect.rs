@@ -28,7 +28,8 @@ pub async fn connect(target: Target<'_>) -> anyhow::Result<Connection> {
         }
     };
     let desired = target.desired;
-    let needs_plans = !desired.plans.is_empty() || desired.users.iter().any(|u| u.plan.is_some());
+    let needs_plans =
+        !desired.plans.is_empty() || desired.users.iter().any(|u| u.details().plan.is_some());
     let http = target.http(&base)?;
     let client = Publica::new(&base, token, target.passwords(), needs_plans, http);
     Ok(Connection {
