@@ -224,12 +224,19 @@ impl Email {
 }
 
 /// A well-formed IETF language tag: `language[-Script][-REGION]`, stored in canonical case.
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+///
+/// Held in place, without an allocation: the longest tag [`LanguageTag::parse`] takes is twelve
+/// bytes (`yue-Hant-419`), and a large file gives most of its users one.
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct LanguageTag {
-    tag: String,
+    /// The tag's ASCII bytes, then zeros: compared as arrays they order as the text does.
+    bytes: [u8; LanguageTag::MAX_LEN],
+    len: u8,
 }
 
 impl LanguageTag {
+    const MAX_LEN: usize = 12;
+
     /// Parses `en`, `en-US`, `zh-Hant-TW`, `es-419`, in any case.
     pub fn parse(text: &str) -> Option<LanguageTag> {
         let mut parts = text.trim().split(['-', '_']);
@@ -257,27 +264,40 @@ impl LanguageTag {
                 return None;
             }
         }
-        Some(LanguageTag { tag })
+        let mut bytes = [0; Self::MAX_LEN];
+        bytes.get_mut(..tag.len())?.copy_from_slice(tag.as_bytes());
+        Some(LanguageTag {
+            bytes,
+            len: u8::try_from(tag.len()).ok()?,
+        })
     }
 
     pub fn as_str(&self) -> &str {
-        &self.tag
+        // Only ASCII is ever stored.
+        std::str::from_utf8(&self.bytes[..usize::from(self.len)]).unwrap_or_default()
     }
 
     /// The primary language subtag: `en` of `en-US`.
     pub fn primary(&self) -> &str {
-        self.tag.split('-').next().unwrap_or(&self.tag)
+        let tag = self.as_str();
+        tag.split('-').next().unwrap_or(tag)
     }
 
     /// The region subtag: `US` of `en-US`.
     pub fn region(&self) -> Option<&str> {
-        self.tag.split('-').skip(1).find(|p| p.len() != 4)
+        self.as_str().split('-').skip(1).find(|p| p.len() != 4)
+    }
+}
+
+impl fmt::Debug for LanguageTag {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(self.as_str(), f)
     }
 }
 
 impl fmt::Display for LanguageTag {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.tag)
+        f.write_str(self.as_str())
     }
 }
 

@@ -70,25 +70,39 @@ pub struct Resolver<'f> {
 /// a hundred thousand users would otherwise hold every key twice.
 #[derive(Default)]
 struct Seen {
-    table: HashTable<(Slot, Origin)>,
-    unkept: Vec<String>,
+    /// Where each key is held, and the span of its identity field in that user's file.
+    table: HashTable<(Slot, Span)>,
+    /// Keys of users that failed their checks, and their files.
+    unkept: Vec<(String, SourceId)>,
     hasher: RandomState,
 }
 
-/// Where a declared key is held.
+/// Where a declared key is held: `users[i]`, or with [`Slot::UNKEPT`] set, `unkept[i]`.
 #[derive(Clone, Copy)]
-enum Slot {
-    /// `users[i].key`.
-    Kept(usize),
-    /// `unkept[i]`.
-    Unkept(usize),
+struct Slot(u32);
+
+impl Slot {
+    const UNKEPT: u32 = 1 << 31;
+
+    /// The slot of place `at` in `users`, or in `unkept`; `None` past two billion users.
+    fn new(at: usize, kept: bool) -> Option<Slot> {
+        let at = u32::try_from(at).ok().filter(|&i| i < Self::UNKEPT)?;
+        Some(Slot(if kept { at } else { at | Self::UNKEPT }))
+    }
 }
 
 impl Seen {
-    fn key<'a>(unkept: &'a [String], users: &'a [DesiredUser], slot: Slot) -> &'a str {
-        match slot {
-            Slot::Kept(i) => &users[i].key,
-            Slot::Unkept(i) => &unkept[i],
+    /// The key held at `slot`, and the file it is declared in.
+    fn held<'a>(
+        unkept: &'a [(String, SourceId)],
+        users: &'a [DesiredUser],
+        slot: Slot,
+    ) -> (&'a str, SourceId) {
+        let at = (slot.0 & !Slot::UNKEPT) as usize;
+        if slot.0 & Slot::UNKEPT == 0 {
+            (&users[at].key, users[at].origin.source)
+        } else {
+            (&unkept[at].0, unkept[at].1)
         }
     }
 
@@ -97,21 +111,21 @@ impl Seen {
         let hash = self.hasher.hash_one(key);
         self.table
             .find(hash, |&(slot, _)| {
-                Self::key(&self.unkept, users, slot) == key
+                Self::held(&self.unkept, users, slot).0 == key
             })
-            .map(|&(_, origin)| origin)
+            .map(|&(slot, span)| at(Self::held(&self.unkept, users, slot).1, span))
     }
 
-    /// Records that the key held at `slot` was declared at `origin`.
-    fn insert(&mut self, users: &[DesiredUser], slot: Slot, origin: Origin) {
+    /// Records that the key held at `slot` was declared at `span` of its file.
+    fn insert(&mut self, users: &[DesiredUser], slot: Slot, span: Span) {
         let Seen {
             table,
             unkept,
             hasher,
         } = self;
-        let hash = hasher.hash_one(Self::key(unkept, users, slot));
-        table.insert_unique(hash, (slot, origin), |&(slot, _)| {
-            hasher.hash_one(Self::key(unkept, users, slot))
+        let hash = hasher.hash_one(Self::held(unkept, users, slot).0);
+        table.insert_unique(hash, (slot, span), |&(slot, _)| {
+            hasher.hash_one(Self::held(unkept, users, slot).0)
         });
     }
 }
@@ -252,18 +266,18 @@ impl<'f> Resolver<'f> {
         let slot = match check_user(checker, origin, user, key, &scope) {
             Some(desired) => {
                 self.users.push(desired);
-                Slot::Kept(self.users.len() - 1)
+                Slot::new(self.users.len() - 1, true)
             }
             None => match user_key(user, caps) {
                 Some(key) if record => {
-                    self.seen.unkept.push(key);
-                    Slot::Unkept(self.seen.unkept.len() - 1)
+                    self.seen.unkept.push((key, source));
+                    Slot::new(self.seen.unkept.len() - 1, false)
                 }
                 _ => return,
             },
         };
-        if let (true, Some(ident)) = (record, ident) {
-            self.seen.insert(&self.users, slot, ident);
+        if let (true, Some(slot), Some(ident)) = (record, slot, ident) {
+            self.seen.insert(&self.users, slot, ident.span);
         }
     }
 

@@ -230,7 +230,7 @@ pub(super) fn check_user(
         user.language
             .as_ref()
             .or_else(|| defaults.and_then(|d| d.language.as_ref()))
-            .map(|l| l.value.clone()),
+            .map(|l| l.value),
     );
     desired.roles = managed(absent, roles);
     desired.set_details(details);
