@@ -152,7 +152,7 @@ async fn connect(
     dir: &Path,
     body: &str,
     url: &str,
-    env: &dyn Fn(&str) -> Option<String>,
+    env: &(dyn Fn(&str) -> Option<String> + Sync),
 ) -> Session {
     let yaml = format!("version: 1\ntarget:\n{}", body.replacen("{url}", url, 1));
     let file = dir.join("team.yaml");

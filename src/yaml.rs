@@ -93,19 +93,6 @@ impl Value {
     }
 }
 
-impl Node {
-    /// Takes the value of `key` out of a mapping, leaving the rest of it in place.
-    pub fn take(&mut self, key: &str) -> Option<Node> {
-        let Value::Map(entries) = &mut self.value else {
-            return None;
-        };
-        let at = entries
-            .iter()
-            .position(|(k, _)| matches!(&k.value, Value::Str(name) if name == key))?;
-        Some(entries.remove(at).1)
-    }
-}
-
 /// A document could not be read as YAML.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SyntaxError {
@@ -122,23 +109,7 @@ impl fmt::Display for SyntaxError {
 
 /// Reads one YAML document. An empty document (nothing but comments) is `Ok(None)`.
 pub fn parse(text: &str) -> Result<Option<Node>, SyntaxError> {
-    std::thread::scope(|scope| {
-        std::thread::Builder::new()
-            .name("yaml-reader".into())
-            .stack_size(READER_STACK_BYTES)
-            .spawn_scoped(scope, || parse_here(text))
-            .map_err(|err| SyntaxError {
-                message: format!("cannot start the YAML reader: {err}"),
-                span: None,
-            })?
-            .join()
-            .unwrap_or_else(|_| {
-                Err(SyntaxError {
-                    message: "the YAML reader failed unexpectedly".into(),
-                    span: None,
-                })
-            })
-    })
+    on_reader_thread(|| parse_here(text))
 }
 
 /// The explicit tags a file may use: those of the YAML 1.2 core schema, which only say what the
@@ -203,7 +174,14 @@ fn check_events(text: &str) -> Result<(), SyntaxError> {
 
 fn parse_here(text: &str) -> Result<Option<Node>, SyntaxError> {
     check_events(text)?;
-    let options = serde_saphyr::options! {
+    match serde_saphyr::from_str_with_options::<Option<Spanned<Value>>>(text, options()) {
+        Ok(root) => Ok(root.map(node)),
+        Err(err) => Err(syntax_error(&err)),
+    }
+}
+
+fn options() -> serde_saphyr::Options {
+    serde_saphyr::options! {
         budget: Some(budget()),
         duplicate_keys: DuplicateKeyPolicy::Error,
         alias_limits: alias_limits(),
@@ -213,13 +191,280 @@ fn parse_here(text: &str) -> Result<Option<Node>, SyntaxError> {
         strict_booleans: true,
         reject_unsupported_tags: true,
         with_snippet: false,
+    }
+}
+
+/// Runs `read` on a thread of its own with [`READER_STACK_BYTES`] of stack.
+fn on_reader_thread<T: Send>(
+    read: impl FnOnce() -> Result<T, SyntaxError> + Send,
+) -> Result<T, SyntaxError> {
+    std::thread::scope(|scope| {
+        std::thread::Builder::new()
+            .name("yaml-reader".into())
+            .stack_size(READER_STACK_BYTES)
+            .spawn_scoped(scope, read)
+            .map_err(|err| SyntaxError {
+                message: format!("cannot start the YAML reader: {err}"),
+                span: None,
+            })?
+            .join()
+            .unwrap_or_else(|_| {
+                Err(SyntaxError {
+                    message: "the YAML reader failed unexpectedly".into(),
+                    span: None,
+                })
+            })
+    })
+}
+
+/// A top-level list of a document that can be read one item at a time: [`parse_leaving_out`]
+/// leaves its items out of the tree, and [`each_item`] reads them.
+pub trait LongList {
+    /// The top-level key the list is under.
+    const KEY: &'static str;
+}
+
+/// Reads one YAML document as [`parse`] does, but with the list under the top-level key
+/// `L::KEY` left empty; the number of items it holds comes beside the tree. The document is
+/// checked whole all the same. A file of a hundred thousand users is then never held as one
+/// tree: [`each_item`] reads them one at a time.
+pub fn parse_leaving_out<L: LongList>(
+    text: &str,
+) -> Result<Option<(Node, Option<usize>)>, SyntaxError> {
+    on_reader_thread(|| {
+        check_events(text)?;
+        match serde_saphyr::from_str_with_options::<Option<Spanned<Root<L>>>>(text, options()) {
+            Ok(root) => Ok(root.map(|root| {
+                let span = Span::from_location(root.referenced);
+                let Root { value, items, .. } = root.value;
+                (Node { value, span }, items)
+            })),
+            Err(err) => Err(syntax_error(&err)),
+        }
+    })
+}
+
+/// Reads the document again, handing each item of the list under the top-level key `L::KEY` to
+/// `each`, in order, as a tree of its own that nothing else holds.
+pub fn each_item<L: LongList>(
+    text: &str,
+    each: &mut (dyn FnMut(Node) + Send),
+) -> Result<(), SyntaxError> {
+    on_reader_thread(|| {
+        serde_saphyr::with_deserializer_from_str_with_options(text, options(), |deserializer| {
+            deserializer.deserialize_any(EachItem::<L> {
+                each,
+                list: std::marker::PhantomData,
+            })
+        })
+        .map_err(|err| syntax_error(&err))
+    })
+}
+
+/// A document whose list under `L::KEY` is read for its length only.
+struct Root<L> {
+    value: Value,
+    items: Option<usize>,
+    list: std::marker::PhantomData<L>,
+}
+
+/// The value under `L::KEY`: any value, but a list only counted.
+struct Counted {
+    value: Value,
+    items: Option<usize>,
+}
+
+/// Visits as [`ValueVisitor`] does, but for the one kind of value given.
+macro_rules! as_value_visitor {
+    ($wrap:expr) => {
+        fn visit_bool<E: de::Error>(self, v: bool) -> Result<Self::Value, E> {
+            ValueVisitor.visit_bool(v).map($wrap)
+        }
+        fn visit_i64<E: de::Error>(self, v: i64) -> Result<Self::Value, E> {
+            ValueVisitor.visit_i64(v).map($wrap)
+        }
+        fn visit_u64<E: de::Error>(self, v: u64) -> Result<Self::Value, E> {
+            ValueVisitor.visit_u64(v).map($wrap)
+        }
+        fn visit_i128<E: de::Error>(self, v: i128) -> Result<Self::Value, E> {
+            ValueVisitor.visit_i128(v).map($wrap)
+        }
+        fn visit_u128<E: de::Error>(self, v: u128) -> Result<Self::Value, E> {
+            ValueVisitor.visit_u128(v).map($wrap)
+        }
+        fn visit_f64<E: de::Error>(self, v: f64) -> Result<Self::Value, E> {
+            ValueVisitor.visit_f64(v).map($wrap)
+        }
+        fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+            ValueVisitor.visit_str(v).map($wrap)
+        }
+        fn visit_string<E: de::Error>(self, v: String) -> Result<Self::Value, E> {
+            ValueVisitor.visit_string(v).map($wrap)
+        }
+        fn visit_bytes<E: de::Error>(self, v: &[u8]) -> Result<Self::Value, E> {
+            ValueVisitor.visit_bytes(v).map($wrap)
+        }
+        fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+            ValueVisitor.visit_unit().map($wrap)
+        }
+        fn visit_none<E: de::Error>(self) -> Result<Self::Value, E> {
+            ValueVisitor.visit_none().map($wrap)
+        }
+        fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+            ValueVisitor.visit_some(d).map($wrap)
+        }
     };
-    match serde_saphyr::from_str_with_options::<Option<Spanned<Value>>>(text, options) {
-        Ok(root) => Ok(root.map(|spanned| Node {
-            span: Span::from_location(spanned.referenced),
-            value: spanned.value,
-        })),
-        Err(err) => Err(syntax_error(&err)),
+}
+
+impl<'de, L: LongList> Deserialize<'de> for Root<L> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct RootVisitor<L>(std::marker::PhantomData<L>);
+
+        impl<'de, L: LongList> Visitor<'de> for RootVisitor<L> {
+            type Value = Root<L>;
+
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("any YAML value")
+            }
+
+            as_value_visitor!(|value| Root {
+                value,
+                items: None,
+                list: std::marker::PhantomData
+            });
+
+            fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<Root<L>, A::Error> {
+                ValueVisitor.visit_seq(seq).map(|value| Root {
+                    value,
+                    items: None,
+                    list: std::marker::PhantomData,
+                })
+            }
+
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Root<L>, A::Error> {
+                let mut entries = Vec::new();
+                let mut items = None;
+                while let Some(key) = map.next_key::<Spanned<Value>>()? {
+                    let value = if matches!(&key.value, Value::Str(k) if k == L::KEY) {
+                        let counted = map.next_value::<Spanned<Counted>>()?;
+                        items = counted.value.items;
+                        Node {
+                            span: Span::from_location(counted.referenced),
+                            value: counted.value.value,
+                        }
+                    } else {
+                        node(map.next_value::<Spanned<Value>>()?)
+                    };
+                    entries.push((node(key), value));
+                }
+                entries.shrink_to_fit();
+                Ok(Root {
+                    value: Value::Map(entries),
+                    items,
+                    list: std::marker::PhantomData,
+                })
+            }
+        }
+
+        deserializer.deserialize_any(RootVisitor(std::marker::PhantomData))
+    }
+}
+
+impl<'de> Deserialize<'de> for Counted {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct CountedVisitor;
+
+        impl<'de> Visitor<'de> for CountedVisitor {
+            type Value = Counted;
+
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("any YAML value")
+            }
+
+            as_value_visitor!(|value| Counted { value, items: None });
+
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Counted, A::Error> {
+                let mut items = 0;
+                while seq.next_element::<de::IgnoredAny>()?.is_some() {
+                    items += 1;
+                }
+                Ok(Counted {
+                    value: Value::Seq(Vec::new()),
+                    items: Some(items),
+                })
+            }
+
+            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Counted, A::Error> {
+                ValueVisitor
+                    .visit_map(map)
+                    .map(|value| Counted { value, items: None })
+            }
+        }
+
+        deserializer.deserialize_any(CountedVisitor)
+    }
+}
+
+/// Visits a document for the items of its list under `L::KEY`, skipping everything else.
+struct EachItem<'f, L> {
+    each: &'f mut (dyn FnMut(Node) + Send),
+    list: std::marker::PhantomData<L>,
+}
+
+impl<'de, L: LongList> Visitor<'de> for EachItem<'_, L> {
+    type Value = ();
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "a mapping with `{}`", L::KEY)
+    }
+
+    fn visit_unit<E: de::Error>(self) -> Result<(), E> {
+        Ok(())
+    }
+
+    fn visit_none<E: de::Error>(self) -> Result<(), E> {
+        Ok(())
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        while let Some(key) = map.next_key::<Value>()? {
+            if matches!(&key, Value::Str(k) if k == L::KEY) {
+                map.next_value_seed(Items {
+                    each: &mut *self.each,
+                })?;
+            } else {
+                map.next_value::<de::IgnoredAny>()?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The list whose items are handed on, one at a time.
+struct Items<'f> {
+    each: &'f mut (dyn FnMut(Node) + Send),
+}
+
+impl<'de> de::DeserializeSeed<'de> for Items<'_> {
+    type Value = ();
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
+        deserializer.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for Items<'_> {
+    type Value = ();
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a list")
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+        while let Some(item) = seq.next_element::<Spanned<Value>>()? {
+            (self.each)(node(item));
+        }
+        Ok(())
     }
 }
 
@@ -381,6 +626,67 @@ mod tests {
         assert_eq!(value.span.len as usize, "ada@acme.org".len());
         let text = "version: 1\nusers:\n  - email: ada@acme.org\n";
         assert_eq!(&text[value.span.range()], "ada@acme.org");
+    }
+
+    struct Users;
+
+    impl LongList for Users {
+        const KEY: &'static str = "users";
+    }
+
+    #[test]
+    fn a_long_list_is_left_out_then_read_one_item_at_a_time() {
+        let text =
+            "who: &who ada@acme.org\nusers:\n  - email: *who\n  - {email: bob@acme.org}\nlast: 1\n";
+        let (root, items) = parse_leaving_out::<Users>(text)
+            .expect("valid YAML")
+            .expect("a document");
+        assert_eq!(items, Some(2));
+        let Value::Map(entries) = &root.value else {
+            panic!("a mapping")
+        };
+        let keys: Vec<&Value> = entries.iter().map(|(k, _)| &k.value).collect();
+        assert_eq!(
+            keys,
+            [
+                &Value::Str("who".into()),
+                &Value::Str("users".into()),
+                &Value::Str("last".into())
+            ]
+        );
+        assert_eq!(entries[1].1.value, Value::Seq(Vec::new()));
+        assert_eq!((entries[1].1.span.line, entries[1].1.span.column), (3, 3));
+
+        let mut seen = Vec::new();
+        each_item::<Users>(text, &mut |item| seen.push(item)).expect("read again");
+        let emails: Vec<(u32, &Value)> = seen
+            .iter()
+            .map(|item| {
+                let Value::Map(entries) = &item.value else {
+                    panic!("a mapping")
+                };
+                (entries[0].1.span.line, &entries[0].1.value)
+            })
+            .collect();
+        assert_eq!(
+            emails,
+            [
+                (3, &Value::Str("ada@acme.org".into())),
+                (4, &Value::Str("bob@acme.org".into()))
+            ]
+        );
+    }
+
+    #[test]
+    fn a_long_list_that_is_no_list_stays_in_the_tree() {
+        let (root, items) = parse_leaving_out::<Users>("users: {a: 1}\n")
+            .expect("valid YAML")
+            .expect("a document");
+        assert_eq!(items, None);
+        let Value::Map(entries) = &root.value else {
+            panic!("a mapping")
+        };
+        assert!(matches!(&entries[0].1.value, Value::Map(m) if m.len() == 1));
     }
 
     #[test]

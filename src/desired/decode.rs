@@ -15,7 +15,7 @@ use super::env;
 pub struct Cx<'a> {
     pub source: SourceId,
     text: &'a str,
-    env: &'a dyn Fn(&str) -> Option<String>,
+    env: &'a (dyn Fn(&str) -> Option<String> + Sync),
     pub diagnostics: Vec<Diagnostic>,
     /// Spans of literal secrets, masked whenever the file is shown.
     pub sensitive: Vec<Span>,
@@ -29,7 +29,11 @@ pub struct Cx<'a> {
 }
 
 impl<'a> Cx<'a> {
-    pub fn new(source: SourceId, text: &'a str, env: &'a dyn Fn(&str) -> Option<String>) -> Self {
+    pub fn new(
+        source: SourceId,
+        text: &'a str,
+        env: &'a (dyn Fn(&str) -> Option<String> + Sync),
+    ) -> Self {
         Cx {
             source,
             text,
@@ -248,9 +252,9 @@ impl<T: Decode> Decode for Vec<T> {
     }
 }
 
-/// A list whose items are decoded later, one at a time, by whoever holds its node (the loader,
-/// for `users`): decoding it checks only that it is a list. A file of many users then never
-/// holds every user in two forms at once. Its schema is the list's.
+/// A list whose items are read and decoded later, one at a time (by the loader, for `users`):
+/// decoding it checks only that it is a list. A file of many users is then never held whole,
+/// as YAML or decoded. Its schema is the list's.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Deferred<T> {
     /// How many items the list holds.

@@ -11,6 +11,13 @@ use crate::diagnostic::{self, Diagnostic, SourceId, Sources};
 use crate::model::DesiredState;
 use crate::yaml::{self, Span};
 
+/// The list of a file that is read one item at a time.
+struct Users;
+
+impl yaml::LongList for Users {
+    const KEY: &'static str = "users";
+}
+
 /// Files larger than this are refused: a hundred thousand users fit in well under half of it.
 pub const MAX_FILE_BYTES: u64 = 32 << 20;
 /// Directories are searched at most this deep.
@@ -38,14 +45,14 @@ pub enum Secrets {
 
 /// Loads `paths` (files or directories) as one set feeding one target, to plan or apply.
 /// `${VAR}` references are resolved through `env`.
-pub fn load(paths: &[PathBuf], env: &dyn Fn(&str) -> Option<String>) -> Loaded {
+pub fn load(paths: &[PathBuf], env: &(dyn Fn(&str) -> Option<String> + Sync)) -> Loaded {
     load_with(paths, env, Secrets::Required)
 }
 
 /// [`load`], with the secrets' variables required or not.
 pub fn load_with(
     paths: &[PathBuf],
-    env: &dyn Fn(&str) -> Option<String>,
+    env: &(dyn Fn(&str) -> Option<String> + Sync),
     secrets: Secrets,
 ) -> Loaded {
     let mut sources = Sources::default();
@@ -58,20 +65,25 @@ pub fn load_with(
         .filter_map(|path| read(path, &mut sources, &mut diagnostics))
         .collect();
     let mut files = Vec::new();
-    // Each file's decoding state, its `users` list still as YAML, and whether the rest of the
-    // file decoded (only then are its users resolved; they are always checked).
-    let mut pending: Vec<(Cx, Option<yaml::Node>, bool)> = Vec::new();
+    // Each file's decoding state, whether it has a list of users to read, and whether the rest
+    // of the file decoded (only then are its users resolved; they are always checked).
+    let mut pending: Vec<(Cx, bool, bool)> = Vec::new();
     let mut hidden = Vec::new();
     for &id in &ids {
         let text = sources.text(id).unwrap_or_default();
         // Secrets are found in the text before it is parsed, so no message about it shows one.
         hidden.push((id, super::secrets::scan(text)));
         let mut cx = Cx::new(id, text, env);
-        let mut users = None;
-        let doc = match yaml::parse(text) {
-            Ok(Some(mut root)) => {
-                let doc = FileDoc::decode(&root, &mut cx);
-                users = root.take("users");
+        let mut users = false;
+        let doc = match yaml::parse_leaving_out::<Users>(text) {
+            Ok(Some((root, items))) => {
+                let mut doc = FileDoc::decode(&root, &mut cx);
+                if let Some(items) = items {
+                    users = true;
+                    if let Some(list) = doc.as_mut().and_then(|d| d.users.as_mut()) {
+                        list.value.len = items;
+                    }
+                }
                 doc
             }
             Ok(None) => {
@@ -108,22 +120,23 @@ pub fn load_with(
     } else {
         validate::Resolver::new(&files, complete, &mut diagnostics)
     };
-    // The users are decoded one at a time, once the rest of the set is known, and each YAML
-    // node and decoded user is dropped as soon as it is converted: a file of many users is
-    // never held in three forms at once.
+    // The users are read and decoded one at a time, once the rest of the set is known, and each
+    // is dropped as soon as it is converted: a file of many users is never held whole, as YAML
+    // or decoded.
     for (cx, users, decoded) in &mut pending {
-        let Some(yaml::Node {
-            value: yaml::Value::Seq(items),
-            ..
-        }) = users.take()
-        else {
+        if !*users {
             continue;
-        };
-        for node in items {
+        }
+        let text = sources.text(cx.source).unwrap_or_default();
+        let mut resolver = resolver.as_mut().filter(|_| *decoded);
+        let read = yaml::each_item::<Users>(text, &mut |node| {
             let user = super::decode::item::<Spanned<UserDoc>>(&node, cx);
-            if let (Some(user), Some(resolver), true) = (user, resolver.as_mut(), *decoded) {
+            if let (Some(user), Some(resolver)) = (user, resolver.as_deref_mut()) {
                 resolver.user(cx.source, &user);
             }
+        });
+        if let Err(err) = read {
+            cx.diagnostics.push(syntax_diagnostic(cx.source, err));
         }
     }
     let mut secret_vars = std::collections::BTreeSet::new();
@@ -471,7 +484,7 @@ pub fn sha256(bytes: &[u8]) -> String {
 /// the full load's target is the same.
 pub fn target_hint(
     paths: &[PathBuf],
-    env: &dyn Fn(&str) -> Option<String>,
+    env: &(dyn Fn(&str) -> Option<String> + Sync),
 ) -> Option<DesiredState> {
     let mut sources = Sources::default();
     let mut ignored = Vec::new();

@@ -199,7 +199,7 @@ impl<S> Served<S> {
         &self,
         name: &str,
         text: String,
-        env: &dyn Fn(&str) -> Option<String>,
+        env: &(dyn Fn(&str) -> Option<String> + Sync),
     ) -> DesiredState {
         let path = self.ws.write(name, text);
         match desired::load(&[path], env).result {
