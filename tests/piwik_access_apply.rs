@@ -241,3 +241,86 @@ async fn lost_answers_and_server_errors_converge_without_a_second_group() {
         assert_eq!(names.len(), 3, "seed {seed}: {names:?}");
     }
 }
+
+/// The files' access, resolved against what was read, planned, carried out and read back.
+#[tokio::test]
+async fn a_files_access_is_carried_out_and_then_matches() {
+    let served = common::serve(
+        Sandbox::new(Data::seed(), Options::default()),
+        Faults::default(),
+    )
+    .await;
+    let client = client(&served.url, RetryPolicy::default().base_delay);
+    let ws = common::Workspace::new();
+    let file = ws.write(
+        "team.yaml",
+        format!(
+            "{}users:
+  - email: ada@acme.org
+    apps:
+      Acme shop: no-access
+  - email: bob@acme.org
+  - email: carol@acme.org
+    apps:
+      Acme shop: view
+      {}: edit
+  - email: margaret@acme.org
+groups:
+  - name: Marketing
+    members: [ada@acme.org]
+  - name: Insights
+    former_names: [Analysts]
+    meta_sites:
+      All Acme sites: edit
+",
+            common::PIWIK_HEAD,
+            id(0x103)
+        ),
+    );
+    let desired = common::load(&[file]).result.expect("valid files");
+    let users = client.list().await.unwrap();
+    let before = read(&client).await;
+    let wanted = rollcall::plan::access::wanted_access(&desired, &users, &before).unwrap();
+    let plan = plan_access(&wanted, &before).unwrap();
+    assert_eq!(carry_out(&client, &plan).await, 0);
+    let after = read(&client).await;
+    let again = plan_access(
+        &rollcall::plan::access::wanted_access(&desired, &users, &after).unwrap(),
+        &after,
+    )
+    .unwrap();
+    assert!(again.steps.is_empty(), "{:?}", again.steps);
+    assert_eq!(
+        after.effective(Entity::App, &id(0x101), &id(2)),
+        Some(Permission::Edit)
+    );
+    assert_eq!(
+        after.effective(Entity::App, &id(0x103), &id(5)),
+        Some(Permission::Edit)
+    );
+    assert_eq!(
+        after.effective(Entity::MetaSite, &id(0x201), &id(4)),
+        Some(Permission::Edit)
+    );
+
+    // "Acme blog" names two apps: the files must pin one by UUID.
+    let ws = common::Workspace::new();
+    let file = ws.write(
+        "team.yaml",
+        format!(
+            "{}users:\n  - email: carol@acme.org\n    apps:\n      Acme blog: view\n",
+            common::PIWIK_HEAD
+        ),
+    );
+    let desired = common::load(&[file]).result.expect("valid files");
+    let problems = rollcall::plan::access::wanted_access(&desired, &users, &after).unwrap_err();
+    assert_eq!(
+        problems,
+        [format!(
+            "2 apps are named `Acme blog`: `{}`, `{}`; name one by its UUID (at {}:11)",
+            id(0x102),
+            id(0x103),
+            ws.dir.path().join("team.yaml").display()
+        )]
+    );
+}

@@ -63,6 +63,7 @@ fn desired(users: Vec<DesiredUser>, unmanaged: Unmanaged) -> DesiredState {
         files: 1,
         digests: Vec::new(),
         paths: vec!["team.yaml".into()],
+        groups: Vec::new(),
     }
 }
 

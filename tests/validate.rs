@@ -718,3 +718,110 @@ fn the_target_is_read_ahead_only_when_it_is_certain() {
         "a credential not set"
     );
 }
+
+#[test]
+fn piwik_permissions_and_groups_are_checked() {
+    let body = "users:
+  - email: ada@acme.org
+    apps:
+      Acme shop: manage
+      5a4db0c5-0000-4000-8000-000000000103: view
+    meta_sites:
+      All Acme sites: edit-publish
+  - email: bob@acme.org
+    roles: [owner]
+    apps:
+      Acme shop: view
+  - email: carol@acme.org
+    apps:
+      Acme blog: veiw
+groups:
+  - name: Marketing
+    members: [ada@acme.org, dan@acme.org]
+    apps:
+      Acme shop: edit
+  - name: marketing
+";
+    let (problems, _) = check(PIWIK_HEAD, body);
+    assert_eq!(
+        messages(&problems),
+        [
+            "a meta site has no `edit-publish` permission",
+            "an owner holds every permission already",
+            "`veiw` is not a valid permission",
+            "`dan@acme.org`, a member of the group `Marketing`, is in no file",
+            "the group name `marketing` is used twice",
+        ]
+    );
+    let (problems, _) = check(
+        BEDITA_HEAD,
+        "roles:\n  - name: editor\ngroups:\n  - name: Team\nusers:\n  - username: ada\n    apps:\n      Shop: view\n",
+    );
+    assert_eq!(
+        messages(&problems),
+        [
+            "BEdita has no user groups rollcall manages",
+            "BEdita users have no `apps`"
+        ]
+    );
+}
+
+#[test]
+fn permissions_and_groups_reach_the_desired_state() {
+    let ws = Workspace::new();
+    let path = ws.write(
+        "team.yaml",
+        format!(
+            "{PIWIK_HEAD}users:
+  - email: Ada@acme.org
+    apps:
+      Acme shop: manage
+      5A4DB0C5-0000-4000-8000-000000000103: view
+groups:
+  - name: Marketing
+    external_id: okta-7
+    former_names: [Growth]
+    members: [ADA@acme.org]
+    meta_sites:
+      All Acme sites: view
+  - name: Okta admins
+"
+        ),
+    );
+    let state = load(&[path]).result.expect("valid");
+    let ada = &state.users[0];
+    let shown: Vec<String> = ada
+        .details()
+        .access
+        .iter()
+        .map(|p| format!("{:?} {} {}", p.entity, p.on, p.permission))
+        .collect();
+    assert_eq!(
+        shown,
+        [
+            "App Acme shop manage",
+            "App 5a4db0c5-0000-4000-8000-000000000103 view"
+        ]
+    );
+    let groups: Vec<String> = state
+        .groups
+        .iter()
+        .map(|g| {
+            format!(
+                "{} {:?} {:?} {:?} {}",
+                g.name,
+                g.external_id,
+                g.former_names,
+                g.members,
+                g.access.len()
+            )
+        })
+        .collect();
+    assert_eq!(
+        groups,
+        [
+            "Marketing Some(\"okta-7\") [\"Growth\"] Some([\"ada@acme.org\"]) 1",
+            "Okta admins None [] None 0"
+        ]
+    );
+}

@@ -11,6 +11,7 @@ use schemars::{JsonSchema, Schema, SchemaGenerator, json_schema};
 
 use super::decode::{Cx, Decode, Deferred, Spanned, keyword_format, record};
 use super::env;
+use crate::model::access::Permission;
 use crate::model::vocab::{
     Date, Email, ExternalId, LanguageTag, MaxRemovals, Pattern, Provider, Secret, SecretRef, State,
     TargetUrl, Unmanaged, UnmanagedRoles, parse_target_url,
@@ -36,6 +37,30 @@ record! {
         pub plans: Option<Spanned<Vec<Spanned<PlanDoc>>>>,
         /// The people who should (or should no longer) have an account.
         pub users: Option<Spanned<Deferred<Spanned<UserDoc>>>>,
+        /// User groups and what they may do (Piwik PRO). Groups not listed are left alone.
+        pub groups: Option<Spanned<Vec<Spanned<GroupDoc>>>>,
+    }
+}
+
+record! {
+    /// A Piwik PRO user group.
+    pub struct GroupDoc as "a group" {
+        /// The group's name, unique in the account whatever its case.
+        pub name: Spanned<String>,
+        /// The group's id in your identity provider. A group with this id is this group, whatever
+        /// its name.
+        pub external_id: Option<Spanned<String>>,
+        /// Names the group had before: a group found under one of them is this group, renamed.
+        pub former_names: Option<Spanned<Vec<Spanned<String>>>>,
+        /// Its members, by email, each a user of the files. Absent leaves the members as they are
+        /// (as for a group whose members your identity provider keeps).
+        pub members: Option<Spanned<Vec<Spanned<Email>>>>,
+        /// Its app permissions: an app's name, or its UUID, to `no-access`, `view`, `edit`,
+        /// `edit-publish` or `manage`. Apps not named are left as they are.
+        pub apps: Option<Spanned<PermissionMap>>,
+        /// Its meta-site permissions: a meta site's name, or its UUID, to `no-access`, `view`,
+        /// `edit` or `manage`. Meta sites not named are left as they are.
+        pub meta_sites: Option<Spanned<PermissionMap>>,
     }
 }
 
@@ -176,10 +201,69 @@ record! {
         pub sessions_limit: Option<Spanned<u32>>,
         /// End the reader's open sessions when they are deactivated (Publica.la; default `true`).
         pub force_logout: Option<Spanned<bool>>,
+        /// App permissions given to this user directly (Piwik PRO): an app's name, or its UUID,
+        /// to `no-access`, `view`, `edit`, `edit-publish` or `manage`. Apps not named are left as
+        /// they are; groups may give more.
+        pub apps: Option<Spanned<PermissionMap>>,
+        /// Meta-site permissions given to this user directly (Piwik PRO): a meta site's name, or
+        /// its UUID, to `no-access`, `view`, `edit` or `manage`.
+        pub meta_sites: Option<Spanned<PermissionMap>>,
     }
 }
 
-keyword_format!(Provider, State, Unmanaged, UnmanagedRoles);
+keyword_format!(Provider, State, Unmanaged, UnmanagedRoles, Permission);
+
+/// Permissions on apps or meta sites: each named, or pinned by UUID, with its permission.
+#[derive(Clone, Debug, PartialEq)]
+pub struct PermissionMap(pub Vec<(Spanned<String>, Spanned<Permission>)>);
+
+impl Decode for PermissionMap {
+    fn decode(node: &Node, cx: &mut Cx) -> Option<Self> {
+        let Value::Map(entries) = &node.value else {
+            cx.wrong_type(node, "a mapping of names to permissions");
+            return None;
+        };
+        let mut out = Vec::with_capacity(entries.len());
+        for (key, value) in entries {
+            let name = match &key.value {
+                Value::Str(name) if !name.trim().is_empty() => name.trim().to_string(),
+                _ => {
+                    cx.error(key.span, "expected the name or UUID of an app or meta site")
+                        .hint = Some("write `App name: view`".into());
+                    continue;
+                }
+            };
+            if let Some(permission) = Permission::decode(value, cx) {
+                out.push((
+                    Spanned {
+                        value: name,
+                        span: key.span,
+                    },
+                    Spanned {
+                        value: permission,
+                        span: value.span,
+                    },
+                ));
+            }
+        }
+        Some(PermissionMap(out))
+    }
+}
+
+impl JsonSchema for PermissionMap {
+    fn schema_name() -> Cow<'static, str> {
+        "PermissionMap".into()
+    }
+
+    fn json_schema(generator: &mut SchemaGenerator) -> Schema {
+        let permission = generator.subschema_for::<Permission>();
+        json_schema!({
+            "type": "object",
+            "propertyNames": { "minLength": 1 },
+            "additionalProperties": permission,
+        })
+    }
+}
 
 /// The format version; only `1` exists.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

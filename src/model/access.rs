@@ -40,12 +40,17 @@ impl Permission {
         }
     }
 
+    /// What a value of this kind is called in messages.
+    pub const WHAT: &'static str = "permission";
+
+    /// The permission the API names `text`.
+    pub fn parse(text: &str) -> Option<Permission> {
+        Permission::ALL.into_iter().find(|p| p.as_str() == text)
+    }
+
     /// The permission the API names `text`, if it is one `entity` takes.
-    pub fn parse(text: &str, entity: Entity) -> Option<Permission> {
-        Permission::ALL
-            .into_iter()
-            .find(|p| p.as_str() == text)
-            .filter(|p| entity.takes(*p))
+    pub fn parse_for(text: &str, entity: Entity) -> Option<Permission> {
+        Permission::parse(text).filter(|p| entity.takes(*p))
     }
 }
 
@@ -75,6 +80,54 @@ impl Entity {
             Entity::MetaSite => "meta site",
         }
     }
+}
+
+/// How the files name an app or meta site: by its name, or pinned by its UUID.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub enum EntityName {
+    Name(String),
+    Id(String),
+}
+
+impl EntityName {
+    /// A UUID pins the entity; anything else is a name.
+    pub fn from_key(key: &str) -> EntityName {
+        match uuid::Uuid::parse_str(key.trim()) {
+            Ok(id) => EntityName::Id(id.to_string()),
+            Err(_) => EntityName::Name(key.to_string()),
+        }
+    }
+}
+
+impl fmt::Display for EntityName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            EntityName::Name(name) => f.write_str(name),
+            EntityName::Id(id) => f.write_str(id),
+        }
+    }
+}
+
+/// A permission the files give, on an app or meta site as they name it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DesiredPermission {
+    pub entity: Entity,
+    pub on: EntityName,
+    pub permission: Permission,
+    /// Where it is written.
+    pub origin: crate::diagnostic::Origin,
+}
+
+/// A user group as the files want it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DesiredGroup {
+    pub name: String,
+    pub external_id: Option<String>,
+    pub former_names: Vec<String>,
+    /// Members by user key (a lower-cased email); `None` leaves them as they are.
+    pub members: Option<Vec<String>>,
+    pub access: Vec<DesiredPermission>,
+    pub origin: crate::diagnostic::Origin,
 }
 
 /// Who holds a permission.
@@ -180,11 +233,14 @@ mod tests {
         assert!(Permission::NoAccess < Permission::View);
         assert!(Permission::EditPublish < Permission::Manage);
         assert_eq!(
-            Permission::parse("edit-publish", Entity::App),
+            Permission::parse_for("edit-publish", Entity::App),
             Some(Permission::EditPublish)
         );
-        assert_eq!(Permission::parse("edit-publish", Entity::MetaSite), None);
-        assert_eq!(Permission::parse("copy", Entity::App), None);
+        assert_eq!(
+            Permission::parse_for("edit-publish", Entity::MetaSite),
+            None
+        );
+        assert_eq!(Permission::parse_for("copy", Entity::App), None);
     }
 
     #[test]

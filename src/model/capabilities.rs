@@ -51,6 +51,8 @@ pub struct Capabilities {
     pub builtin_admin: Option<&'static str>,
     /// Whether users are given plans.
     pub plans: bool,
+    /// App and meta-site permissions and user groups can be managed (Piwik PRO).
+    pub access: bool,
     /// Primary languages the provider accepts, when it restricts them.
     pub languages: Option<&'static [&'static str]>,
     /// Languages must name a region (`de-DE`): a bare `de` may be refused by the service.
@@ -100,7 +102,7 @@ pub const PIWIK_LANGUAGES: &[&str] = &["ca", "de", "en", "es", "fi", "fr", "nl",
 const PIWIK_PRO: Capabilities = Capabilities {
     name: "Piwik PRO",
     identity: "email",
-    user_fields: &["language", "roles"],
+    user_fields: &["language", "roles", "apps", "meta_sites"],
     required_fields: &[],
     states: &[State::Active, State::Absent],
     unmanaged: &[Unmanaged::Ignore, Unmanaged::Report, Unmanaged::Delete],
@@ -108,6 +110,7 @@ const PIWIK_PRO: Capabilities = Capabilities {
     admin_role: Some("owner"),
     builtin_admin: None,
     plans: false,
+    access: true,
     languages: Some(PIWIK_LANGUAGES),
     language_region: true,
     credentials: &[&["client_id", "client_secret"]],
@@ -151,6 +154,7 @@ const PUBLICA_LA: Capabilities = Capabilities {
     admin_role: Some("admin"),
     builtin_admin: None,
     plans: true,
+    access: false,
     languages: None,
     language_region: false,
     credentials: &[&["api_token"]],
@@ -183,6 +187,7 @@ const BEDITA: Capabilities = Capabilities {
     admin_role: Some("admin"),
     builtin_admin: Some("1"),
     plans: false,
+    access: false,
     languages: None,
     language_region: false,
     credentials: &[

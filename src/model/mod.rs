@@ -39,6 +39,8 @@ pub struct DesiredState {
     /// The path of each source, by [`crate::diagnostic::SourceId`], to say where something is
     /// written.
     pub paths: Vec<std::path::PathBuf>,
+    /// The user groups the files manage (Piwik PRO), sorted by name.
+    pub groups: Vec<access::DesiredGroup>,
 }
 
 impl DesiredState {
@@ -163,6 +165,9 @@ pub struct Details {
     pub sessions_limit: Option<u32>,
     /// Whether deactivating the user also ends their sessions (Publica.la).
     pub force_logout: Option<bool>,
+    /// App and meta-site permissions given to the user directly (Piwik PRO); only those named
+    /// are managed.
+    pub access: Vec<access::DesiredPermission>,
 }
 
 /// The details of a user who has none.
@@ -180,6 +185,7 @@ static NO_DETAILS: Details = Details {
     only_sees_readable: None,
     sessions_limit: None,
     force_logout: None,
+    access: Vec::new(),
 };
 
 impl Details {
@@ -198,6 +204,7 @@ impl Details {
             only_sees_readable,
             sessions_limit,
             force_logout,
+            access,
         } = self;
         former_emails.is_empty()
             && external_id.is_none()
@@ -212,6 +219,7 @@ impl Details {
             && only_sees_readable.is_none()
             && sessions_limit.is_none()
             && force_logout.is_none()
+            && access.is_empty()
     }
 }
 

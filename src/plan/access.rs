@@ -10,6 +10,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+pub use crate::model::access::EntityName;
 use crate::model::access::{Entity, LiveAccess, LiveGroup, Permission, Principal};
 
 /// A group as the files want it.
@@ -114,13 +115,6 @@ pub struct AccessPlan {
     pub effects: Vec<Effect>,
 }
 
-/// How the files name an app or meta site: by its name, or pinned by its UUID.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
-pub enum EntityName {
-    Name(String),
-    Id(String),
-}
-
 /// The app or meta site the files name. App names need not be unique: a name two apps share,
 /// like one no app has, is refused, naming the candidates, so the files can pin it by UUID.
 pub fn resolve<'l>(
@@ -162,6 +156,81 @@ pub fn resolve<'l>(
                 }
             }
         }
+    }
+}
+
+/// The id a user is known by in access steps: their id at the account, or, for a user this run
+/// invites, `new:` and their key, which the executor replaces with the id the invite returns.
+pub fn user_ref(key: &str, live: &[crate::model::LiveUser]) -> String {
+    match live.iter().find(|u| u.key == key) {
+        Some(user) => user.id.clone(),
+        None => format!("{NEW_USER}{key}"),
+    }
+}
+
+/// The prefix of [`user_ref`] for a user invited in the same run.
+pub const NEW_USER: &str = "new:";
+
+/// What the files want of access, with every app and meta site resolved against what was read
+/// and every user by [`user_ref`]. Refused, with every reason, where a name resolves to no
+/// entity or to several.
+pub fn wanted_access(
+    desired: &crate::model::DesiredState,
+    users: &[crate::model::LiveUser],
+    live: &LiveAccess,
+) -> Result<WantedAccess, Vec<String>> {
+    let mut problems = Vec::new();
+    let mut resolved = |p: &crate::model::access::DesiredPermission, holder: Holder| match resolve(
+        p.entity, &p.on, live,
+    ) {
+        Ok(named) => Some(WantedGrant {
+            entity: p.entity,
+            on: named.id.clone(),
+            holder,
+            permission: p.permission,
+        }),
+        Err(problem) => {
+            problems.push(format!("{} (at {})", problem, desired.at(p.origin)));
+            None
+        }
+    };
+    let mut grants = Vec::new();
+    for user in desired
+        .users
+        .iter()
+        .filter(|u| u.state != crate::model::vocab::State::Absent)
+    {
+        let holder = Holder::User(user_ref(&user.key, users));
+        grants.extend(
+            user.details()
+                .access
+                .iter()
+                .filter_map(|p| resolved(p, holder.clone())),
+        );
+    }
+    let mut groups = Vec::new();
+    for group in &desired.groups {
+        let holder = Holder::Group(group.name.clone());
+        grants.extend(
+            group
+                .access
+                .iter()
+                .filter_map(|p| resolved(p, holder.clone())),
+        );
+        groups.push(WantedGroup {
+            name: group.name.clone(),
+            external_id: group.external_id.clone(),
+            former_names: group.former_names.clone(),
+            members: group
+                .members
+                .as_ref()
+                .map(|keys| keys.iter().map(|k| user_ref(k, users)).collect()),
+        });
+    }
+    if problems.is_empty() {
+        Ok(WantedAccess { groups, grants })
+    } else {
+        Err(problems)
     }
 }
 

@@ -226,6 +226,7 @@ impl Scenario {
             files: 1,
             digests: Vec::new(),
             paths: vec!["team.yaml".into()],
+            groups: Vec::new(),
         };
         if let Some(names) = &self.roles {
             live.roles = Some(

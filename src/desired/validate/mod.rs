@@ -14,6 +14,7 @@ use crate::model::vocab::State;
 use crate::model::{Credentials, DesiredRole, DesiredState, DesiredUser, Details, Policy, Target};
 use crate::yaml::Span;
 
+mod access;
 mod fields;
 mod references;
 mod target;
@@ -57,6 +58,7 @@ pub struct Resolver<'f> {
     default_roles: Option<BTreeSet<String>>,
     roles: BTreeMap<String, DesiredRole>,
     plans: BTreeMap<String, Origin>,
+    groups: Vec<crate::model::access::DesiredGroup>,
     files: usize,
     users: Vec<DesiredUser>,
     /// Where each key was first declared, to report the second.
@@ -172,6 +174,7 @@ impl<'f> Resolver<'f> {
         }
         let roles = collect_roles(&mut checker, files, caps);
         let plans = collect_plans(&mut checker, files, caps);
+        let groups = access::collect_groups(&mut checker, files, caps);
         let default_roles = defaults.and_then(|(source, d)| {
             check_references(
                 &mut checker,
@@ -199,6 +202,7 @@ impl<'f> Resolver<'f> {
             default_roles,
             roles,
             plans,
+            groups,
             files: files.len(),
             users: Vec::with_capacity(expected),
             seen: Seen {
@@ -284,6 +288,10 @@ impl<'f> Resolver<'f> {
     /// The desired state, when neither these checks nor `diagnostics` found a problem; otherwise
     /// the problems found here are appended to `diagnostics`.
     pub fn finish(mut self, diagnostics: &mut Vec<Diagnostic>) -> Option<DesiredState> {
+        let (seen, users) = (&self.seen, &self.users);
+        access::check_members(&mut self.checker, &self.groups, |key| {
+            seen.first(users, key).is_some()
+        });
         if !self.checker.diagnostics.is_empty() || !diagnostics.is_empty() {
             diagnostics.append(&mut self.checker.diagnostics);
             return None;
@@ -306,6 +314,7 @@ impl<'f> Resolver<'f> {
             files: self.files,
             digests: Vec::new(),
             paths: Vec::new(),
+            groups: self.groups,
         })
     }
 }

@@ -173,6 +173,22 @@ pub(super) fn check_user(
             )
             .hint = Some("add `plan: ...`, or remove `plan_valid_to`".into());
     }
+    let access = access::both(
+        checker,
+        source,
+        user.apps.as_ref(),
+        user.meta_sites.as_ref(),
+    );
+    if !access.is_empty() && roles.as_ref().is_some_and(|r| r.contains("owner")) {
+        let span = user
+            .apps
+            .as_ref()
+            .or(user.meta_sites.as_ref())
+            .map_or(origin.span, |m| m.span);
+        checker
+            .error(at(source, span), "an owner holds every permission already")
+            .hint = Some("remove `apps` and `meta_sites`, or make the user `roles: [user]`".into());
+    }
     if checker.diagnostics.len() > before {
         return None;
     }
@@ -220,6 +236,7 @@ pub(super) fn check_user(
         ),
         // Meaningful for a leaver too: Publica.la removes by deactivating.
         force_logout: user.force_logout.as_ref().map(|f| f.value),
+        access,
     };
     let mut desired = DesiredUser::new(key?, origin);
     desired.state = state;

@@ -93,7 +93,7 @@ fn member(row: Row<Member>) -> Result<String, ProviderError> {
 /// A permission row, with the permission checked against the entity's values.
 fn held(entity: Entity) -> super::Parse<Row<Held>, (String, Permission)> {
     fn check(row: Row<Held>, entity: Entity) -> Result<(String, Permission), ProviderError> {
-        match Permission::parse(&row.attributes.permission, entity) {
+        match Permission::parse_for(&row.attributes.permission, entity) {
             Some(permission) => Ok((row.id, permission)),
             None => Err(ProviderError::Protocol(format!(
                 "Piwik PRO answered the permission `{}` for `{}` on a {}, which is none of the {}'s values",
