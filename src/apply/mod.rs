@@ -10,7 +10,7 @@ use tokio::task::JoinSet;
 
 use crate::journal::Journal;
 use crate::model::LiveState;
-use crate::plan::{ActionId, Op, Plan};
+use crate::plan::{ActionId, Kind, Op, Plan};
 use crate::providers::{Account, ProviderError};
 
 /// How one action ended.
@@ -170,16 +170,16 @@ pub async fn run_until<A: Account + Clone>(
             && !stop.load(Ordering::SeqCst)
             && let Some(id) = ready.pop_front()
         {
-            let action = actions[id].clone();
-            // Roles are found by name in the provider's client; users by key here.
-            let user_id = action
-                .live_id
-                .clone()
-                .or_else(|| (!action.op.is_role()).then(|| ids.get(&action.user).cloned())?);
+            let prepared = prepare(&actions[id], &ids);
             let account = account.clone();
             let task = running.spawn(async move {
-                let result = account.execute(&action, user_id.as_deref()).await;
-                (action.id, result)
+                let result = match prepared {
+                    Ok((action, subject_id)) => {
+                        account.execute(&action, subject_id.as_deref()).await
+                    }
+                    Err(err) => Err(err),
+                };
+                (id, result)
             });
             tasks.insert(task.id(), id);
         }
@@ -201,8 +201,8 @@ pub async fn run_until<A: Account + Clone>(
         };
         match result {
             Ok(effect) => {
-                if let Some(new_id) = effect.id.filter(|_| !actions[id].op.is_role()) {
-                    ids.insert(actions[id].user.clone(), new_id);
+                if let (Some(new_id), Some(key)) = (effect.id, subject_key(&actions[id])) {
+                    ids.insert(key, new_id);
                 }
                 if actions[id].op == Op::Create {
                     creates_left -= 1;
@@ -257,6 +257,46 @@ pub async fn run_until<A: Account + Clone>(
     ledger.report
 }
 
+/// Where the executor keeps the id of an action's subject: a user under its key, a group under
+/// `group:` and its name (so no group name can pass for a user). Roles are found by name in the
+/// provider's client.
+fn subject_key(action: &crate::plan::Action) -> Option<String> {
+    match action.op.kind() {
+        Kind::User => Some(action.user.clone()),
+        Kind::Group => Some(format!("group:{}", action.user)),
+        Kind::Role => None,
+    }
+}
+
+/// The action as the provider carries it out, and the id of its subject when known: the members
+/// of a membership change named by id instead of key, the users this run invited included.
+fn prepare(
+    action: &crate::plan::Action,
+    ids: &HashMap<String, String>,
+) -> Result<(crate::plan::Action, Option<String>), ProviderError> {
+    let subject_id = action
+        .live_id
+        .clone()
+        .or_else(|| ids.get(&subject_key(action)?).cloned());
+    let mut action = action.clone();
+    if matches!(action.op, Op::AddMembers | Op::RemoveMembers) {
+        for change in &mut action.changes {
+            for value in [&mut change.before, &mut change.after]
+                .into_iter()
+                .flatten()
+            {
+                *value = ids.get(value.as_str()).cloned().ok_or_else(|| {
+                    ProviderError::Protocol(format!(
+                        "the id of `{}` is not known",
+                        crate::escape::visible(value)
+                    ))
+                })?;
+            }
+        }
+    }
+    Ok((action, subject_id))
+}
+
 /// Counts action `id` as ended for the actions that wait for it; those it was the last for
 /// become ready.
 fn release(
@@ -297,7 +337,7 @@ impl<F: FnMut(ActionId, &Outcome)> Ledger<'_, F> {
                 ),
                 Outcome::NotStarted => ("not started", None),
             };
-            let subject = if action.op.is_role() { "role" } else { "user" };
+            let subject = action.op.kind().noun();
             journal.write(json!({
                 "event": "action",
                 "action": id,

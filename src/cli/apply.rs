@@ -304,7 +304,7 @@ async fn verify(
     for subject in &view.subjects {
         let claimed: Vec<String> = done
             .iter()
-            .filter(|a| a.op.is_role() == subject.is_role && a.user == subject.key)
+            .filter(|a| a.op.kind() == subject.kind && a.user == subject.key)
             .map(|a| Subject::done(a, caps))
             .collect();
         for row in subject.rows().into_iter().filter(|r| r.attribute != "id") {

@@ -339,6 +339,8 @@ pub struct LiveState {
     pub plans: Option<Vec<String>>,
     /// The roles the account defines, for providers whose roles are resources. Sorted by name.
     pub roles: Option<Vec<LiveRole>>,
+    /// Apps, meta sites, groups and permissions (Piwik PRO), when the files manage access.
+    pub access: Option<access::LiveAccess>,
 }
 
 impl LiveState {
@@ -351,6 +353,7 @@ impl LiveState {
             own_key,
             plans: None,
             roles: None,
+            access: None,
         }
     }
 

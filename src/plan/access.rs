@@ -168,6 +168,23 @@ pub fn user_ref(key: &str, live: &[crate::model::LiveUser]) -> String {
     }
 }
 
+/// The apps and meta sites the files give permissions on, as they name them; `None` when they
+/// manage no access at all (no permission and no group), so none is read or planned.
+pub fn scope(desired: &crate::model::DesiredState) -> Option<Vec<(Entity, EntityName)>> {
+    let users = desired.users.iter().flat_map(|u| &u.details().access);
+    let groups = desired.groups.iter().flat_map(|g| &g.access);
+    let mut named: Vec<(Entity, EntityName)> = users
+        .chain(groups)
+        .map(|p| (p.entity, p.on.clone()))
+        .collect();
+    if named.is_empty() && desired.groups.is_empty() {
+        return None;
+    }
+    named.sort();
+    named.dedup();
+    Some(named)
+}
+
 /// The prefix of [`user_ref`] for a user invited in the same run.
 pub const NEW_USER: &str = "new:";
 
@@ -676,6 +693,222 @@ pub fn plan_access(wanted: &WantedAccess, live: &LiveAccess) -> Result<AccessPla
 
 /// A permission's place: (entity, entity id, holder).
 type Slot = (Entity, String, StepHolder);
+
+/// A person's effective permission on an app or meta site before and after a plan, as plans show
+/// it: the user by key, the entity by id and name.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct AccessEffect {
+    pub user: String,
+    #[serde(flatten)]
+    pub on: super::AccessOn,
+    pub before: String,
+    pub after: String,
+}
+
+/// Access actions for a plan, and the effective changes they make.
+pub type AccessActions = (Vec<super::Action>, Vec<AccessEffect>);
+
+/// The access actions of a plan, after the user actions in `users` (whose ids they continue),
+/// and the effective changes they make. `None` when the files manage no access. Refused, with
+/// every reason, where the account's access was not read, a name resolves to no entity or to
+/// several, or the steps cannot be ordered.
+///
+/// Users are named by key, as everywhere in a plan; the executor turns them into ids. A step
+/// for a user this run invites waits for the invite, and one for a user it demotes waits for
+/// the demotion. Steps for users outside `--target-user`/`--exclude-user` are left out, with
+/// every step that waits for them.
+pub fn actions(
+    desired: &crate::model::DesiredState,
+    live: &crate::model::LiveState,
+    users: &[super::Action],
+    options: &super::PlanOptions,
+) -> Result<Option<AccessActions>, Vec<String>> {
+    use super::{AccessOn, Action, Change, Op};
+    if scope(desired).is_none() {
+        return Ok(None);
+    }
+    let Some(access) = &live.access else {
+        return Err(vec![
+            "the account's apps, meta sites and groups were not read".into(),
+        ]);
+    };
+    let wanted = wanted_access(desired, &live.users, access)?;
+    let planned = plan_access(&wanted, access)?;
+    let key_of = |id: &str| -> String {
+        match id.strip_prefix(NEW_USER) {
+            Some(key) => key.to_string(),
+            None => live
+                .users
+                .iter()
+                .find(|u| u.id == id)
+                .map_or_else(|| id.to_string(), |u| u.key.clone()),
+        }
+    };
+    let live_id_of = |id: &str| (!id.starts_with(NEW_USER)).then(|| id.to_string());
+    // A live group is shown by the name the files give it, which a rename in this plan sets.
+    let group_name = |group: &GroupRef| -> (String, Option<String>) {
+        match group {
+            GroupRef::New(name) => (name.clone(), None),
+            GroupRef::Live(id) => {
+                let renamed = planned.steps.iter().find_map(|p| match &p.step {
+                    Step::RenameGroup { id: r, to, .. } if r == id => Some(to.clone()),
+                    _ => None,
+                });
+                let name = renamed.or_else(|| {
+                    access
+                        .groups
+                        .iter()
+                        .find(|g| g.id == *id)
+                        .map(|g| g.name.clone())
+                });
+                (name.unwrap_or_else(|| id.clone()), Some(id.clone()))
+            }
+        }
+    };
+    let entity_of = |entity: Entity, id: &str| AccessOn {
+        entity,
+        id: id.to_string(),
+        name: match entity {
+            Entity::App => &access.apps,
+            Entity::MetaSite => &access.meta_sites,
+        }
+        .iter()
+        .find(|n| n.id == id)
+        .map_or_else(String::new, |n| n.name.clone()),
+    };
+    let base = users.len();
+    let user_action = |key: &str, op: Op| {
+        users
+            .iter()
+            .find(|a| a.op == op && a.user == key)
+            .map(|a| a.id)
+    };
+    let mut actions: Vec<Action> = Vec::with_capacity(planned.steps.len());
+    // Where each step went: its action, or none when it is left out.
+    let mut placed: Vec<Option<usize>> = Vec::with_capacity(planned.steps.len());
+    for planned_step in &planned.steps {
+        let mut depends_on: Vec<usize> = Vec::new();
+        let mut left_out = false;
+        for &d in &planned_step.depends_on {
+            match placed.get(d).copied().flatten() {
+                Some(at) => depends_on.push(at),
+                None => left_out = true,
+            }
+        }
+        // What a step does to a user waits for the user's invite and demotion.
+        let for_user = |id: &str, depends_on: &mut Vec<usize>| -> bool {
+            let key = key_of(id);
+            for op in [Op::Create, Op::Demote] {
+                depends_on.extend(user_action(&key, op));
+            }
+            options.in_scope(&key)
+        };
+        let (op, user, live_id, changes, on) = match &planned_step.step {
+            Step::CreateGroup { name, external_id } => {
+                let mut changes = vec![Change {
+                    attribute: "name".into(),
+                    before: None,
+                    after: Some(name.clone()),
+                }];
+                changes.extend(external_id.as_ref().map(|e| Change {
+                    attribute: "external_id".into(),
+                    before: None,
+                    after: Some(e.clone()),
+                }));
+                (Op::CreateGroup, name.clone(), None, changes, None)
+            }
+            Step::RenameGroup { id, from, to } => (
+                Op::UpdateGroup,
+                to.clone(),
+                Some(id.clone()),
+                vec![Change {
+                    attribute: "name".into(),
+                    before: Some(from.clone()),
+                    after: Some(to.clone()),
+                }],
+                None,
+            ),
+            Step::AddMembers { group, users } | Step::RemoveMembers { group, users } => {
+                let adding = matches!(planned_step.step, Step::AddMembers { .. });
+                let (name, live_id) = group_name(group);
+                let mut changes = Vec::new();
+                for id in users {
+                    if !for_user(id, &mut depends_on) {
+                        continue;
+                    }
+                    let key = key_of(id);
+                    changes.push(Change {
+                        attribute: "members".into(),
+                        before: (!adding).then(|| key.clone()),
+                        after: adding.then_some(key),
+                    });
+                }
+                left_out |= changes.is_empty();
+                let op = if adding {
+                    Op::AddMembers
+                } else {
+                    Op::RemoveMembers
+                };
+                (op, name, live_id, changes, None)
+            }
+            Step::SetPermission {
+                entity,
+                on,
+                holder,
+                before,
+                after,
+            } => {
+                let change = vec![Change {
+                    attribute: "permission".into(),
+                    before: Some(before.as_str().to_string()),
+                    after: Some(after.as_str().to_string()),
+                }];
+                let on = Some(entity_of(*entity, on));
+                match holder {
+                    StepHolder::User(id) => {
+                        left_out |= !for_user(id, &mut depends_on);
+                        (Op::SetPermission, key_of(id), live_id_of(id), change, on)
+                    }
+                    StepHolder::Group(group) => {
+                        let (name, live_id) = group_name(group);
+                        (Op::SetGroupPermission, name, live_id, change, on)
+                    }
+                }
+            }
+        };
+        if left_out {
+            placed.push(None);
+            continue;
+        }
+        depends_on.sort_unstable();
+        depends_on.dedup();
+        placed.push(Some(base + actions.len()));
+        actions.push(Action {
+            id: base + actions.len(),
+            op,
+            user,
+            live_id,
+            changes,
+            depends_on,
+            after_creates: false,
+            reason: None,
+            unchanged: 0,
+            on,
+        });
+    }
+    let effects = planned
+        .effects
+        .iter()
+        .map(|e| AccessEffect {
+            user: key_of(&e.user),
+            on: entity_of(e.entity, &e.on),
+            before: e.before.as_str().to_string(),
+            after: e.after.as_str().to_string(),
+        })
+        .filter(|e| options.in_scope(&e.user))
+        .collect();
+    Ok(Some((actions, effects)))
+}
 
 #[cfg(test)]
 mod tests {

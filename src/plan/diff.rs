@@ -7,7 +7,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use super::glob::glob;
 use super::order::order;
 use super::roles::{desired_role, plan_roles, role_change, role_op};
-use super::{Change, Op, Plan, UnmanagedUser, guards};
+use super::{Blocked, Change, Op, Plan, UnmanagedUser, guards};
 use crate::model::capabilities::{Capabilities, Removal, Roles};
 use crate::model::vocab::{State, Unmanaged};
 use crate::model::{DesiredState, DesiredUser, LiveState, LiveUser};
@@ -266,8 +266,28 @@ pub fn plan(desired: &DesiredState, live: &LiveState, options: &PlanOptions) -> 
                 .filter(|u| u.state != State::Absent && u.roles.contains(&d.user))
                 .all(|u| options.in_scope(&u.key))
     });
-    let actions = order(drafts, caps.admin_role);
-    let blocked = guards::check(desired, live, &actions, caps, options);
+    let mut actions = order(drafts, caps.admin_role);
+    let mut access_effects = Vec::new();
+    let mut refused = Vec::new();
+    match super::access::actions(desired, live, &actions, options) {
+        Ok(Some((more, effects))) => {
+            actions.extend(more);
+            access_effects = effects;
+        }
+        Ok(None) => {}
+        Err(problems) => {
+            refused = problems
+                .into_iter()
+                .map(|message| Blocked {
+                    guard: "access".into(),
+                    message,
+                    hint: None,
+                })
+                .collect();
+        }
+    }
+    let mut blocked = guards::check(desired, live, &actions, caps, options);
+    blocked.extend(refused);
     protected_users.sort();
     unmanaged.sort_by(|a: &UnmanagedUser, b| (!a.admin, &a.user).cmp(&(!b.admin, &b.user)));
     Plan {
@@ -280,6 +300,7 @@ pub fn plan(desired: &DesiredState, live: &LiveState, options: &PlanOptions) -> 
         out_of_scope,
         out_of_scope_removals,
         unfixable,
+        access_effects,
         blocked,
     }
 }

@@ -74,6 +74,38 @@ pub enum Op {
     Delete,
     /// Delete a role, once no user holds it (BEdita).
     DeleteRole,
+    /// Create a user group (Piwik PRO).
+    CreateGroup,
+    /// Rename a user group, keeping its id, members and permissions.
+    UpdateGroup,
+    /// Add the users in `changes` to a group.
+    AddMembers,
+    /// Take the users in `changes` out of a group.
+    RemoveMembers,
+    /// Set a user's permission on the app or meta site in [`Action::on`].
+    SetPermission,
+    /// Set a group's permission on the app or meta site in [`Action::on`]; written as
+    /// `set-permission` with a `group`.
+    SetGroupPermission,
+}
+
+/// What an action is done to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Kind {
+    User,
+    Role,
+    Group,
+}
+
+impl Kind {
+    /// `user`, `role` or `group`, as plans and JSON name it.
+    pub fn noun(self) -> &'static str {
+        match self {
+            Kind::User => "user",
+            Kind::Role => "role",
+            Kind::Group => "group",
+        }
+    }
 }
 
 impl Op {
@@ -94,7 +126,36 @@ impl Op {
             Op::Deactivate => "deactivate",
             Op::Delete => "delete",
             Op::DeleteRole => "delete-role",
+            Op::CreateGroup => "create-group",
+            Op::UpdateGroup => "update-group",
+            Op::AddMembers => "add-members",
+            Op::RemoveMembers => "remove-members",
+            Op::SetPermission | Op::SetGroupPermission => "set-permission",
         }
+    }
+
+    /// What the action is done to.
+    pub fn kind(self) -> Kind {
+        match self {
+            Op::CreateRole | Op::UpdateRole | Op::DeleteRole => Kind::Role,
+            Op::CreateGroup
+            | Op::UpdateGroup
+            | Op::AddMembers
+            | Op::RemoveMembers
+            | Op::SetGroupPermission => Kind::Group,
+            _ => Kind::User,
+        }
+    }
+
+    /// Whether the action's subject is a user.
+    pub fn is_user(self) -> bool {
+        self.kind() == Kind::User
+    }
+
+    /// Whether the action changes who may do what on an app or meta site (Piwik PRO), rather
+    /// than a user's account.
+    pub fn is_access(self) -> bool {
+        matches!(self, Op::SetPermission) || self.kind() == Kind::Group
     }
 
     /// Whether the action removes a user.
@@ -110,7 +171,7 @@ impl Op {
 
     /// Whether the action's subject is a role rather than a user.
     pub fn is_role(self) -> bool {
-        matches!(self, Op::CreateRole | Op::UpdateRole | Op::DeleteRole)
+        self.kind() == Kind::Role
     }
 
     /// Whether the action brings a user into being, so everything else done to it waits.
@@ -133,7 +194,8 @@ pub struct Change {
 pub struct Action {
     pub id: ActionId,
     pub op: Op,
-    /// The user's natural key; for the `*-role` operations, the role's name.
+    /// The user's natural key; for the `*-role` operations, the role's name; for the group
+    /// operations, the group's name.
     pub user: String,
     /// The user's (or role's) id at the provider, when it exists already.
     pub live_id: Option<String>,
@@ -147,13 +209,25 @@ pub struct Action {
     pub reason: Option<String>,
     /// Managed attributes of this user that stay as they are (shown as a count).
     pub unchanged: usize,
+    /// For a permission: the app or meta site it is on.
+    pub on: Option<AccessOn>,
 }
 
-/// How an action is written in JSON: a role operation names a `role`, every other one a `user`.
+/// The app or meta site a permission is on, as resolved when planning.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AccessOn {
+    #[serde(rename = "type")]
+    pub entity: crate::model::access::Entity,
+    pub id: String,
+    pub name: String,
+}
+
+/// How an action is written in JSON: a role operation names a `role`, a group operation a
+/// `group`, every other one a `user`.
 mod wire {
     use serde::{Deserialize, Serialize};
 
-    use super::{ActionId, Change, Op};
+    use super::{AccessOn, ActionId, Change, Kind, Op};
 
     #[derive(Serialize, Deserialize)]
     pub struct Action {
@@ -164,7 +238,11 @@ mod wire {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         role: Option<String>,
         #[serde(default, skip_serializing_if = "Option::is_none")]
+        group: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
         live_id: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        on: Option<AccessOn>,
         changes: Vec<Change>,
         depends_on: Vec<ActionId>,
         #[serde(default, skip_serializing_if = "std::ops::Not::not")]
@@ -177,17 +255,25 @@ mod wire {
 
     impl From<super::Action> for Action {
         fn from(a: super::Action) -> Self {
-            let (user, role) = if a.op.is_role() {
-                (None, Some(a.user))
-            } else {
-                (Some(a.user), None)
-            };
+            let (mut user, mut role, mut group) = (None, None, None);
+            match a.op.kind() {
+                Kind::User => user = Some(a.user),
+                Kind::Role => role = Some(a.user),
+                Kind::Group => group = Some(a.user),
+            }
             Action {
                 id: a.id,
-                op: a.op,
+                // A group's permission is a `set-permission` with a `group`.
+                op: if a.op == Op::SetGroupPermission {
+                    Op::SetPermission
+                } else {
+                    a.op
+                },
                 user,
                 role,
+                group,
                 live_id: a.live_id,
+                on: a.on,
                 changes: a.changes,
                 depends_on: a.depends_on,
                 after_creates: a.after_creates,
@@ -201,13 +287,38 @@ mod wire {
         type Error = String;
 
         fn try_from(a: Action) -> Result<Self, String> {
-            let subject = if a.op.is_role() { a.role } else { a.user };
-            let what = if a.op.is_role() { "role" } else { "user" };
+            let op = match a.op {
+                Op::SetPermission if a.group.is_some() => Op::SetGroupPermission,
+                Op::SetGroupPermission => {
+                    return Err(format!("action {} has an unknown operation", a.id));
+                }
+                op => op,
+            };
+            let (subject, others) = match op.kind() {
+                Kind::User => (a.user, [a.role, a.group]),
+                Kind::Role => (a.role, [a.user, a.group]),
+                Kind::Group => (a.group, [a.user, a.role]),
+            };
+            let what = op.kind().noun();
             let subject = subject
-                .ok_or_else(|| format!("action {} ({}) names no {what}", a.id, a.op.name()))?;
+                .ok_or_else(|| format!("action {} ({}) names no {what}", a.id, op.name()))?;
+            if others.iter().any(Option::is_some) {
+                return Err(format!(
+                    "action {} ({}) names more than its {what}",
+                    a.id,
+                    op.name()
+                ));
+            }
+            if matches!(op, Op::SetPermission | Op::SetGroupPermission) != a.on.is_some() {
+                return Err(format!(
+                    "action {} ({}): only a permission names what it is `on`",
+                    a.id,
+                    op.name()
+                ));
+            }
             Ok(super::Action {
                 id: a.id,
-                op: a.op,
+                op,
                 user: subject,
                 live_id: a.live_id,
                 changes: a.changes,
@@ -215,6 +326,7 @@ mod wire {
                 after_creates: a.after_creates,
                 reason: a.reason,
                 unchanged: a.unchanged,
+                on: a.on,
             })
         }
     }
@@ -225,12 +337,12 @@ fn is_zero(n: &usize) -> bool {
 }
 
 impl Action {
-    /// What the action is done to, for messages: the user's key, or `role <name>`.
+    /// What the action is done to, for messages: the user's key, `role <name>` or
+    /// `group <name>`.
     pub fn subject(&self) -> String {
-        if self.op.is_role() {
-            format!("role {}", self.user)
-        } else {
-            display_key(&self.user).to_string()
+        match self.op.kind() {
+            Kind::User => display_key(&self.user).to_string(),
+            kind => format!("{} {}", kind.noun(), self.user),
         }
     }
 
@@ -290,6 +402,10 @@ pub struct Plan {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub unfixable: Vec<String>,
     pub blocked: Vec<Blocked>,
+    /// Where access changes, each person's effective permission before and after on the apps
+    /// and meta sites concerned: the highest of their own and their groups' (Piwik PRO).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub access_effects: Vec<access::AccessEffect>,
 }
 
 impl Plan {

@@ -25,6 +25,13 @@ pub(super) fn order(drafts: Vec<Draft>, top_role: Option<&str>) -> Vec<Action> {
         Op::EndSessions => 6,
         Op::Deactivate | Op::Delete => 7,
         Op::DeleteRole => 8,
+        // Planned apart, after everything here.
+        Op::CreateGroup
+        | Op::UpdateGroup
+        | Op::AddMembers
+        | Op::RemoveMembers
+        | Op::SetPermission
+        | Op::SetGroupPermission => 9,
     };
     let mut drafts = drafts;
     drafts.sort_by(|a, b| (stage(a.op), &a.user).cmp(&(stage(b.op), &b.user)));
@@ -111,6 +118,7 @@ pub(super) fn order(drafts: Vec<Draft>, top_role: Option<&str>) -> Vec<Action> {
             after_creates,
             reason: d.reason,
             unchanged: d.unchanged,
+            on: None,
         });
     }
     actions

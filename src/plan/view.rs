@@ -4,7 +4,7 @@
 
 use serde::Serialize;
 
-use super::{Action, Op, Plan, display_key};
+use super::{Action, Kind, Op, Plan, display_key};
 use crate::model::capabilities::Capabilities;
 
 /// What happens to a subject as a whole, which decides how it is counted and headed.
@@ -19,6 +19,8 @@ pub enum Headline {
     CreateRole,
     UpdateRole,
     DeleteRole,
+    CreateGroup,
+    UpdateGroup,
 }
 
 /// How a row reads: added, removed, changed, or shown for reference.
@@ -49,11 +51,11 @@ pub struct Row {
     pub value: String,
 }
 
-/// Everything the plan does to one user or role.
+/// Everything the plan does to one user, role or group.
 #[derive(Debug)]
 pub struct Subject<'a> {
-    pub is_role: bool,
-    /// The natural key (users) or name (roles).
+    pub kind: Kind,
+    /// The natural key (users) or name (roles, groups).
     pub key: &'a str,
     pub headline: Headline,
     /// In plan order.
@@ -72,6 +74,10 @@ pub struct Counts {
     pub create_role: usize,
     pub change_role: usize,
     pub delete_role: usize,
+    #[serde(skip_serializing_if = "is_zero")]
+    pub create_group: usize,
+    #[serde(skip_serializing_if = "is_zero")]
+    pub change_group: usize,
     /// API actions: what apply carries out and reports.
     pub actions: usize,
 }
@@ -87,16 +93,16 @@ pub struct View<'a> {
 impl<'a> View<'a> {
     pub fn new(plan: &'a Plan) -> View<'a> {
         let mut subjects: Vec<Subject<'a>> = Vec::new();
-        let mut index: std::collections::HashMap<(bool, &str), usize> =
+        let mut index: std::collections::HashMap<(Kind, &str), usize> =
             std::collections::HashMap::new();
         for action in &plan.actions {
-            let key = (action.op.is_role(), action.user.as_str());
+            let key = (action.op.kind(), action.user.as_str());
             match index.get(&key) {
                 Some(&i) => subjects[i].actions.push(action),
                 None => {
                     index.insert(key, subjects.len());
                     subjects.push(Subject {
-                        is_role: key.0,
+                        kind: key.0,
                         key: key.1,
                         headline: Headline::Update,
                         actions: vec![action],
@@ -120,6 +126,8 @@ impl<'a> View<'a> {
                 Headline::CreateRole => &mut counts.create_role,
                 Headline::UpdateRole => &mut counts.change_role,
                 Headline::DeleteRole => &mut counts.delete_role,
+                Headline::CreateGroup => &mut counts.create_group,
+                Headline::UpdateGroup => &mut counts.change_group,
             };
             *count += 1;
         }
@@ -133,6 +141,8 @@ fn headline(actions: &[&Action]) -> Headline {
         Op::CreateRole => Headline::CreateRole,
         Op::UpdateRole => Headline::UpdateRole,
         Op::DeleteRole => Headline::DeleteRole,
+        _ if has(Op::CreateGroup) => Headline::CreateGroup,
+        op if op.kind() == Kind::Group => Headline::UpdateGroup,
         _ if has(Op::Create) => Headline::Create,
         _ if has(Op::Restore) => Headline::Restore,
         _ if has(Op::Delete) => Headline::Delete,
@@ -171,6 +181,13 @@ impl Counts {
             }
             text.push_str(&format!("{} to delete", self.delete_role));
         }
+        if self.create_group + self.change_group > 0 {
+            text.push_str(&format!(
+                "; {} to create, {} to change",
+                plural(self.create_group, "group", "groups"),
+                self.change_group
+            ));
+        }
         text.push_str(&format!(" ({})", plural(self.actions, "action", "actions")));
         text
     }
@@ -187,9 +204,9 @@ impl Subject<'_> {
         display_key(self.key)
     }
 
-    /// `user` or `role`.
+    /// `user`, `role` or `group`.
     pub fn noun(&self) -> &'static str {
-        if self.is_role { "role" } else { "user" }
+        self.kind.noun()
     }
 
     /// Why the subject is removed, when it is.
@@ -200,7 +217,7 @@ impl Subject<'_> {
     /// Added, removed or changed as a whole.
     pub fn sign(&self) -> Sign {
         match self.headline {
-            Headline::Create | Headline::CreateRole => Sign::Add,
+            Headline::Create | Headline::CreateRole | Headline::CreateGroup => Sign::Add,
             Headline::Delete | Headline::Deactivate | Headline::DeleteRole => Sign::Remove,
             _ => Sign::Change,
         }
@@ -210,10 +227,12 @@ impl Subject<'_> {
     pub fn what(&self, caps: &Capabilities) -> String {
         match self.headline {
             Headline::Create => format!("will be {}", caps.create_verb_past),
-            Headline::CreateRole => "will be created".into(),
+            Headline::CreateRole | Headline::CreateGroup => "will be created".into(),
             Headline::Restore => "will be restored from the trash".into(),
             Headline::Reactivate => "will be reactivated and updated in-place".into(),
-            Headline::Update | Headline::UpdateRole => "will be updated in-place".into(),
+            Headline::Update | Headline::UpdateRole | Headline::UpdateGroup => {
+                "will be updated in-place".into()
+            }
             Headline::Deactivate if self.actions.iter().any(|a| a.op == Op::EndSessions) => {
                 "will be logged out and deactivated".into()
             }
@@ -239,7 +258,36 @@ impl Subject<'_> {
         // Roles granted and revoked (roles as resources) are shown as one list each.
         let mut granted: Vec<&str> = Vec::new();
         let mut revoked: Vec<&str> = Vec::new();
+        // A group's members joining and leaving, likewise.
+        let mut joining: Vec<&str> = Vec::new();
+        let mut leaving: Vec<&str> = Vec::new();
         for action in &self.actions {
+            if matches!(action.op, Op::AddMembers | Op::RemoveMembers) {
+                for change in &action.changes {
+                    match (&change.before, &change.after) {
+                        (None, Some(user)) => joining.push(display_key(user)),
+                        (Some(user), None) => leaving.push(display_key(user)),
+                        _ => {}
+                    }
+                }
+                continue;
+            }
+            if let (Some(on), Some(change)) = (&action.on, action.changes.first()) {
+                let value = |v: &Option<String>| typed("permission", v.as_deref());
+                let row = |sign, value| Row {
+                    sign,
+                    attribute: format!("{} \"{}\" ({})", on.entity.noun(), on.name, on.id),
+                    value,
+                };
+                rows.push(match sign {
+                    Sign::Add => row(Sign::Add, value(&change.after)),
+                    _ => row(
+                        Sign::Change,
+                        format!("{} -> {}", value(&change.before), value(&change.after)),
+                    ),
+                });
+                continue;
+            }
             if matches!(action.op, Op::Grant | Op::Revoke) {
                 let list = if action.op == Op::Grant {
                     &mut granted
@@ -278,12 +326,17 @@ impl Subject<'_> {
                 });
             }
         }
-        for (row_sign, names) in [(Sign::Add, &granted), (Sign::Remove, &revoked)] {
+        for (row_sign, attribute, names) in [
+            (Sign::Add, "roles", &granted),
+            (Sign::Remove, "roles", &revoked),
+            (Sign::Add, "members", &joining),
+            (Sign::Remove, "members", &leaving),
+        ] {
             if !names.is_empty() {
                 rows.push(Row {
                     sign: row_sign,
-                    attribute: "roles".into(),
-                    value: typed("roles", Some(&names.join(", "))),
+                    attribute: attribute.into(),
+                    value: typed(attribute, Some(&names.join(", "))),
                 });
             }
         }
@@ -312,6 +365,29 @@ impl Subject<'_> {
             Op::Deactivate => "deactivated".into(),
             Op::Delete => caps.delete_verb_past.into(),
             Op::DeleteRole => "deleted".into(),
+            Op::CreateGroup => "created".into(),
+            Op::UpdateGroup => format!("renamed {}", action.after("name").unwrap_or("?")),
+            Op::AddMembers => format!(
+                "added {}",
+                plural(action.changes.len(), "member", "members")
+            ),
+            Op::RemoveMembers => format!(
+                "removed {}",
+                plural(action.changes.len(), "member", "members")
+            ),
+            Op::SetPermission | Op::SetGroupPermission => match &action.on {
+                Some(on) => format!(
+                    "{} on {} \"{}\"",
+                    action
+                        .changes
+                        .first()
+                        .and_then(|c| c.after.as_deref())
+                        .unwrap_or("?"),
+                    on.entity.noun(),
+                    on.name
+                ),
+                None => "permission set".into(),
+            },
         }
     }
 }
@@ -394,4 +470,8 @@ impl super::Plan {
             format!("{users} {verb} in no file and left alone (`policy.unmanaged: ignore`)")
         }
     }
+}
+
+fn is_zero(n: &usize) -> bool {
+    *n == 0
 }

@@ -223,7 +223,11 @@ pub fn render_within(
             }
         }
         let total = subjects.len();
-        let users = view.subjects.iter().filter(|s| !s.is_role).count();
+        let users = view
+            .subjects
+            .iter()
+            .filter(|s| s.kind == crate::plan::Kind::User)
+            .count();
         // The fence outgrows any run of backticks in the whole plan, so it is known, and
         // counted, before the body is.
         let fence = fence(&subjects.concat());

@@ -568,6 +568,14 @@ impl Bedita {
             Op::EndSessions => Err(ProviderError::Protocol(
                 "BEdita has no call that ends a user's sessions".into(),
             )),
+            Op::CreateGroup
+            | Op::UpdateGroup
+            | Op::AddMembers
+            | Op::RemoveMembers
+            | Op::SetPermission
+            | Op::SetGroupPermission => Err(ProviderError::Protocol(
+                "BEdita has no user groups or app permissions".into(),
+            )),
         }
     }
 }

@@ -20,6 +20,7 @@ use crate::model::access::{
     Entity, LiveAccess, LiveGrant, LiveGroup, Named, Permission, Principal,
 };
 use crate::plan::access::{GroupRef, Step, StepHolder};
+use crate::plan::{Action, Op};
 use crate::providers::ProviderError;
 use crate::providers::http::Kind;
 
@@ -251,6 +252,91 @@ fn path_id(id: &str) -> Result<&str, ProviderError> {
 const MEMBERS_PER_CALL: usize = 100;
 
 impl Piwik {
+    /// Carries out one access action of a plan. `id` is the id of its subject: the user whose
+    /// permission it sets, or the group it changes (one this run created included); the
+    /// executor has already put the members' ids in place of their keys.
+    pub async fn carry_out_action(
+        self: &Arc<Self>,
+        action: &Action,
+        id: Option<&str>,
+    ) -> Result<Option<String>, ProviderError> {
+        let need_id = || {
+            id.map(str::to_string).ok_or_else(|| {
+                ProviderError::Protocol(format!("the id of {} is not known", action.subject()))
+            })
+        };
+        let permission = |value: Option<&str>| {
+            let value = value.unwrap_or("no-access");
+            Permission::parse(value).ok_or_else(|| {
+                ProviderError::Protocol(format!(
+                    "`{}` is not a permission",
+                    crate::escape::visible(value)
+                ))
+            })
+        };
+        let step = match action.op {
+            Op::CreateGroup => Step::CreateGroup {
+                name: action.user.clone(),
+                external_id: action.after("external_id").map(str::to_string),
+            },
+            Op::UpdateGroup => {
+                let name = action.changes.iter().find(|c| c.attribute == "name");
+                Step::RenameGroup {
+                    id: need_id()?,
+                    from: name.and_then(|c| c.before.clone()).unwrap_or_default(),
+                    to: action.user.clone(),
+                }
+            }
+            Op::AddMembers | Op::RemoveMembers => {
+                let adding = action.op == Op::AddMembers;
+                let users = action
+                    .changes
+                    .iter()
+                    .filter_map(|c| {
+                        if adding {
+                            c.after.clone()
+                        } else {
+                            c.before.clone()
+                        }
+                    })
+                    .collect();
+                let group = GroupRef::Live(need_id()?);
+                if adding {
+                    Step::AddMembers { group, users }
+                } else {
+                    Step::RemoveMembers { group, users }
+                }
+            }
+            Op::SetPermission | Op::SetGroupPermission => {
+                let Some(on) = &action.on else {
+                    return Err(ProviderError::Protocol(
+                        "a permission names no app or meta site".into(),
+                    ));
+                };
+                let change = action.changes.first();
+                let holder = if action.op == Op::SetPermission {
+                    StepHolder::User(need_id()?)
+                } else {
+                    StepHolder::Group(GroupRef::Live(need_id()?))
+                };
+                Step::SetPermission {
+                    entity: on.entity,
+                    on: on.id.clone(),
+                    holder,
+                    before: permission(change.and_then(|c| c.before.as_deref()))?,
+                    after: permission(change.and_then(|c| c.after.as_deref()))?,
+                }
+            }
+            _ => {
+                return Err(ProviderError::Protocol(format!(
+                    "`{}` is not an access step",
+                    action.op.name()
+                )));
+            }
+        };
+        self.carry_out_access(&step, &BTreeMap::new()).await
+    }
+
     /// Carries out one access step. `created` holds the ids of the groups this run created, by
     /// name. Returns the id of a group it creates.
     pub async fn carry_out_access(

@@ -21,6 +21,7 @@ use tokio::sync::Mutex;
 
 use super::http::{Answer, Http, Kind, TransportError, Waits};
 use super::{Account, Effect, ProviderError};
+use crate::model::access::{Entity, EntityName, Named};
 use crate::model::vocab::{SecretRef, State};
 use crate::model::{LiveState, LiveUser};
 use crate::plan::{Action, Op};
@@ -44,6 +45,9 @@ pub struct Piwik {
     client_id: SecretRef,
     client_secret: SecretRef,
     token: Mutex<Option<Token>>,
+    /// The apps and meta sites whose permissions a fetch reads, with every group and its
+    /// members; `None` reads no access at all (the files manage none).
+    access: Option<Vec<(Entity, EntityName)>>,
 }
 
 struct Token {
@@ -59,7 +63,14 @@ impl Piwik {
             client_id,
             client_secret,
             token: Mutex::new(None),
+            access: None,
         }
+    }
+
+    /// Has each fetch read the access the files manage (see [`crate::plan::access::scope`]).
+    pub fn reading_access(mut self, scope: Option<Vec<(Entity, EntityName)>>) -> Self {
+        self.access = scope;
+        self
     }
 
     /// A valid access token, fetched when there is none or it is about to expire.
@@ -501,15 +512,39 @@ fn live_user(resource: wire::ListedUser) -> LiveUser {
 
 impl Account for Arc<Piwik> {
     async fn fetch(&self) -> Result<LiveState, ProviderError> {
-        let (users, me) = tokio::try_join!(self.list(), self.me())?;
+        let access = async {
+            let Some(scope) = &self.access else {
+                return Ok(None);
+            };
+            let grants = |entity: Entity, named: &Named| {
+                scope.iter().any(|(e, name)| {
+                    *e == entity
+                        && match name {
+                            EntityName::Id(id) => named.id.eq_ignore_ascii_case(id),
+                            EntityName::Name(name) => named.name == *name,
+                        }
+                })
+            };
+            let reach = access::Reach {
+                grants: &grants,
+                members: &|_| true,
+            };
+            self.read_access(&reach).await.map(Some)
+        };
+        let (users, me, access) = tokio::try_join!(self.list(), self.me(), access)?;
         let own = me.attributes.email.trim().to_lowercase();
-        Ok(LiveState::new(users, Some(own)))
+        let mut live = LiveState::new(users, Some(own));
+        live.access = access;
+        Ok(live)
     }
 
     async fn execute(&self, action: &Action, id: Option<&str>) -> Result<Effect, ProviderError> {
         if action.op == Op::Create {
             let email = action.after("email").unwrap_or(&action.user);
             return self.invite(email, action.after("language")).await;
+        }
+        if action.op.is_access() {
+            return self.carry_out_action(action, id).await.map(Effect::from);
         }
         self.carry_out(action, id).await.map(Effect::from)
     }
@@ -554,6 +589,14 @@ impl Piwik {
             Op::Grant | Op::Revoke | Op::CreateRole | Op::UpdateRole | Op::DeleteRole => Err(
                 ProviderError::Protocol("Piwik PRO has one fixed role per user".into()),
             ),
+            Op::CreateGroup
+            | Op::UpdateGroup
+            | Op::AddMembers
+            | Op::RemoveMembers
+            | Op::SetPermission
+            | Op::SetGroupPermission => Err(ProviderError::Protocol(
+                "an access step goes through `carry_out_action`".into(),
+            )),
         }
     }
 }
