@@ -415,3 +415,244 @@ async fn a_user_invited_by_someone_else_mid_apply_is_adopted_with_the_files_attr
     );
     assert!(h.plan(team).await.is_empty());
 }
+
+/// The sandbox's own seed (apps, a meta site, groups, grants), signed into by the e2e client.
+fn access_seed() -> Data {
+    Data {
+        clients: seed().clients,
+        ..Data::seed()
+    }
+}
+
+fn seed_id(n: u128) -> String {
+    uuid::Uuid::from_u128(0x5a4d_b0c5_0000_4000_8000_0000_0000_0000 + n).to_string()
+}
+
+/// Access as code: a direct grant moves to a new group, a group is renamed, another gains a
+/// member and a higher grant, an invited user gets a grant, and an app shared by two names is
+/// pinned by UUID.
+const ACCESS: &str = "
+defaults:
+  language: en-US
+users:
+  - email: ada@acme.org
+    meta_sites:
+      All Acme sites: view
+  - email: bob@acme.org
+  - email: carol@acme.org
+    apps:
+      5a4db0c5-0000-4000-8000-000000000102: no-access
+  - email: margaret@acme.org
+  - email: grace@acme.org
+    apps:
+      5a4db0c5-0000-4000-8000-000000000103: edit
+groups:
+  - name: Marketing
+    members: [ada@acme.org, bob@acme.org, grace@acme.org]
+    apps:
+      Acme shop: manage
+  - name: Insights
+    former_names: [Analysts]
+  - name: Blog readers
+    members: [carol@acme.org]
+    apps:
+      5a4db0c5-0000-4000-8000-000000000102: view
+";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn access_plan_apply_plan_is_no_changes() {
+    let h = harness(access_seed(), Options::default(), Faults::default()).await;
+    let plan = h.plan(ACCESS).await;
+    let target = rollcall::render::TargetInfo {
+        provider: rollcall::model::vocab::Provider::PiwikPro,
+        url: "sandbox".into(),
+    };
+    let text = rollcall::render::human::render(&plan, &target, false);
+    let shown: Vec<&str> = text
+        .lines()
+        .take_while(|l| !l.starts_with("1 live user"))
+        .collect();
+    let blog = "app \"Acme blog\" (5a4db0c5-0000-4000-8000-000000000102)";
+    let blog3 = "app \"Acme blog\" (5a4db0c5-0000-4000-8000-000000000103)";
+    let shop = "app \"Acme shop\" (5a4db0c5-0000-4000-8000-000000000101)";
+    let sites = "meta site \"All Acme sites\" (5a4db0c5-0000-4000-8000-000000000201)";
+    assert_eq!(
+        shown.join("\n"),
+        format!(
+            r#"rollcall will perform the following actions on piwik-pro sandbox:
+
+  # user "grace@acme.org" will be invited
+  + user "grace@acme.org" {{
+      + email                                                  = "grace@acme.org"
+      + language                                               = "en-US"
+      + {blog3} = "edit"
+    }}
+
+  # user "carol@acme.org" will be updated in-place
+  ~ user "carol@acme.org" {{
+        id                                                     = "{carol}"
+      ~ language                                               = "fr-FR" -> "en-US"
+      - {blog} = "view"
+        # (1 unchanged attribute hidden)
+    }}
+
+  # group "Blog readers" will be created
+  + group "Blog readers" {{
+      + name                                                   = "Blog readers"
+      + {blog} = "view"
+      + members                                                = "carol@acme.org"
+    }}
+
+  # group "Insights" will be updated in-place
+  ~ group "Insights" {{
+        id   = "{analysts}"
+      ~ name = "Analysts" -> "Insights"
+    }}
+
+  # group "Marketing" will be updated in-place
+  ~ group "Marketing" {{
+        id                                                     = "{marketing}"
+      ~ {shop} = "edit" -> "manage"
+      + members                                                = "grace@acme.org"
+    }}
+
+  # user "ada@acme.org" will be updated in-place
+  ~ user "ada@acme.org" {{
+        id                                                                = "{ada}"
+      + {sites} = "view"
+    }}
+
+Plan: 1 to invite, 2 to change, 0 to delete; 1 group to create, 2 to change (11 actions).
+Effective access, the highest of each person's own and groups' permissions:
+  ada@acme.org: {sites} "no-access" -> "view"
+  bob@acme.org: {shop} "edit" -> "manage"
+  grace@acme.org: {blog3} "no-access" -> "edit"
+  grace@acme.org: {shop} "no-access" -> "manage""#,
+            analysts = seed_id(0x302),
+            marketing = seed_id(0x301),
+            ada = seed_id(2),
+            carol = seed_id(5),
+        )
+    );
+    // Carol's direct grant goes only once the group that replaces it gives the same, and the
+    // invited user's grant and membership wait for the invite.
+    let id_of = |op: Op, subject: &str| {
+        plan.actions
+            .iter()
+            .find(|a| a.op == op && a.user == subject)
+            .unwrap_or_else(|| panic!("{op:?} {subject}"))
+            .id
+    };
+    let waits = |a: usize, b: usize| plan.actions[a].depends_on.contains(&b);
+    let lowered = id_of(Op::SetPermission, "carol@acme.org");
+    assert!(waits(lowered, id_of(Op::AddMembers, "Blog readers")));
+    assert!(waits(
+        lowered,
+        id_of(Op::SetGroupPermission, "Blog readers")
+    ));
+    let invite = id_of(Op::Create, "grace@acme.org");
+    assert!(waits(id_of(Op::SetPermission, "grace@acme.org"), invite));
+    assert!(waits(id_of(Op::AddMembers, "Marketing"), invite));
+
+    let (_, failed) = h.apply(ACCESS).await;
+    assert_eq!(failed, 0);
+    let again = h.plan(ACCESS).await;
+    assert!(again.is_empty(), "{:?}", again.actions);
+    assert!(again.access_effects.is_empty());
+    let data = h.sandbox.data();
+    // The rename kept the group, and with it the grant on the meta site.
+    let insights = data.groups.iter().find(|g| g.name == "Insights").unwrap();
+    assert_eq!(insights.id, seed_id(0x302));
+    assert!(
+        data.grants
+            .iter()
+            .any(|g| g.to == insights.id && g.on == seed_id(0x201))
+    );
+    let mut names: Vec<&str> = data.groups.iter().map(|g| g.name.as_str()).collect();
+    names.sort_unstable();
+    assert_eq!(names, ["Blog readers", "Insights", "Marketing"]);
+}
+
+/// Under every reading of the access API's open points (`apis.md` section 7), with answers lost
+/// and servers failing, repeated applies converge on the files, with no group made twice.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn access_converges_under_every_reading_and_faults() {
+    for (seed, variants) in [
+        (1, ""),
+        (2, "no-access-listed,group-permissions-null,members-strict"),
+        (
+            3,
+            "group-permissions-empty-list,duplicate-group-conflict,owner-set-ignored,group-json-api-accepted",
+        ),
+    ] {
+        let mut options = Options::default();
+        for name in variants.split(',').filter(|n| !n.is_empty()) {
+            assert!(options.variant(name), "{name}");
+        }
+        let faults = Faults {
+            drop_share: 0.3,
+            error_share: 0.2,
+            seed,
+            ..Default::default()
+        };
+        let h = harness(access_seed(), options, faults).await;
+        let mut runs = 0;
+        loop {
+            runs += 1;
+            let plan = match h.try_plan(ACCESS).await {
+                Ok(plan) => plan,
+                // A read that met a fault is retried by the next run.
+                Err(_) if runs < 8 => continue,
+                Err(err) => panic!("row {variants:?}: {err:#}"),
+            };
+            if plan.is_empty() {
+                break;
+            }
+            assert!(runs < 8, "row {variants:?}: {:?}", plan.actions);
+            let _ = h.apply(ACCESS).await;
+        }
+        let data = h.sandbox.data();
+        let mut names: Vec<String> = data.groups.iter().map(|g| g.name.clone()).collect();
+        names.sort_unstable();
+        assert_eq!(
+            names,
+            ["Blog readers", "Insights", "Marketing"],
+            "row {variants:?}"
+        );
+        let readers = data
+            .groups
+            .iter()
+            .find(|g| g.name == "Blog readers")
+            .unwrap();
+        assert_eq!(readers.members, [seed_id(5)], "row {variants:?}");
+        assert!(
+            !data
+                .grants
+                .iter()
+                .any(|g| g.to == seed_id(5) && g.on == seed_id(0x102)),
+            "row {variants:?}: carol's direct grant stays"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_app_name_two_apps_share_stops_the_plan_naming_both() {
+    let h = harness(access_seed(), Options::default(), Faults::default()).await;
+    let plan = h
+        .plan("users:\n  - email: ada@acme.org\n    apps:\n      Acme blog: view\n")
+        .await;
+    let blocked: Vec<String> = plan
+        .blocked
+        .iter()
+        .map(|b| format!("{}: {}", b.guard, b.message))
+        .map(|m| m.replace(&format!("{}/", h.ws.dir.path().display()), ""))
+        .collect();
+    assert_eq!(
+        blocked,
+        [format!(
+            "access: 2 apps are named `Acme blog`: `{}`, `{}`; name one by its UUID (at team.yaml:11)",
+            seed_id(0x102),
+            seed_id(0x103)
+        )]
+    );
+}

@@ -705,6 +705,34 @@ pub struct AccessEffect {
     pub after: String,
 }
 
+/// Refuses a plan that would lower the `manage` permission of the user the credentials act as:
+/// rollcall would lose the right to change who else may use that app or meta site.
+pub fn own_access_guard(
+    effects: &[AccessEffect],
+    live: &crate::model::LiveState,
+) -> Vec<super::Blocked> {
+    let Some(own) = &live.own_key else {
+        return Vec::new();
+    };
+    effects
+        .iter()
+        .filter(|e| &e.user == own && e.before == "manage" && e.after != "manage")
+        .map(|e| super::Blocked {
+            guard: "own-access".into(),
+            message: format!(
+                "the plan would lower {own}, the user these credentials act as, from `manage` to `{}` on {} `{}`",
+                e.after,
+                e.on.entity.noun(),
+                e.on.name
+            ),
+            hint: Some(format!(
+                "keep `{}: manage` for {own}, directly or through a group",
+                e.on.name
+            )),
+        })
+        .collect()
+}
+
 /// Access actions for a plan, and the effective changes they make.
 pub type AccessActions = (Vec<super::Action>, Vec<AccessEffect>);
 
@@ -906,7 +934,16 @@ pub fn actions(
             after: e.after.as_str().to_string(),
         })
         .filter(|e| options.in_scope(&e.user))
-        .collect();
+        .collect::<Vec<_>>();
+    let mut effects = effects;
+    effects.sort_by(|a, b| {
+        (&a.user, a.on.entity, &a.on.name, &a.on.id).cmp(&(
+            &b.user,
+            b.on.entity,
+            &b.on.name,
+            &b.on.id,
+        ))
+    });
     Ok(Some((actions, effects)))
 }
 

@@ -268,10 +268,11 @@ pub fn plan(desired: &DesiredState, live: &LiveState, options: &PlanOptions) -> 
     });
     let mut actions = order(drafts, caps.admin_role);
     let mut access_effects = Vec::new();
-    let mut refused = Vec::new();
+    let mut refused: Vec<Blocked> = Vec::new();
     match super::access::actions(desired, live, &actions, options) {
         Ok(Some((more, effects))) => {
             actions.extend(more);
+            refused.extend(super::access::own_access_guard(&effects, live));
             access_effects = effects;
         }
         Ok(None) => {}

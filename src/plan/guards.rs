@@ -35,7 +35,7 @@ pub fn check(
     if let Some(own) = &live.own_key {
         for action in actions
             .iter()
-            .filter(|a| !a.op.is_role() && &a.user == own && strips(a))
+            .filter(|a| a.op.is_user() && &a.user == own && strips(a))
         {
             blocked.push(Blocked {
                 guard: "own-user".into(),
@@ -75,7 +75,7 @@ pub fn check(
     if let Some(builtin) = caps.builtin_admin {
         for action in actions
             .iter()
-            .filter(|a| !a.op.is_role() && a.live_id.as_deref() == Some(builtin) && strips(a))
+            .filter(|a| a.op.is_user() && a.live_id.as_deref() == Some(builtin) && strips(a))
         {
             blocked.push(Blocked {
                 guard: "built-in-admin".into(),
@@ -94,7 +94,7 @@ pub fn check(
         }
     }
     if let Some(top) = admin {
-        let changed = || actions.iter().filter(|a| !a.op.is_role());
+        let changed = || actions.iter().filter(|a| a.op.is_user());
         // A user found by email (or a former email) carries the files' key; its live record is
         // the one with its live id.
         let ids: BTreeSet<&str> = changed().filter_map(|a| a.live_id.as_deref()).collect();

@@ -87,7 +87,7 @@ impl SavedPlan {
         let live = plan
             .actions
             .iter()
-            .filter(|a| !a.op.is_role())
+            .filter(|a| a.op.is_user())
             .map(|a| {
                 // A user is bound by the live key it has, however it was found: by identity, or
                 // by an email, current or former.

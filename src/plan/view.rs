@@ -279,8 +279,12 @@ impl Subject<'_> {
                     attribute: format!("{} \"{}\" ({})", on.entity.noun(), on.name, on.id),
                     value,
                 };
-                rows.push(match sign {
-                    Sign::Add => row(Sign::Add, value(&change.after)),
+                let none = |v: &Option<String>| v.as_deref().is_none_or(|p| p == "no-access");
+                // A permission from nothing is added, and one taken away is removed.
+                rows.push(match (none(&change.before), none(&change.after)) {
+                    (true, _) => row(Sign::Add, value(&change.after)),
+                    (false, true) => row(Sign::Remove, value(&change.before)),
+                    _ if sign == Sign::Add => row(Sign::Add, value(&change.after)),
                     _ => row(
                         Sign::Change,
                         format!("{} -> {}", value(&change.before), value(&change.after)),
@@ -474,4 +478,23 @@ impl super::Plan {
 
 fn is_zero(n: &usize) -> bool {
     *n == 0
+}
+
+/// Each change of a person's effective access, as plans list it:
+/// `ada@acme.org: app "Acme shop" (id) "edit" -> "manage"`.
+pub fn effect_lines(effects: &[super::access::AccessEffect]) -> Vec<String> {
+    effects
+        .iter()
+        .map(|e| {
+            format!(
+                "{}: {} \"{}\" ({}) {} -> {}",
+                display_key(&e.user),
+                e.on.entity.noun(),
+                e.on.name,
+                e.on.id,
+                typed("permission", Some(&e.before)),
+                typed("permission", Some(&e.after)),
+            )
+        })
+        .collect()
 }

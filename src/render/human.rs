@@ -59,6 +59,14 @@ pub fn render(plan: &Plan, target: &TargetInfo, color: bool) -> String {
             &format!("Plan: {}.", view.counts.sentence(caps)),
         ));
         out.push('\n');
+        if !plan.access_effects.is_empty() {
+            out.push_str(
+                "Effective access, the highest of each person's own and groups' permissions:\n",
+            );
+            for line in crate::plan::view::effect_lines(&plan.access_effects) {
+                let _ = writeln!(out, "  {}", visible(&line));
+            }
+        }
     }
     if !plan.unfixable.is_empty() {
         out.push_str("Differences rollcall cannot change:\n");

@@ -3,6 +3,7 @@
 use serde::Serialize;
 
 use super::TargetInfo;
+use crate::plan::access::AccessEffect;
 use crate::plan::view::{Counts, View};
 use crate::plan::{Action, Blocked, Op, Plan, UnmanagedUser, display_key};
 
@@ -36,6 +37,9 @@ struct Document<'a> {
     /// Differences the provider offers no way to fix.
     unfixable: &'a [String],
     blocked: &'a [Blocked],
+    /// Where access changes (Piwik PRO): each person's effective permission before and after.
+    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+    effective_access: &'a [AccessEffect],
 }
 
 #[derive(Serialize)]
@@ -104,6 +108,7 @@ pub fn render(plan: &Plan, target: &TargetInfo) -> String {
         matched_by_email: &plan.matched_by_email,
         unfixable: &plan.unfixable,
         blocked: &plan.blocked,
+        effective_access: &plan.access_effects,
     };
     let mut text = serde_json::to_string_pretty(&document).unwrap_or_default();
     text.push('\n');

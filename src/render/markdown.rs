@@ -178,6 +178,33 @@ pub fn render_within(
         attention,
         "removals and role changes",
     );
+    // Who gains or loses access, losses first.
+    let mut effects: Vec<&crate::plan::access::AccessEffect> = plan.access_effects.iter().collect();
+    let rank = |p: &str| {
+        crate::model::access::Permission::parse(p)
+            .unwrap_or(crate::model::access::Permission::NoAccess)
+    };
+    effects.sort_by_key(|e| rank(&e.after) > rank(&e.before));
+    let effects = effects
+        .into_iter()
+        .map(|e| {
+            format!(
+                "- {}: {} {} ({}) {} → {}\n",
+                code(crate::plan::display_key(&e.user)),
+                e.on.entity.noun(),
+                code(&e.on.name),
+                code(&e.on.id),
+                code(&e.before),
+                code(&e.after)
+            )
+        })
+        .collect();
+    budget.section(
+        &mut out,
+        "**Effective access**, the highest of each person's own and groups' permissions\n\n",
+        effects,
+        "access changes",
+    );
     let unfixable = plan
         .unfixable
         .iter()
