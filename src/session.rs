@@ -68,12 +68,14 @@ impl Session {
     pub async fn fetch(&self) -> anyhow::Result<LiveState> {
         use crate::providers::Account as _;
         let started = std::time::Instant::now();
-        let live = self.account.fetch().await.with_context(|| {
+        let (live, access) = tokio::join!(self.account.fetch(), self.fetch_access());
+        let mut live = live.with_context(|| {
             format!(
                 "cannot read the users of {} {}",
                 self.target.provider, self.target.url
             )
         })?;
+        live.access = access?;
         if let Some((key, ids)) = live.shared_keys().first() {
             anyhow::bail!(
                 "the account lists {} users as {} (ids {}); rollcall cannot tell which one the files mean. Make the service's records unique first",
@@ -91,6 +93,21 @@ impl Session {
             "fetched live users"
         );
         Ok(live)
+    }
+
+    /// The access the files manage (Piwik PRO), when they manage any.
+    pub async fn fetch_access(&self) -> anyhow::Result<Option<crate::model::access::LiveAccess>> {
+        use crate::providers::Account as _;
+        let Some(scope) = crate::plan::access::scope(&self.desired) else {
+            return Ok(None);
+        };
+        let access = self.account.fetch_access(&scope).await.with_context(|| {
+            format!(
+                "cannot read the apps, meta sites and groups of {} {}",
+                self.target.provider, self.target.url
+            )
+        })?;
+        Ok(Some(access))
     }
 
     /// Fetches the live users and plans.

@@ -504,6 +504,81 @@ fn no_secret_reaches_any_output_plan_file_or_journal() {
     assert!(!seen.contains(secret), "a secret leaked");
 }
 
+/// Access as code through the commands, over HTTP (so the plan reads the account while the files
+/// load, and the access once they have): plan, apply, plan again to nothing, export, and a plan
+/// of the export to nothing.
+#[test]
+fn access_over_http_plans_applies_exports_and_matches() {
+    let (mut sandbox, url) = sandbox_process();
+    let ws = Workspace::new();
+    let head = format!(
+        "version: 1\ntarget:\n  provider: piwik-pro\n  url: {url}\n  credentials:\n    client_id: ${{PIWIK_CLIENT_ID}}\n    client_secret: ${{PIWIK_CLIENT_SECRET}}\n"
+    );
+    ws.write("target.yaml", &head);
+    ws.write(
+        "team.yaml",
+        format!(
+            "{head}users:
+  - email: ada@acme.org
+    meta_sites:
+      All Acme sites: view
+  - email: bob@acme.org
+  - email: carol@acme.org
+    apps:
+      5a4db0c5-0000-4000-8000-000000000102: no-access
+  - email: margaret@acme.org
+groups:
+  - name: Blog readers
+    members: [carol@acme.org]
+    apps:
+      5a4db0c5-0000-4000-8000-000000000102: view
+"
+        ),
+    );
+    let run = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_rollcall"))
+            .args(args)
+            .current_dir(ws.dir.path())
+            .env_clear()
+            .env("PIWIK_CLIENT_ID", "sandbox-client")
+            .env("PIWIK_CLIENT_SECRET", "sandbox-secret")
+            .output()
+            .unwrap()
+    };
+    let out = run(&["plan", "team.yaml"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let plan = stdout(&out);
+    assert!(
+        plan.contains("# group \"Blog readers\" will be created")
+            && plan
+                .contains("- app \"Acme blog\" (5a4db0c5-0000-4000-8000-000000000102) = \"view\""),
+        "{plan}"
+    );
+    let out = run(&["apply", "--auto-approve", "team.yaml"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        stdout(&out).contains("Verified: the account matches the files."),
+        "{}",
+        stdout(&out)
+    );
+    for args in [
+        &["plan", "--detailed-exitcode", "team.yaml"][..],
+        &["export", "target.yaml", "--out", "exported.yaml"],
+        &["plan", "--detailed-exitcode", "exported.yaml"],
+    ] {
+        let out = run(args);
+        assert_eq!(out.status.code(), Some(0), "{args:?}: {}", stderr(&out));
+    }
+    let exported = std::fs::read_to_string(ws.path("exported.yaml")).unwrap();
+    let _ = sandbox.kill();
+    assert!(
+        exported.contains(
+            "  - name: \"Blog readers\"\n    members: [\"carol@acme.org\"]\n    apps:\n      \"5a4db0c5-0000-4000-8000-000000000102\": view  # Acme blog\n"
+        ),
+        "{exported}"
+    );
+}
+
 #[test]
 fn export_then_plan_is_no_changes() {
     let ws = Workspace::new();

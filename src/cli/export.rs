@@ -8,6 +8,7 @@ use anyhow::Context as _;
 
 use super::session;
 use super::{ExportArgs, Printer, exit};
+use crate::model::access::{Entity, Principal};
 use crate::model::vocab::{State, TargetUrl};
 use crate::model::{DesiredState, LiveState};
 use crate::plan::view::plural;
@@ -40,7 +41,18 @@ pub fn run(args: &ExportArgs, output: Printer) -> anyhow::Result<u8> {
     let caps = desired.target.provider.capabilities();
     session::runtime()?.block_on(async {
         let session = Session::connect(desired, None).await?;
-        let live = session.fetch().await?;
+        let mut live = session.fetch().await?;
+        if caps.access {
+            use crate::providers::Account as _;
+            let scope = crate::model::access::AccessScope::Everything;
+            let access = session.account.fetch_access(&scope).await.with_context(|| {
+                format!(
+                    "cannot read the apps, meta sites and groups of {} {}",
+                    session.target.provider, session.target.url
+                )
+            })?;
+            live.access = Some(access);
+        }
         // A user the list shows without its identity (found by email instead) cannot be
         // written back as the files name it.
         let hidden = live
@@ -187,6 +199,89 @@ pub fn render(desired: &DesiredState, live: &LiveState) -> String {
             let roles: Vec<String> = user.roles.iter().map(|r| quote(r)).collect();
             let _ = writeln!(out, "    roles: [{}]", roles.join(", "));
         }
+        if let Some(access) = &live.access {
+            permissions(&mut out, "    ", access, Principal::User, &user.id);
+        }
+    }
+    if let Some(access) = live.access.as_ref().filter(|a| !a.groups.is_empty()) {
+        out.push_str("groups:\n");
+        let email_of = |id: &str| {
+            live.users
+                .iter()
+                .find(|u| u.id == id && u.state != State::Absent)
+                .map(|u| u.email.as_deref().unwrap_or(&u.key))
+        };
+        for group in &access.groups {
+            let _ = writeln!(out, "  - name: {}", quote(&group.name));
+            if let Some(external_id) = &group.external_id {
+                let _ = writeln!(out, "    external_id: {}", quote(external_id));
+            }
+            // Members are written only when every one is a user of the file; otherwise the
+            // file leaves them as they are.
+            let members: Option<Vec<String>> = group
+                .members
+                .iter()
+                .flatten()
+                .map(|id| email_of(id).map(quote))
+                .collect();
+            match members {
+                Some(members) => {
+                    let _ = writeln!(out, "    members: [{}]", members.join(", "));
+                }
+                None => out
+                    .push_str("    # members: some are not users of this file; left as they are\n"),
+            }
+            permissions(&mut out, "    ", access, Principal::Group, &group.id);
+        }
     }
     out
+}
+
+/// The `apps` and `meta_sites` of a user or group: each app or meta site by name, or by UUID
+/// (its name as a comment) where another has the same name.
+fn permissions(
+    out: &mut String,
+    indent: &str,
+    access: &crate::model::access::LiveAccess,
+    principal: Principal,
+    to: &str,
+) {
+    for (entity, key, list) in [
+        (Entity::App, "apps", &access.apps),
+        (Entity::MetaSite, "meta_sites", &access.meta_sites),
+    ] {
+        let grants: Vec<_> = access
+            .grants
+            .iter()
+            .filter(|g| g.entity == entity && g.principal == principal && g.to == to)
+            .collect();
+        if grants.is_empty() {
+            continue;
+        }
+        let _ = writeln!(out, "{indent}{key}:");
+        for grant in grants {
+            let name = list
+                .iter()
+                .find(|n| n.id == grant.on)
+                .map(|n| n.name.as_str());
+            let unique = name.filter(|name| list.iter().filter(|n| n.name == *name).count() == 1);
+            match (unique, name) {
+                (Some(name), _) => {
+                    let _ = writeln!(out, "{indent}  {}: {}", quote(name), grant.permission);
+                }
+                (None, Some(name)) => {
+                    let _ = writeln!(
+                        out,
+                        "{indent}  {}: {}  # {}",
+                        quote(&grant.on),
+                        grant.permission,
+                        crate::escape::visible(name).replace(['\n', '\r'], " ")
+                    );
+                }
+                (None, None) => {
+                    let _ = writeln!(out, "{indent}  {}: {}", quote(&grant.on), grant.permission);
+                }
+            }
+        }
+    }
 }

@@ -76,8 +76,10 @@ pub fn run(args: &PlanArgs, output: Printer) -> anyhow::Result<u8> {
         options.fail_on_unmanaged = args.fail_on_unmanaged;
         // The early read counts only if the files' target is the one it read.
         let (session, live, plan) = match early {
-            Some((mut session, live)) if session.reaches(&desired.target) => {
+            Some((mut session, mut live)) if session.reaches(&desired.target) => {
                 session.desired = desired;
+                // The early read knew the target only: the access the files manage is read now.
+                live.access = session.fetch_access().await?;
                 let (live, plan) = session.plan_with(live, &options)?;
                 session::check_scope(&session, &live, &options)?;
                 (session, live, plan)

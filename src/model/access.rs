@@ -111,6 +111,30 @@ impl fmt::Display for EntityName {
     }
 }
 
+/// Which access a read covers: the permissions on the apps and meta sites the files name (with
+/// every group and its members), or everything an account has, for an export.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AccessScope {
+    Named(Vec<(Entity, EntityName)>),
+    Everything,
+}
+
+impl AccessScope {
+    /// Whether the permissions on `named` (an app or meta site as read) are in scope.
+    pub fn covers(&self, entity: Entity, named: &Named) -> bool {
+        match self {
+            AccessScope::Everything => true,
+            AccessScope::Named(list) => list.iter().any(|(e, name)| {
+                *e == entity
+                    && match name {
+                        EntityName::Id(id) => named.id.eq_ignore_ascii_case(id),
+                        EntityName::Name(name) => named.name == *name,
+                    }
+            }),
+        }
+    }
+}
+
 /// A permission the files give, on an app or meta site as they name it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DesiredPermission {

@@ -170,7 +170,7 @@ pub fn user_ref(key: &str, live: &[crate::model::LiveUser]) -> String {
 
 /// The apps and meta sites the files give permissions on, as they name them; `None` when they
 /// manage no access at all (no permission and no group), so none is read or planned.
-pub fn scope(desired: &crate::model::DesiredState) -> Option<Vec<(Entity, EntityName)>> {
+pub fn scope(desired: &crate::model::DesiredState) -> Option<crate::model::access::AccessScope> {
     let users = desired.users.iter().flat_map(|u| &u.details().access);
     let groups = desired.groups.iter().flat_map(|g| &g.access);
     let mut named: Vec<(Entity, EntityName)> = users
@@ -182,7 +182,7 @@ pub fn scope(desired: &crate::model::DesiredState) -> Option<Vec<(Entity, Entity
     }
     named.sort();
     named.dedup();
-    Some(named)
+    Some(crate::model::access::AccessScope::Named(named))
 }
 
 /// The prefix of [`user_ref`] for a user invited in the same run.

@@ -15,6 +15,7 @@ use std::future::Future;
 
 use crate::escape::visible;
 use crate::model::LiveState;
+use crate::model::access::{AccessScope, LiveAccess};
 use crate::model::vocab::Provider;
 use crate::plan::Action;
 
@@ -127,6 +128,7 @@ type Boxed<'a, T> = std::pin::Pin<Box<dyn Future<Output = Result<T, ProviderErro
 /// folder needs to name it.
 trait DynAccount: Send + Sync {
     fn fetch(&self) -> Boxed<'_, LiveState>;
+    fn fetch_access<'a>(&'a self, scope: &'a AccessScope) -> Boxed<'a, LiveAccess>;
     fn execute<'a>(&'a self, action: &'a Action, id: Option<&'a str>) -> Boxed<'a, Effect>;
     fn read_only(&self) -> Option<&'static str>;
 }
@@ -134,6 +136,10 @@ trait DynAccount: Send + Sync {
 impl<A: Account> DynAccount for A {
     fn fetch(&self) -> Boxed<'_, LiveState> {
         Box::pin(Account::fetch(self))
+    }
+
+    fn fetch_access<'a>(&'a self, scope: &'a AccessScope) -> Boxed<'a, LiveAccess> {
+        Box::pin(Account::fetch_access(self, scope))
     }
 
     fn execute<'a>(&'a self, action: &'a Action, id: Option<&'a str>) -> Boxed<'a, Effect> {
@@ -148,6 +154,10 @@ impl<A: Account> DynAccount for A {
 impl Account for AnyAccount {
     async fn fetch(&self) -> Result<LiveState, ProviderError> {
         self.0.fetch().await
+    }
+
+    async fn fetch_access(&self, scope: &AccessScope) -> Result<LiveAccess, ProviderError> {
+        self.0.fetch_access(scope).await
     }
 
     async fn execute(&self, action: &Action, id: Option<&str>) -> Result<Effect, ProviderError> {
@@ -286,6 +296,20 @@ pub trait Account: Send + Sync + 'static {
     /// Why these credentials can read the account but not change it, if they cannot.
     fn read_only(&self) -> Option<&'static str> {
         None
+    }
+
+    /// Apps, meta sites, groups and the permissions `scope` covers (Piwik PRO). The files of
+    /// other providers cannot ask for access; they are refused when loaded.
+    fn fetch_access(
+        &self,
+        scope: &AccessScope,
+    ) -> impl Future<Output = Result<LiveAccess, ProviderError>> + Send {
+        let _ = scope;
+        async {
+            Err(ProviderError::Protocol(
+                "this provider has no user groups or app permissions".into(),
+            ))
+        }
     }
 }
 

@@ -15,8 +15,7 @@ pub async fn connect(target: Target<'_>) -> anyhow::Result<Connection> {
             else {
                 anyhow::bail!("the target has no Piwik PRO credentials");
             };
-            let client = Piwik::new(url, id, secret, target.http(url)?)
-                .reading_access(crate::plan::access::scope(target.desired));
+            let client = Piwik::new(url, id, secret, target.http(url)?);
             Ok(Connection {
                 account: AnyAccount::new(Arc::new(client)),
                 sandbox: None,
@@ -43,8 +42,7 @@ pub async fn connect(target: Target<'_>) -> anyhow::Result<Connection> {
                 sandbox_secret("the sandbox client id", id),
                 sandbox_secret("the sandbox client secret", key),
                 target.http(&server.url())?,
-            )
-            .reading_access(crate::plan::access::scope(target.desired));
+            );
             Ok(Connection {
                 account: AnyAccount::new(Arc::new(client)),
                 sandbox: Some(server),

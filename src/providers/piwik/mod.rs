@@ -21,7 +21,7 @@ use tokio::sync::Mutex;
 
 use super::http::{Answer, Http, Kind, TransportError, Waits};
 use super::{Account, Effect, ProviderError};
-use crate::model::access::{Entity, EntityName, Named};
+use crate::model::access::{AccessScope, Entity, LiveAccess, Named};
 use crate::model::vocab::{SecretRef, State};
 use crate::model::{LiveState, LiveUser};
 use crate::plan::{Action, Op};
@@ -45,9 +45,6 @@ pub struct Piwik {
     client_id: SecretRef,
     client_secret: SecretRef,
     token: Mutex<Option<Token>>,
-    /// The apps and meta sites whose permissions a fetch reads, with every group and its
-    /// members; `None` reads no access at all (the files manage none).
-    access: Option<Vec<(Entity, EntityName)>>,
 }
 
 struct Token {
@@ -63,14 +60,7 @@ impl Piwik {
             client_id,
             client_secret,
             token: Mutex::new(None),
-            access: None,
         }
-    }
-
-    /// Has each fetch read the access the files manage (see [`crate::plan::access::scope`]).
-    pub fn reading_access(mut self, scope: Option<Vec<(Entity, EntityName)>>) -> Self {
-        self.access = scope;
-        self
     }
 
     /// A valid access token, fetched when there is none or it is about to expire.
@@ -512,30 +502,18 @@ fn live_user(resource: wire::ListedUser) -> LiveUser {
 
 impl Account for Arc<Piwik> {
     async fn fetch(&self) -> Result<LiveState, ProviderError> {
-        let access = async {
-            let Some(scope) = &self.access else {
-                return Ok(None);
-            };
-            let grants = |entity: Entity, named: &Named| {
-                scope.iter().any(|(e, name)| {
-                    *e == entity
-                        && match name {
-                            EntityName::Id(id) => named.id.eq_ignore_ascii_case(id),
-                            EntityName::Name(name) => named.name == *name,
-                        }
-                })
-            };
-            let reach = access::Reach {
-                grants: &grants,
-                members: &|_| true,
-            };
-            self.read_access(&reach).await.map(Some)
-        };
-        let (users, me, access) = tokio::try_join!(self.list(), self.me(), access)?;
+        let (users, me) = tokio::try_join!(self.list(), self.me())?;
         let own = me.attributes.email.trim().to_lowercase();
-        let mut live = LiveState::new(users, Some(own));
-        live.access = access;
-        Ok(live)
+        Ok(LiveState::new(users, Some(own)))
+    }
+
+    async fn fetch_access(&self, scope: &AccessScope) -> Result<LiveAccess, ProviderError> {
+        let grants = |entity: Entity, named: &Named| scope.covers(entity, named);
+        let reach = access::Reach {
+            grants: &grants,
+            members: &|_| true,
+        };
+        self.read_access(&reach).await
     }
 
     async fn execute(&self, action: &Action, id: Option<&str>) -> Result<Effect, ProviderError> {
