@@ -656,3 +656,31 @@ async fn an_app_name_two_apps_share_stops_the_plan_naming_both() {
         )]
     );
 }
+
+/// A protected user's access is never changed, directly or through a group: the plan stops.
+/// A run narrowed to some users plans no access at all, and says so.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn protected_users_and_narrowed_runs_leave_access_alone() {
+    let h = harness(access_seed(), Options::default(), Faults::default()).await;
+    let protected = format!("policy:\n  protect: [carol@acme.org]\n{ACCESS}");
+    let plan = h.plan(&protected).await;
+    let blocked: Vec<&str> = plan.blocked.iter().map(|b| b.message.as_str()).collect();
+    assert_eq!(
+        blocked,
+        [
+            "the plan would change the access of carol@acme.org, whom `policy.protect` keeps as they are"
+        ]
+    );
+    let session = h.session(ACCESS).await;
+    let options = PlanOptions {
+        target_users: vec!["ada@acme.org".into()],
+        ..PlanOptions::default()
+    };
+    let (_, plan) = session.plan(&options).await.unwrap();
+    assert!(plan.access_skipped);
+    assert!(
+        plan.actions.iter().all(|a| !a.op.is_access()),
+        "{:?}",
+        plan.actions
+    );
+}

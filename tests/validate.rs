@@ -735,9 +735,11 @@ fn piwik_permissions_and_groups_are_checked() {
   - email: carol@acme.org
     apps:
       Acme blog: veiw
+  - email: eve@acme.org
+    state: absent
 groups:
   - name: Marketing
-    members: [ada@acme.org, dan@acme.org]
+    members: [ada@acme.org, dan@acme.org, eve@acme.org]
     apps:
       Acme shop: edit
   - name: marketing
@@ -750,6 +752,7 @@ groups:
             "an owner holds every permission already",
             "`veiw` is not a valid permission",
             "`dan@acme.org`, a member of the group `Marketing`, is in no file",
+            "`eve@acme.org`, a member of the group `Marketing`, is `state: absent`",
             "the group name `marketing` is used twice",
         ]
     );

@@ -285,7 +285,12 @@ fn prepare(
                 .into_iter()
                 .flatten()
             {
-                *value = ids.get(value.as_str()).cloned().ok_or_else(|| {
+                // A member the user list does not show is named by its id already.
+                let known = ids
+                    .get(value.as_str())
+                    .cloned()
+                    .or_else(|| uuid::Uuid::parse_str(value).is_ok().then(|| value.clone()));
+                *value = known.ok_or_else(|| {
                     ProviderError::Protocol(format!(
                         "the id of `{}` is not known",
                         crate::escape::visible(value)

@@ -67,7 +67,7 @@ fn run_saved(path: &Path, args: &ApplyArgs, output: Printer) -> anyhow::Result<u
         let session = Session::connect(desired, Some(journal.clone())).await?;
         let (live, plan) = session::plan(&session, &saved.options(), output).await?;
         let moved = saved.drift(&live);
-        let differences = saved.differences(&plan.actions);
+        let differences = saved.differences(&plan);
         if !moved.is_empty() || !differences.is_empty() {
             let (what, lines) = if moved.is_empty() {
                 (
@@ -279,6 +279,23 @@ async fn verify(
         .plan(options)
         .await
         .context("cannot read the account back to verify the apply")?;
+    // What a guard stops is what could not be checked (say, access that was not read).
+    if let Some(blocked) = again.blocked.first() {
+        for blocked in &again.blocked {
+            output.error(format_args!(
+                "after the apply, the {} guard: {}",
+                blocked.guard,
+                visible(&blocked.message)
+            ));
+        }
+        return Ok((
+            false,
+            format!(
+                "Not verified: the account could not be compared with the files ({}).",
+                visible(&blocked.message)
+            ),
+        ));
+    }
     if again.matches() {
         return Ok((true, "Verified: the account matches the files.".into()));
     }

@@ -161,9 +161,9 @@ pub fn resolve<'l>(
 
 /// The id a user is known by in access steps: their id at the account, or, for a user this run
 /// invites, `new:` and their key, which the executor replaces with the id the invite returns.
-pub fn user_ref(key: &str, live: &[crate::model::LiveUser]) -> String {
-    match live.iter().find(|u| u.key == key) {
-        Some(user) => user.id.clone(),
+fn user_ref(key: &str, ids: &std::collections::HashMap<&str, &str>) -> String {
+    match ids.get(key) {
+        Some(id) => id.to_string(),
         None => format!("{NEW_USER}{key}"),
     }
 }
@@ -211,13 +211,18 @@ pub fn wanted_access(
             None
         }
     };
+    let ids: std::collections::HashMap<&str, &str> = users
+        .iter()
+        .map(|u| (u.key.as_str(), u.id.as_str()))
+        .collect();
     let mut grants = Vec::new();
     for user in desired
         .users
         .iter()
         .filter(|u| u.state != crate::model::vocab::State::Absent)
+        .filter(|u| !u.details().access.is_empty())
     {
-        let holder = Holder::User(user_ref(&user.key, users));
+        let holder = Holder::User(user_ref(&user.key, &ids));
         grants.extend(
             user.details()
                 .access
@@ -241,7 +246,7 @@ pub fn wanted_access(
             members: group
                 .members
                 .as_ref()
-                .map(|keys| keys.iter().map(|k| user_ref(k, users)).collect()),
+                .map(|keys| keys.iter().map(|k| user_ref(k, &ids)).collect()),
         });
     }
     if problems.is_empty() {
@@ -361,6 +366,24 @@ pub fn plan_access(wanted: &WantedAccess, live: &LiveAccess) -> Result<AccessPla
             problems.push(format!(
                 "the members of the group `{}` were not read",
                 group.name
+            ));
+        }
+    }
+    // A group to create may not take a name a live group keeps (one with another external id):
+    // one renamed away by this plan frees it first.
+    for (w, l) in wanted.groups.iter().zip(&matched) {
+        if l.is_none()
+            && let Some(other) = live
+                .groups
+                .iter()
+                .filter(|o| !matched.iter().flatten().any(|m| m.id == o.id))
+                .find(|o| o.name.eq_ignore_ascii_case(&w.name))
+        {
+            problems.push(format!(
+                "the group `{}` cannot be created: the group `{}` has that name, with the external id `{}`",
+                w.name,
+                other.name,
+                other.external_id.as_deref().unwrap_or("(none)")
             ));
         }
     }
@@ -743,15 +766,14 @@ pub type AccessActions = (Vec<super::Action>, Vec<AccessEffect>);
 ///
 /// Users are named by key, as everywhere in a plan; the executor turns them into ids. A step
 /// for a user this run invites waits for the invite, and one for a user it demotes waits for
-/// the demotion. Steps for users outside `--target-user`/`--exclude-user` are left out, with
-/// every step that waits for them.
+/// the demotion.
 pub fn actions(
     desired: &crate::model::DesiredState,
     live: &crate::model::LiveState,
     users: &[super::Action],
-    options: &super::PlanOptions,
 ) -> Result<Option<AccessActions>, Vec<String>> {
     use super::{AccessOn, Action, Change, Op};
+    use std::collections::HashMap;
     if scope(desired).is_none() {
         return Ok(None);
     }
@@ -762,14 +784,16 @@ pub fn actions(
     };
     let wanted = wanted_access(desired, &live.users, access)?;
     let planned = plan_access(&wanted, access)?;
+    let keys: HashMap<&str, &str> = live
+        .users
+        .iter()
+        .map(|u| (u.id.as_str(), u.key.as_str()))
+        .collect();
+    // A member the user list does not show keeps its id: the executor passes an id on as it is.
     let key_of = |id: &str| -> String {
         match id.strip_prefix(NEW_USER) {
             Some(key) => key.to_string(),
-            None => live
-                .users
-                .iter()
-                .find(|u| u.id == id)
-                .map_or_else(|| id.to_string(), |u| u.key.clone()),
+            None => keys.get(id).map_or(id, |k| *k).to_string(),
         }
     };
     let live_id_of = |id: &str| (!id.starts_with(NEW_USER)).then(|| id.to_string());
@@ -804,33 +828,25 @@ pub fn actions(
         .find(|n| n.id == id)
         .map_or_else(String::new, |n| n.name.clone()),
     };
-    let base = users.len();
-    let user_action = |key: &str, op: Op| {
-        users
-            .iter()
-            .find(|a| a.op == op && a.user == key)
-            .map(|a| a.id)
+    // What a step does to a user waits for the user's invite and demotion.
+    let mut before_access: HashMap<&str, Vec<usize>> = HashMap::new();
+    for action in users
+        .iter()
+        .filter(|a| matches!(a.op, Op::Create | Op::Demote))
+    {
+        before_access
+            .entry(action.user.as_str())
+            .or_default()
+            .push(action.id);
+    }
+    let waits_for_user = |id: &str, depends_on: &mut Vec<usize>| {
+        let key = key_of(id);
+        depends_on.extend(before_access.get(key.as_str()).into_iter().flatten());
     };
+    let base = users.len();
     let mut actions: Vec<Action> = Vec::with_capacity(planned.steps.len());
-    // Where each step went: its action, or none when it is left out.
-    let mut placed: Vec<Option<usize>> = Vec::with_capacity(planned.steps.len());
-    for planned_step in &planned.steps {
-        let mut depends_on: Vec<usize> = Vec::new();
-        let mut left_out = false;
-        for &d in &planned_step.depends_on {
-            match placed.get(d).copied().flatten() {
-                Some(at) => depends_on.push(at),
-                None => left_out = true,
-            }
-        }
-        // What a step does to a user waits for the user's invite and demotion.
-        let for_user = |id: &str, depends_on: &mut Vec<usize>| -> bool {
-            let key = key_of(id);
-            for op in [Op::Create, Op::Demote] {
-                depends_on.extend(user_action(&key, op));
-            }
-            options.in_scope(&key)
-        };
+    for (i, planned_step) in planned.steps.iter().enumerate() {
+        let mut depends_on: Vec<usize> = planned_step.depends_on.iter().map(|d| base + d).collect();
         let (op, user, live_id, changes, on) = match &planned_step.step {
             Step::CreateGroup { name, external_id } => {
                 let mut changes = vec![Change {
@@ -859,11 +875,9 @@ pub fn actions(
             Step::AddMembers { group, users } | Step::RemoveMembers { group, users } => {
                 let adding = matches!(planned_step.step, Step::AddMembers { .. });
                 let (name, live_id) = group_name(group);
-                let mut changes = Vec::new();
+                let mut changes = Vec::with_capacity(users.len());
                 for id in users {
-                    if !for_user(id, &mut depends_on) {
-                        continue;
-                    }
+                    waits_for_user(id, &mut depends_on);
                     let key = key_of(id);
                     changes.push(Change {
                         attribute: "members".into(),
@@ -871,7 +885,6 @@ pub fn actions(
                         after: adding.then_some(key),
                     });
                 }
-                left_out |= changes.is_empty();
                 let op = if adding {
                     Op::AddMembers
                 } else {
@@ -894,7 +907,7 @@ pub fn actions(
                 let on = Some(entity_of(*entity, on));
                 match holder {
                     StepHolder::User(id) => {
-                        left_out |= !for_user(id, &mut depends_on);
+                        waits_for_user(id, &mut depends_on);
                         (Op::SetPermission, key_of(id), live_id_of(id), change, on)
                     }
                     StepHolder::Group(group) => {
@@ -904,15 +917,10 @@ pub fn actions(
                 }
             }
         };
-        if left_out {
-            placed.push(None);
-            continue;
-        }
         depends_on.sort_unstable();
         depends_on.dedup();
-        placed.push(Some(base + actions.len()));
         actions.push(Action {
-            id: base + actions.len(),
+            id: base + i,
             op,
             user,
             live_id,
@@ -924,7 +932,7 @@ pub fn actions(
             on,
         });
     }
-    let effects = planned
+    let mut effects: Vec<AccessEffect> = planned
         .effects
         .iter()
         .map(|e| AccessEffect {
@@ -933,9 +941,7 @@ pub fn actions(
             before: e.before.as_str().to_string(),
             after: e.after.as_str().to_string(),
         })
-        .filter(|e| options.in_scope(&e.user))
-        .collect::<Vec<_>>();
-    let mut effects = effects;
+        .collect();
     effects.sort_by(|a, b| {
         (&a.user, a.on.entity, &a.on.name, &a.on.id).cmp(&(
             &b.user,
@@ -945,6 +951,47 @@ pub fn actions(
         ))
     });
     Ok(Some((actions, effects)))
+}
+
+/// Refuses a plan that would change the access of a user `policy.protect` names, directly or
+/// through a group: protected users are left as they are, and leaving out only part of an
+/// access plan could take away what another step was ordered to keep.
+pub fn protect_guard(
+    actions: &[super::Action],
+    effects: &[AccessEffect],
+    protected: &dyn Fn(&str) -> bool,
+) -> Vec<super::Blocked> {
+    let mut touched: BTreeSet<&str> = BTreeSet::new();
+    for action in actions {
+        match action.op {
+            super::Op::SetPermission => {
+                touched.insert(&action.user);
+            }
+            super::Op::AddMembers | super::Op::RemoveMembers => {
+                touched.extend(
+                    action
+                        .changes
+                        .iter()
+                        .filter_map(|c| c.after.as_deref().or(c.before.as_deref())),
+                );
+            }
+            _ => {}
+        }
+    }
+    touched.extend(effects.iter().map(|e| e.user.as_str()));
+    touched
+        .into_iter()
+        .filter(|key| protected(key))
+        .map(|key| super::Blocked {
+            guard: "protect".into(),
+            message: format!(
+                "the plan would change the access of {key}, whom `policy.protect` keeps as they are"
+            ),
+            hint: Some(format!(
+                "leave {key}'s permissions and groups as the account has them, or take them out of `policy.protect`"
+            )),
+        })
+        .collect()
 }
 
 #[cfg(test)]
@@ -1504,6 +1551,65 @@ mod tests {
                 name: "Growth".into(),
                 external_id: None
             }]
+        );
+    }
+
+    #[test]
+    fn a_group_is_not_created_under_a_name_another_group_keeps() {
+        let mut okta = group("g1", "Admins", &[]);
+        okta.external_id = Some("okta-1".into());
+        let mut renamed = group("g2", "Old", &[]);
+        renamed.external_id = Some("e-2".into());
+        let live = LiveAccess {
+            groups: vec![okta, renamed.clone()],
+            grants_read: shop_read(),
+            ..Default::default()
+        };
+        let mut admins = wanted_group("admins", &[]);
+        admins.external_id = Some("azure-7".into());
+        // A group without an external id is the live group of its name, whatever its id there.
+        let wanted = WantedAccess {
+            groups: vec![admins, wanted_group("Old", &[])],
+            grants: Vec::new(),
+        };
+        assert_eq!(
+            plan_access(&wanted, &live).unwrap_err(),
+            [
+                "the group `admins` cannot be created: the group `Admins` has that name, with the external id `okta-1`"
+            ]
+        );
+        // Where the group under that name is renamed away (its external id says it is `New`),
+        // the name is free for the group created after it.
+        let mut new = wanted_group("New", &[]);
+        new.external_id = Some("e-2".into());
+        let wanted = WantedAccess {
+            groups: vec![new, wanted_group("Old", &[])],
+            grants: Vec::new(),
+        };
+        let live = LiveAccess {
+            groups: vec![renamed],
+            grants_read: shop_read(),
+            ..Default::default()
+        };
+        let steps: Vec<Step> = plan_access(&wanted, &live)
+            .unwrap()
+            .steps
+            .into_iter()
+            .map(|p| p.step)
+            .collect();
+        assert_eq!(
+            steps,
+            [
+                Step::RenameGroup {
+                    id: "g2".into(),
+                    from: "Old".into(),
+                    to: "New".into()
+                },
+                Step::CreateGroup {
+                    name: "Old".into(),
+                    external_id: None
+                },
+            ]
         );
     }
 }

@@ -269,22 +269,30 @@ pub fn plan(desired: &DesiredState, live: &LiveState, options: &PlanOptions) -> 
     let mut actions = order(drafts, caps.admin_role);
     let mut access_effects = Vec::new();
     let mut refused: Vec<Blocked> = Vec::new();
-    match super::access::actions(desired, live, &actions, options) {
-        Ok(Some((more, effects))) => {
-            actions.extend(more);
-            refused.extend(super::access::own_access_guard(&effects, live));
-            access_effects = effects;
-        }
-        Ok(None) => {}
-        Err(problems) => {
-            refused = problems
-                .into_iter()
-                .map(|message| Blocked {
-                    guard: "access".into(),
-                    message,
-                    hint: None,
-                })
-                .collect();
+    // A run narrowed to some users cannot change groups and permissions that reach others.
+    let narrowed = !options.target_users.is_empty() || !options.exclude_users.is_empty();
+    let access_skipped = narrowed && super::access::scope(desired).is_some();
+    if !access_skipped {
+        match super::access::actions(desired, live, &actions) {
+            Ok(Some((more, effects))) => {
+                refused.extend(super::access::own_access_guard(&effects, live));
+                refused.extend(super::access::protect_guard(&more, &effects, &|key| {
+                    protected(key, None)
+                }));
+                actions.extend(more);
+                access_effects = effects;
+            }
+            Ok(None) => {}
+            Err(problems) => {
+                refused = problems
+                    .into_iter()
+                    .map(|message| Blocked {
+                        guard: "access".into(),
+                        message,
+                        hint: None,
+                    })
+                    .collect();
+            }
         }
     }
     let mut blocked = guards::check(desired, live, &actions, caps, options);
@@ -302,6 +310,7 @@ pub fn plan(desired: &DesiredState, live: &LiveState, options: &PlanOptions) -> 
         out_of_scope_removals,
         unfixable,
         access_effects,
+        access_skipped,
         blocked,
     }
 }

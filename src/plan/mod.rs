@@ -406,6 +406,10 @@ pub struct Plan {
     /// and meta sites concerned: the highest of their own and their groups' (Piwik PRO).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub access_effects: Vec<access::AccessEffect>,
+    /// Whether the groups and permissions the files manage were left out, as the run was
+    /// narrowed to some users (`--target-user`, `--exclude-user`).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub access_skipped: bool,
 }
 
 impl Plan {

@@ -263,7 +263,36 @@ impl SavedPlan {
 
     /// How the saved actions differ from `fresh`, those planned now from the same files,
     /// options and account: one line per difference, none when they are identical.
-    pub fn differences(&self, fresh: &[Action]) -> Vec<String> {
+    pub fn differences(&self, fresh: &Plan) -> Vec<String> {
+        let mut lines = self.action_differences(&fresh.actions);
+        // The same steps may reach other people now (someone joined a group since the review).
+        let effect = |e: &super::access::AccessEffect| {
+            format!(
+                "the access of {} on {} {:?} ({} -> {})",
+                super::display_key(&e.user),
+                e.on.entity.noun(),
+                e.on.name,
+                e.before,
+                e.after
+            )
+        };
+        let (saved, now) = (&self.plan.access_effects, &fresh.access_effects);
+        for e in now.iter().filter(|e| !saved.contains(e)) {
+            lines.push(format!(
+                "{}: changed by the plan now, but not shown in the saved plan",
+                effect(e)
+            ));
+        }
+        for e in saved.iter().filter(|e| !now.contains(e)) {
+            lines.push(format!(
+                "{}: shown in the saved plan, but not what the plan does now",
+                effect(e)
+            ));
+        }
+        lines
+    }
+
+    fn action_differences(&self, fresh: &[Action]) -> Vec<String> {
         let saved = &self.plan.actions;
         if saved.as_slice() == fresh {
             return Vec::new();

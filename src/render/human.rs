@@ -10,6 +10,9 @@ use crate::model::capabilities::Capabilities;
 use crate::plan::Plan;
 use crate::plan::view::{Sign, View, plural};
 
+/// Said where a narrowed run leaves the files' access unplanned.
+pub const ACCESS_SKIPPED: &str = "Groups and permissions were not planned: they reach users outside `--target-user`/`--exclude-user`; plan without them to see those changes.";
+
 /// Renders `plan`; `color` adds ANSI styles.
 pub fn render(plan: &Plan, target: &TargetInfo, color: bool) -> String {
     let caps = target.provider.capabilities();
@@ -92,6 +95,10 @@ pub fn render(plan: &Plan, target: &TargetInfo, color: bool) -> String {
             out,
             "{n} more {users} pending changes{removals} outside `--target-user`/`--exclude-user`; they were not planned."
         );
+    }
+    if plan.access_skipped {
+        out.push_str(ACCESS_SKIPPED);
+        out.push('\n');
     }
     if !plan.matched_by_email.is_empty() {
         let _ = writeln!(

@@ -40,6 +40,9 @@ struct Document<'a> {
     /// Where access changes (Piwik PRO): each person's effective permission before and after.
     #[serde(skip_serializing_if = "<[_]>::is_empty")]
     effective_access: &'a [AccessEffect],
+    /// Whether the files' groups and permissions were left out of a narrowed run.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    access_skipped: bool,
 }
 
 #[derive(Serialize)]
@@ -109,6 +112,7 @@ pub fn render(plan: &Plan, target: &TargetInfo) -> String {
         unfixable: &plan.unfixable,
         blocked: &plan.blocked,
         effective_access: &plan.access_effects,
+        access_skipped: plan.access_skipped,
     };
     let mut text = serde_json::to_string_pretty(&document).unwrap_or_default();
     text.push('\n');

@@ -89,6 +89,9 @@ pub fn render_within(
     if !plan.is_empty() {
         let _ = writeln!(out, "Plan: {}.\n", counts.sentence(caps));
     }
+    if plan.access_skipped {
+        let _ = writeln!(out, "> {}\n", mixed(super::human::ACCESS_SKIPPED));
+    }
     let mut budget = Budget {
         left: limit.saturating_sub(out.len() + checksum.map_or(0, |c| c.len() + 32) + RESERVE),
         cut: false,

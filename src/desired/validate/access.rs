@@ -3,6 +3,7 @@
 use super::*;
 use crate::desired::format::{GroupDoc, PermissionMap};
 use crate::model::access::{DesiredGroup, DesiredPermission, Entity, EntityName};
+use crate::model::vocab::State;
 
 /// The permissions a map gives, each checked against what its entity takes.
 pub(super) fn permissions(
@@ -140,26 +141,33 @@ fn check_group(
     })
 }
 
-/// Every member of a group must be a user of the files.
+/// Every member of a group must be a user of the files, and one who stays: a leaver
+/// (`state: absent`) cannot join a group.
 pub(super) fn check_members(
     checker: &mut Checker,
     groups: &[DesiredGroup],
-    is_user: impl Fn(&str) -> bool,
+    state_of: impl Fn(&str) -> Option<State>,
 ) {
     for group in groups {
         for member in group.members.iter().flatten() {
-            if !is_user(member) {
-                checker
-                    .error(
-                        group.origin,
-                        format!(
-                            "`{member}`, a member of the group `{}`, is in no file",
-                            group.name
-                        ),
-                    )
-                    .hint =
-                    Some("list the person under `users`, or take them out of the group".into());
-            }
+            let (message, hint) = match state_of(member) {
+                None => (
+                    format!(
+                        "`{member}`, a member of the group `{}`, is in no file",
+                        group.name
+                    ),
+                    "list the person under `users`, or take them out of the group",
+                ),
+                Some(State::Absent) => (
+                    format!(
+                        "`{member}`, a member of the group `{}`, is `state: absent`",
+                        group.name
+                    ),
+                    "take the leaver out of the group's `members`",
+                ),
+                Some(_) => continue,
+            };
+            checker.error(group.origin, message).hint = Some(hint.into());
         }
     }
 }

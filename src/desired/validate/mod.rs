@@ -118,6 +118,19 @@ impl Seen {
             .map(|&(slot, span)| at(Self::held(&self.unkept, users, slot).1, span))
     }
 
+    /// The state of the user declared under `key`: `Active` for one that failed its checks (its
+    /// problems are reported already), `None` for a key no file declares.
+    fn state(&self, users: &[DesiredUser], key: &str) -> Option<State> {
+        let hash = self.hasher.hash_one(key);
+        let &(slot, _) = self.table.find(hash, |&(slot, _)| {
+            Self::held(&self.unkept, users, slot).0 == key
+        })?;
+        Some(match slot.0 & Slot::UNKEPT {
+            0 => users[slot.0 as usize].state,
+            _ => State::Active,
+        })
+    }
+
     /// Records that the key held at `slot` was declared at `span` of its file.
     fn insert(&mut self, users: &[DesiredUser], slot: Slot, span: Span) {
         let Seen {
@@ -290,7 +303,7 @@ impl<'f> Resolver<'f> {
     pub fn finish(mut self, diagnostics: &mut Vec<Diagnostic>) -> Option<DesiredState> {
         let (seen, users) = (&self.seen, &self.users);
         access::check_members(&mut self.checker, &self.groups, |key| {
-            seen.first(users, key).is_some()
+            seen.state(users, key)
         });
         if !self.checker.diagnostics.is_empty() || !diagnostics.is_empty() {
             diagnostics.append(&mut self.checker.diagnostics);
