@@ -37,7 +37,7 @@ fn validate_prints_a_one_line_summary_and_exits_zero() {
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     assert_eq!(
         stdout(&out),
-        "valid: 12 users in 1 file for piwik-pro at https://acme.piwik.pro\n"
+        "valid: 12 users and 3 groups in 1 file for piwik-pro at https://acme.piwik.pro\n"
     );
     assert_eq!(stderr(&out), "");
     // `-q` leaves the one-line summary.
@@ -1585,7 +1585,11 @@ fn validate_needs_no_secrets() {
         let out = run(&["validate", &path]);
         assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
         assert_eq!(stderr(&out), format!("note: {note}\n"));
-        assert!(stdout(&out).starts_with("valid: 12 users in 1 file"));
+        assert!(
+            stdout(&out).starts_with("valid: 12 users"),
+            "{}",
+            stdout(&out)
+        );
     }
     let out = run(&["validate", "--strict-env", "examples/publica-la.yaml"]);
     assert_eq!(out.status.code(), Some(1));
@@ -1616,7 +1620,9 @@ fn a_sandbox_target_needs_no_credential_variables() {
         .unwrap();
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     assert!(
-        stdout(&out).contains("Plan: 11 to invite, 0 to change, 0 to delete (13 actions).\n"),
+        stdout(&out).contains(
+            "Plan: 11 to invite, 0 to change, 0 to delete; 2 groups to create, 1 to change (26 actions).\n"
+        ),
         "{}",
         stdout(&out)
     );

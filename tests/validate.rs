@@ -743,6 +743,9 @@ groups:
     apps:
       Acme shop: edit
   - name: marketing
+  - name: Okta admins
+    external_id: okta-1
+    members: [ada@acme.org]
 ";
     let (problems, _) = check(PIWIK_HEAD, body);
     assert_eq!(
@@ -754,6 +757,7 @@ groups:
             "`dan@acme.org`, a member of the group `Marketing`, is in no file",
             "`eve@acme.org`, a member of the group `Marketing`, is `state: absent`",
             "the group name `marketing` is used twice",
+            "the members of a group with an `external_id` come from the identity provider",
         ]
     );
     let (problems, _) = check(
@@ -782,12 +786,12 @@ fn permissions_and_groups_reach_the_desired_state() {
       5A4DB0C5-0000-4000-8000-000000000103: view
 groups:
   - name: Marketing
-    external_id: okta-7
     former_names: [Growth]
     members: [ADA@acme.org]
     meta_sites:
       All Acme sites: view
   - name: Okta admins
+    external_id: okta-7
 "
         ),
     );
@@ -823,8 +827,8 @@ groups:
     assert_eq!(
         groups,
         [
-            "Marketing Some(\"okta-7\") [\"Growth\"] Some([\"ada@acme.org\"]) 1",
-            "Okta admins None [] None 0"
+            "Marketing None [\"Growth\"] Some([\"ada@acme.org\"]) 1",
+            "Okta admins Some(\"okta-7\") [] None 0"
         ]
     );
 }

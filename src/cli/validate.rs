@@ -48,8 +48,12 @@ pub fn run(args: &ValidateArgs, output: Printer) -> anyhow::Result<u8> {
                 TargetUrl::Sandbox => "the built-in sandbox".to_string(),
                 TargetUrl::Http(url) => url.clone(),
             };
+            let groups = match state.groups.len() {
+                0 => String::new(),
+                n => format!(" and {}", plural(n, "group", "groups")),
+            };
             output.summary(format_args!(
-                "valid: {} in {} for {} at {url}",
+                "valid: {}{groups} in {} for {} at {url}",
                 plural(state.users.len(), "user", "users"),
                 plural(state.files, "file", "files"),
                 state.target.provider

@@ -369,6 +369,20 @@ pub fn plan_access(wanted: &WantedAccess, live: &LiveAccess) -> Result<AccessPla
             ));
         }
     }
+    // The identity provider owns the members of a group with an external id.
+    for (w, l) in wanted.groups.iter().zip(&matched) {
+        if let (Some(members), Some(l)) = (&w.members, l)
+            && let Some(external_id) = &l.external_id
+            && l.members.as_ref().is_some_and(|live| {
+                live.len() != members.len() || live.iter().any(|m| !members.contains(m))
+            })
+        {
+            problems.push(format!(
+                "the members of the group `{}` come from the identity provider (external id `{external_id}`); the files may manage its permissions only",
+                l.name
+            ));
+        }
+    }
     // A group to create may not take a name a live group keeps (one with another external id):
     // one renamed away by this plan frees it first.
     for (w, l) in wanted.groups.iter().zip(&matched) {
@@ -1609,6 +1623,32 @@ mod tests {
                     name: "Old".into(),
                     external_id: None
                 },
+            ]
+        );
+    }
+
+    #[test]
+    fn the_members_of_a_provisioned_group_are_left_to_the_identity_provider() {
+        let mut okta = group("g1", "Admins", &["ada"]);
+        okta.external_id = Some("okta-1".into());
+        let live = LiveAccess {
+            groups: vec![okta],
+            grants_read: shop_read(),
+            ..Default::default()
+        };
+        let same = WantedAccess {
+            groups: vec![wanted_group("Admins", &["ada"])],
+            grants: vec![want("shop", Holder::Group("Admins".into()), View)],
+        };
+        assert_eq!(plan_access(&same, &live).unwrap().steps.len(), 1);
+        let other = WantedAccess {
+            groups: vec![wanted_group("Admins", &["ada", "bob"])],
+            grants: Vec::new(),
+        };
+        assert_eq!(
+            plan_access(&other, &live).unwrap_err(),
+            [
+                "the members of the group `Admins` come from the identity provider (external id `okta-1`); the files may manage its permissions only"
             ]
         );
     }

@@ -116,6 +116,19 @@ fn check_group(
         group.apps.as_ref(),
         group.meta_sites.as_ref(),
     );
+    // With SSO provisioning the identity provider owns such a group's members, and nothing
+    // tells rollcall whether it is on: the files may manage the group's permissions only.
+    if let (Some(_), Some(members)) = (&group.external_id, &group.members) {
+        checker
+            .error(
+                at(source, members.span),
+                "the members of a group with an `external_id` come from the identity provider",
+            )
+            .hint = Some(
+            "remove `members`: the identity provider keeps them; the files may manage the group's permissions"
+                .into(),
+        );
+    }
     if checker.diagnostics.len() > before {
         return None;
     }
