@@ -684,3 +684,55 @@ async fn protected_users_and_narrowed_runs_leave_access_alone() {
         plan.actions
     );
 }
+
+/// Under `unmanaged_groups: delete` and `unmanaged_permissions: revoke`, the groups and direct
+/// permissions the files leave out go, and the account then matches the files.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_access_policies_delete_and_revoke_what_the_files_leave_out() {
+    let h = harness(access_seed(), Options::default(), Faults::default()).await;
+    let body = "
+policy:
+  unmanaged_groups: delete
+  unmanaged_permissions: revoke
+defaults:
+  language: en-US
+users:
+  - email: ada@acme.org
+    apps:
+      Acme shop: view
+  - email: bob@acme.org
+  - email: margaret@acme.org
+groups:
+  - name: Marketing
+    members: [ada@acme.org, bob@acme.org]
+";
+    let plan = h.plan(body).await;
+    let shown: Vec<String> = plan
+        .actions
+        .iter()
+        .filter(|a| a.op.is_access())
+        .map(|a| format!("{} {}", a.op.name(), a.subject()))
+        .collect();
+    assert_eq!(
+        shown,
+        [
+            "delete-group group Analysts",
+            "set-permission ada@acme.org",
+            "set-permission group Marketing",
+        ]
+    );
+    let (_, failed) = h.apply(body).await;
+    assert_eq!(failed, 0);
+    assert!(h.plan(body).await.is_empty());
+    let data = h.sandbox.data();
+    let names: Vec<&str> = data.groups.iter().map(|g| g.name.as_str()).collect();
+    assert_eq!(names, ["Marketing"]);
+    // Carol is in no file: her permission stays.
+    let mut held: Vec<String> = data
+        .grants
+        .iter()
+        .map(|g| format!("{} {}", &g.to[g.to.len() - 3..], g.permission.as_str()))
+        .collect();
+    held.sort();
+    assert_eq!(held, ["002 view", "005 view"]);
+}

@@ -832,3 +832,25 @@ groups:
         ]
     );
 }
+
+#[test]
+fn access_policies_apply_to_piwik_pro_only() {
+    let (problems, text) = check(
+        BEDITA_HEAD,
+        "policy:\n  unmanaged_groups: delete\n  unmanaged_permissions: revoke\nroles:\n  - name: editor\nusers:\n  - username: ada\n",
+    );
+    assert_eq!(
+        messages(&problems),
+        [
+            "BEdita has no user groups or app permissions",
+            "BEdita has no user groups or app permissions"
+        ],
+        "{text}"
+    );
+    let (problems, text) = check(
+        PIWIK_HEAD,
+        "policy:\n  unmanaged_groups: remove\nusers:\n  - email: ada@acme.org\n",
+    );
+    assert_eq!(problems.len(), 1, "{text}");
+    assert!(problems[0].1.contains("`remove`"), "{text}");
+}

@@ -14,7 +14,7 @@ use super::env;
 use crate::model::access::Permission;
 use crate::model::vocab::{
     Date, Email, ExternalId, LanguageTag, MaxRemovals, Pattern, Provider, Secret, SecretRef, State,
-    TargetUrl, Unmanaged, UnmanagedRoles, parse_target_url,
+    TargetUrl, Unmanaged, UnmanagedGroups, UnmanagedPermissions, UnmanagedRoles, parse_target_url,
 };
 use crate::yaml::{Node, Value};
 
@@ -106,6 +106,13 @@ record! {
         /// What happens to live roles no file declares (BEdita): `ignore` (the default) or
         /// `delete`, which first revokes them from every user. Built-in roles are never deleted.
         pub unmanaged_roles: Option<Spanned<UnmanagedRoles>>,
+        /// What happens to live user groups no file lists (Piwik PRO): `ignore` (the default)
+        /// or `delete`; what a deleted group granted goes with it.
+        pub unmanaged_groups: Option<Spanned<UnmanagedGroups>>,
+        /// What happens to the permissions the files' users and groups hold on apps and meta
+        /// sites the files do not name for them (Piwik PRO): `ignore` (the default) or `revoke`,
+        /// which sets them to `no-access`.
+        pub unmanaged_permissions: Option<Spanned<UnmanagedPermissions>>,
         /// Users never changed or removed: emails or usernames, with `*` and `?` wildcards.
         pub protect: Option<Spanned<Vec<Spanned<Pattern>>>>,
         /// The most removals one run may make: a count (`10`) or a share of live users (`"10%"`).
@@ -211,7 +218,15 @@ record! {
     }
 }
 
-keyword_format!(Provider, State, Unmanaged, UnmanagedRoles, Permission);
+keyword_format!(
+    Provider,
+    State,
+    Unmanaged,
+    UnmanagedRoles,
+    UnmanagedGroups,
+    UnmanagedPermissions,
+    Permission
+);
 
 /// Permissions on apps or meta sites: each named, or pinned by UUID, with its permission.
 #[derive(Clone, Debug, PartialEq)]

@@ -18,7 +18,7 @@ pub use compact::{Attributes, Names};
 use crate::diagnostic::Origin;
 use vocab::{
     Date, Email, LanguageTag, MaxRemovals, Provider, SecretRef, State, TargetUrl, Unmanaged,
-    UnmanagedRoles,
+    UnmanagedGroups, UnmanagedPermissions, UnmanagedRoles,
 };
 
 /// Everything one set of files asks of one account.
@@ -109,6 +109,8 @@ impl Credentials {
 pub struct Policy {
     pub unmanaged: Unmanaged,
     pub unmanaged_roles: UnmanagedRoles,
+    pub unmanaged_groups: UnmanagedGroups,
+    pub unmanaged_permissions: UnmanagedPermissions,
     pub protect: Vec<String>,
     pub max_removals: Option<MaxRemovals>,
     /// The fewest active owners or admins a plan may leave.
@@ -120,6 +122,8 @@ impl Default for Policy {
         Policy {
             unmanaged: Unmanaged::Ignore,
             unmanaged_roles: UnmanagedRoles::Ignore,
+            unmanaged_groups: UnmanagedGroups::Ignore,
+            unmanaged_permissions: UnmanagedPermissions::Ignore,
             protect: Vec::new(),
             max_removals: None,
             min_admins: 1,

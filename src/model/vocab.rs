@@ -89,6 +89,23 @@ keyword! {
     }
 }
 
+keyword! {
+    /// What happens to live user groups that no file lists (Piwik PRO).
+    pub enum UnmanagedGroups as "`unmanaged_groups` policy" {
+        Ignore = "ignore",
+        Delete = "delete",
+    }
+}
+
+keyword! {
+    /// What happens to the permissions a file's users and groups hold on apps and meta sites
+    /// the files do not name for them (Piwik PRO).
+    pub enum UnmanagedPermissions as "`unmanaged_permissions` policy" {
+        Ignore = "ignore",
+        Revoke = "revoke",
+    }
+}
+
 /// Where the account lives.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum TargetUrl {

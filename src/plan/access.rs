@@ -67,6 +67,11 @@ pub enum Step {
         from: String,
         to: String,
     },
+    /// Deletes a group the files leave out; what it granted goes with it.
+    DeleteGroup {
+        id: String,
+        name: String,
+    },
     AddMembers {
         group: GroupRef,
         users: Vec<String>,
@@ -177,6 +182,13 @@ pub fn scope(desired: &crate::model::DesiredState) -> Option<crate::model::acces
         .chain(groups)
         .map(|p| (p.entity, p.on.clone()))
         .collect();
+    let policy = &desired.policy;
+    if policy.unmanaged_groups == crate::model::vocab::UnmanagedGroups::Delete
+        || policy.unmanaged_permissions == crate::model::vocab::UnmanagedPermissions::Revoke
+    {
+        // What the files leave out is known only from everything the account has.
+        return Some(crate::model::access::AccessScope::Everything);
+    }
     if named.is_empty() && desired.groups.is_empty() {
         return None;
     }
@@ -303,16 +315,41 @@ fn match_groups<'l>(wanted: &[WantedGroup], live: &'l [LiveGroup]) -> Vec<Option
 enum Node {
     Create(String, Option<String>),
     Rename(String, String, String),
+    Delete(String, String),
     Add(GroupRef, String),
     Remove(GroupRef, String),
     Set(Entity, String, StepHolder, Permission, Permission),
+}
+
+/// What happens to what the files leave out. By default, nothing: only what they list is managed.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AccessPolicy {
+    /// The users of the files, by id.
+    pub users: BTreeSet<String>,
+    /// Every direct permission of those users and of the files' groups on an app or meta site
+    /// the files do not name for them is set to `no-access`.
+    pub revoke_unlisted: bool,
+    /// Every live group the files neither list nor give permissions is deleted.
+    pub delete_unlisted_groups: bool,
+}
+
+/// [`plan_access_with`] under the default policy: what the files leave out stays as it is.
+pub fn plan_access(wanted: &WantedAccess, live: &LiveAccess) -> Result<AccessPlan, Vec<String>> {
+    plan_access_with(wanted, live, &AccessPolicy::default())
 }
 
 /// Plans the steps from `live` to `wanted`. Groups, members and permissions the files do not
 /// list are left as they are. Refused, with the reasons, when the plan would rest on something
 /// not read (an entity's permissions, a group's members), names a group that does not exist, or
 /// its changes wait on each other in a loop.
-pub fn plan_access(wanted: &WantedAccess, live: &LiveAccess) -> Result<AccessPlan, Vec<String>> {
+///
+/// Under `policy`, the permissions the files leave out are revoked and the groups they leave out
+/// deleted; both need every permission of the account read.
+pub fn plan_access_with(
+    wanted: &WantedAccess,
+    live: &LiveAccess,
+    policy: &AccessPolicy,
+) -> Result<AccessPlan, Vec<String>> {
     let mut problems = Vec::new();
     let matched = match_groups(&wanted.groups, &live.groups);
     // A group by its name in the files: one they manage, else one the account has.
@@ -369,6 +406,13 @@ pub fn plan_access(wanted: &WantedAccess, live: &LiveAccess) -> Result<AccessPla
             ));
         }
     }
+    // Whether a wanted grant names a group by this name.
+    let referenced = |name: &str| {
+        wanted
+            .grants
+            .iter()
+            .any(|g| matches!(&g.holder, Holder::Group(n) if n.eq_ignore_ascii_case(name)))
+    };
     // The identity provider owns the members of a group with an external id.
     for (w, l) in wanted.groups.iter().zip(&matched) {
         if let (Some(members), Some(l)) = (&w.members, l)
@@ -391,6 +435,8 @@ pub fn plan_access(wanted: &WantedAccess, live: &LiveAccess) -> Result<AccessPla
                 .groups
                 .iter()
                 .filter(|o| !matched.iter().flatten().any(|m| m.id == o.id))
+                // One the policy deletes frees its name first.
+                .filter(|o| !policy.delete_unlisted_groups || referenced(&o.name))
                 .find(|o| o.name.eq_ignore_ascii_case(&w.name))
         {
             problems.push(format!(
@@ -454,16 +500,58 @@ pub fn plan_access(wanted: &WantedAccess, live: &LiveAccess) -> Result<AccessPla
         held_before.insert((grant.entity, grant.on.clone(), holder), grant.permission);
     }
     let mut held_after = held_before.clone();
+    // The places the files give a permission.
+    let mut named: BTreeSet<Slot> = BTreeSet::new();
     for grant in &wanted.grants {
         let holder = match &grant.holder {
             Holder::User(id) => StepHolder::User(id.clone()),
             Holder::Group(name) => StepHolder::Group(reference(name).expect("checked above")),
         };
+        named.insert((grant.entity, grant.on.clone(), holder.clone()));
         held_after.insert((grant.entity, grant.on.clone(), holder), grant.permission);
+    }
+    // Groups the files leave out, deleted: their members and grants go with them.
+    let deleted: BTreeMap<&str, &str> = live
+        .groups
+        .iter()
+        .filter(|_| policy.delete_unlisted_groups)
+        .filter(|g| !matched.iter().flatten().any(|m| m.id == g.id))
+        .filter(|g| {
+            !named
+                .iter()
+                .any(|(_, _, h)| *h == StepHolder::Group(GroupRef::Live(g.id.clone())))
+        })
+        .map(|g| (g.id.as_str(), g.name.as_str()))
+        .collect();
+    let is_deleted = |holder: &StepHolder| match holder {
+        StepHolder::Group(GroupRef::Live(id)) => deleted.contains_key(id.as_str()),
+        _ => false,
+    };
+    for id in deleted.keys() {
+        members_after.insert(GroupRef::Live(id.to_string()), BTreeSet::new());
+    }
+    let managed_groups: BTreeSet<&str> = matched.iter().flatten().map(|g| g.id.as_str()).collect();
+    for (slot, before) in &held_before {
+        let (_, _, holder) = slot;
+        let revoked = policy.revoke_unlisted
+            && !named.contains(slot)
+            && match holder {
+                StepHolder::User(id) => policy.users.contains(id),
+                StepHolder::Group(GroupRef::Live(id)) => managed_groups.contains(id.as_str()),
+                StepHolder::Group(GroupRef::New(_)) => false,
+            };
+        if (revoked || is_deleted(holder)) && *before > Permission::NoAccess {
+            held_after.insert(slot.clone(), Permission::NoAccess);
+        }
     }
 
     // The nodes.
     let mut nodes: Vec<Node> = Vec::new();
+    nodes.extend(
+        deleted
+            .iter()
+            .map(|(id, name)| Node::Delete(id.to_string(), name.to_string())),
+    );
     for (w, l) in wanted.groups.iter().zip(&matched) {
         match l {
             None => nodes.push(Node::Create(w.name.clone(), w.external_id.clone())),
@@ -474,6 +562,10 @@ pub fn plan_access(wanted: &WantedAccess, live: &LiveAccess) -> Result<AccessPla
         }
     }
     for (group, after) in &members_after {
+        // A deleted group's members leave with it.
+        if is_deleted(&StepHolder::Group(group.clone())) {
+            continue;
+        }
         let before = &members_before[group];
         nodes.extend(
             after
@@ -491,7 +583,7 @@ pub fn plan_access(wanted: &WantedAccess, live: &LiveAccess) -> Result<AccessPla
             .get(slot)
             .copied()
             .unwrap_or(Permission::NoAccess);
-        if before != *after {
+        if before != *after && !is_deleted(&slot.2) {
             let (entity, on, holder) = slot.clone();
             nodes.push(Node::Set(entity, on, holder, before, *after));
         }
@@ -543,6 +635,20 @@ pub fn plan_access(wanted: &WantedAccess, live: &LiveAccess) -> Result<AccessPla
                     .collect();
                 lowers.push((i, lowered));
             }
+            Node::Delete(id, _) => {
+                let group = GroupRef::Live(id.clone());
+                let lowered = members_before
+                    .get(&group)
+                    .into_iter()
+                    .flatten()
+                    .flat_map(|user| {
+                        grants_of(&group, &held_before)
+                            .into_iter()
+                            .map(move |(e, on)| (user.clone(), e, on))
+                    })
+                    .collect();
+                lowers.push((i, lowered));
+            }
             Node::Create(..) | Node::Rename(..) => {}
         }
     }
@@ -552,6 +658,7 @@ pub fn plan_access(wanted: &WantedAccess, live: &LiveAccess) -> Result<AccessPla
     let group_of = |node: &Node| -> Option<GroupRef> {
         match node {
             Node::Add(g, _) | Node::Remove(g, _) => Some(g.clone()),
+            Node::Delete(id, _) => Some(GroupRef::Live(id.clone())),
             Node::Set(_, _, StepHolder::Group(g), ..) => Some(g.clone()),
             _ => None,
         }
@@ -565,7 +672,7 @@ pub fn plan_access(wanted: &WantedAccess, live: &LiveAccess) -> Result<AccessPla
                 {
                     waits[b].insert(a);
                 }
-                (Node::Rename(_, from, _), Node::Create(name, _))
+                (Node::Rename(_, from, _) | Node::Delete(_, from), Node::Create(name, _))
                     if from.eq_ignore_ascii_case(name) =>
                 {
                     waits[b].insert(a);
@@ -673,6 +780,7 @@ pub fn plan_access(wanted: &WantedAccess, live: &LiveAccess) -> Result<AccessPla
         let step = match nodes[i].clone() {
             Node::Create(name, external_id) => Step::CreateGroup { name, external_id },
             Node::Rename(id, from, to) => Step::RenameGroup { id, from, to },
+            Node::Delete(id, name) => Step::DeleteGroup { id, name },
             Node::Add(group, user) => Step::AddMembers {
                 group,
                 users: vec![user],
@@ -797,7 +905,24 @@ pub fn actions(
         ]);
     };
     let wanted = wanted_access(desired, &live.users, access)?;
-    let planned = plan_access(&wanted, access)?;
+    let ids: HashMap<&str, &str> = live
+        .users
+        .iter()
+        .map(|u| (u.key.as_str(), u.id.as_str()))
+        .collect();
+    let policy = AccessPolicy {
+        users: desired
+            .users
+            .iter()
+            .filter(|u| u.state != crate::model::vocab::State::Absent)
+            .filter_map(|u| ids.get(u.key.as_str()).map(|id| id.to_string()))
+            .collect(),
+        revoke_unlisted: desired.policy.unmanaged_permissions
+            == crate::model::vocab::UnmanagedPermissions::Revoke,
+        delete_unlisted_groups: desired.policy.unmanaged_groups
+            == crate::model::vocab::UnmanagedGroups::Delete,
+    };
+    let planned = plan_access_with(&wanted, access, &policy)?;
     let keys: HashMap<&str, &str> = live
         .users
         .iter()
@@ -875,6 +1000,17 @@ pub fn actions(
                 }));
                 (Op::CreateGroup, name.clone(), None, changes, None)
             }
+            Step::DeleteGroup { id, name } => (
+                Op::DeleteGroup,
+                name.clone(),
+                Some(id.clone()),
+                vec![Change {
+                    attribute: "name".into(),
+                    before: Some(name.clone()),
+                    after: None,
+                }],
+                None,
+            ),
             Step::RenameGroup { id, from, to } => (
                 Op::UpdateGroup,
                 to.clone(),
@@ -1114,6 +1250,11 @@ mod tests {
                     members.insert(GroupRef::New(name.clone()), BTreeSet::new());
                 }
                 Step::RenameGroup { .. } => {}
+                Step::DeleteGroup { id, .. } => {
+                    let gone = GroupRef::Live(id.clone());
+                    members.remove(&gone);
+                    held.retain(|(_, holder), _| *holder != StepHolder::Group(gone.clone()));
+                }
                 Step::AddMembers { group, users } => {
                     members
                         .entry(group.clone())
@@ -1651,5 +1792,116 @@ mod tests {
                 "the members of the group `Admins` come from the identity provider (external id `okta-1`); the files may manage its permissions only"
             ]
         );
+    }
+
+    #[test]
+    fn under_the_policies_what_the_files_leave_out_is_revoked_or_deleted() {
+        let mut live = LiveAccess {
+            groups: vec![
+                group("g1", "Old team", &["ada", "bob"]),
+                group("g2", "Kept", &["bob"]),
+                group("g3", "Named", &[]),
+            ],
+            grants: vec![
+                grant("shop", Principal::Group, "g1", Edit),
+                grant("shop", Principal::Group, "g2", View),
+                grant("shop", Principal::Group, "g3", View),
+                grant("shop", Principal::User, "ada", Manage),
+                grant("shop", Principal::User, "carol", View),
+            ],
+            grants_read: shop_read(),
+            ..Default::default()
+        };
+        live.groups[0].external_id = Some("x-1".into());
+        let policy = AccessPolicy {
+            users: ["ada".to_string(), "bob".to_string()].into(),
+            revoke_unlisted: true,
+            delete_unlisted_groups: true,
+        };
+        // A group the files list, even only to give it a permission, is never deleted.
+        let listed = WantedAccess {
+            groups: vec![wanted_group("Kept", &["bob"])],
+            grants: vec![
+                want("shop", Holder::Group("Kept".into()), View),
+                want("shop", Holder::Group("Named".into()), View),
+                want("shop", Holder::Group("Old team".into()), Edit),
+                want("shop", Holder::User("ada".into()), Manage),
+            ],
+        };
+        assert!(
+            plan_access_with(&listed, &live, &policy)
+                .unwrap()
+                .steps
+                .is_empty()
+        );
+        // `Old team` is left out and deleted, and a new group takes its name once it is gone.
+        // `Kept` gains ada and an `edit` grant before the old team goes, so ada and bob keep
+        // `edit` throughout; ada's direct `manage`, left out, is revoked only after. Carol is in
+        // no file, and keeps hers.
+        let mut fresh = wanted_group("old TEAM", &[]);
+        fresh.external_id = Some("x-2".into());
+        let wanted = WantedAccess {
+            groups: vec![wanted_group("Kept", &["ada", "bob"]), fresh],
+            grants: vec![
+                want("shop", Holder::Group("Kept".into()), Edit),
+                want("shop", Holder::Group("Named".into()), View),
+            ],
+        };
+        let plan = plan_access_with(&wanted, &live, &policy).unwrap();
+        let steps: Vec<&Step> = plan.steps.iter().map(|p| &p.step).collect();
+        let at = |wanted: &Step| {
+            steps
+                .iter()
+                .position(|s| *s == wanted)
+                .unwrap_or_else(|| panic!("{wanted:?} in {steps:?}"))
+        };
+        let delete = at(&Step::DeleteGroup {
+            id: "g1".into(),
+            name: "Old team".into(),
+        });
+        let create = at(&Step::CreateGroup {
+            name: "old TEAM".into(),
+            external_id: Some("x-2".into()),
+        });
+        let join = at(&Step::AddMembers {
+            group: GroupRef::Live("g2".into()),
+            users: vec!["ada".into()],
+        });
+        let raise = at(&Step::SetPermission {
+            entity: Entity::App,
+            on: "shop".into(),
+            holder: StepHolder::Group(GroupRef::Live("g2".into())),
+            before: View,
+            after: Edit,
+        });
+        let revoke = at(&Step::SetPermission {
+            entity: Entity::App,
+            on: "shop".into(),
+            holder: StepHolder::User("ada".into()),
+            before: Manage,
+            after: NoAccess,
+        });
+        assert!(plan.steps[delete].depends_on.contains(&join));
+        assert!(plan.steps[delete].depends_on.contains(&raise));
+        assert!(plan.steps[create].depends_on.contains(&delete));
+        assert!(plan.steps[revoke].depends_on.contains(&raise));
+        assert_eq!(steps.len(), 5, "{steps:?}");
+        check_effects(&live, &plan, &["ada", "bob", "carol"], "shop");
+        run(
+            &live,
+            &plan,
+            &BTreeSet::new(),
+            &["ada", "bob", "carol"],
+            "shop",
+        );
+        for i in 0..plan.steps.len() {
+            run(
+                &live,
+                &plan,
+                &BTreeSet::from([i]),
+                &["ada", "bob", "carol"],
+                "shop",
+            );
+        }
     }
 }

@@ -78,6 +78,9 @@ pub enum Op {
     CreateGroup,
     /// Rename a user group, keeping its id, members and permissions.
     UpdateGroup,
+    /// Delete a user group the files leave out (`policy.unmanaged_groups: delete`); what it
+    /// granted goes with it.
+    DeleteGroup,
     /// Add the users in `changes` to a group.
     AddMembers,
     /// Take the users in `changes` out of a group.
@@ -128,6 +131,7 @@ impl Op {
             Op::DeleteRole => "delete-role",
             Op::CreateGroup => "create-group",
             Op::UpdateGroup => "update-group",
+            Op::DeleteGroup => "delete-group",
             Op::AddMembers => "add-members",
             Op::RemoveMembers => "remove-members",
             Op::SetPermission | Op::SetGroupPermission => "set-permission",
@@ -140,6 +144,7 @@ impl Op {
             Op::CreateRole | Op::UpdateRole | Op::DeleteRole => Kind::Role,
             Op::CreateGroup
             | Op::UpdateGroup
+            | Op::DeleteGroup
             | Op::AddMembers
             | Op::RemoveMembers
             | Op::SetGroupPermission => Kind::Group,

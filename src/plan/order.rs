@@ -28,6 +28,7 @@ pub(super) fn order(drafts: Vec<Draft>, top_role: Option<&str>) -> Vec<Action> {
         // Planned apart, after everything here.
         Op::CreateGroup
         | Op::UpdateGroup
+        | Op::DeleteGroup
         | Op::AddMembers
         | Op::RemoveMembers
         | Op::SetPermission

@@ -21,6 +21,7 @@ pub enum Headline {
     DeleteRole,
     CreateGroup,
     UpdateGroup,
+    DeleteGroup,
 }
 
 /// How a row reads: added, removed, changed, or shown for reference.
@@ -78,6 +79,8 @@ pub struct Counts {
     pub create_group: usize,
     #[serde(skip_serializing_if = "is_zero")]
     pub change_group: usize,
+    #[serde(skip_serializing_if = "is_zero")]
+    pub delete_group: usize,
     /// API actions: what apply carries out and reports.
     pub actions: usize,
 }
@@ -128,6 +131,7 @@ impl<'a> View<'a> {
                 Headline::DeleteRole => &mut counts.delete_role,
                 Headline::CreateGroup => &mut counts.create_group,
                 Headline::UpdateGroup => &mut counts.change_group,
+                Headline::DeleteGroup => &mut counts.delete_group,
             };
             *count += 1;
         }
@@ -142,6 +146,7 @@ fn headline(actions: &[&Action]) -> Headline {
         Op::UpdateRole => Headline::UpdateRole,
         Op::DeleteRole => Headline::DeleteRole,
         _ if has(Op::CreateGroup) => Headline::CreateGroup,
+        _ if has(Op::DeleteGroup) => Headline::DeleteGroup,
         op if op.kind() == Kind::Group => Headline::UpdateGroup,
         _ if has(Op::Create) => Headline::Create,
         _ if has(Op::Restore) => Headline::Restore,
@@ -181,12 +186,15 @@ impl Counts {
             }
             text.push_str(&format!("{} to delete", self.delete_role));
         }
-        if self.create_group + self.change_group > 0 {
+        if self.create_group + self.change_group + self.delete_group > 0 {
             text.push_str(&format!(
                 "; {} to create, {} to change",
                 plural(self.create_group, "group", "groups"),
                 self.change_group
             ));
+            if self.delete_group > 0 {
+                text.push_str(&format!(", {} to delete", self.delete_group));
+            }
         }
         text.push_str(&format!(" ({})", plural(self.actions, "action", "actions")));
         text
@@ -218,7 +226,10 @@ impl Subject<'_> {
     pub fn sign(&self) -> Sign {
         match self.headline {
             Headline::Create | Headline::CreateRole | Headline::CreateGroup => Sign::Add,
-            Headline::Delete | Headline::Deactivate | Headline::DeleteRole => Sign::Remove,
+            Headline::Delete
+            | Headline::Deactivate
+            | Headline::DeleteRole
+            | Headline::DeleteGroup => Sign::Remove,
             _ => Sign::Change,
         }
     }
@@ -238,7 +249,7 @@ impl Subject<'_> {
             }
             Headline::Deactivate => "will be deactivated".into(),
             Headline::Delete => format!("will be {}", caps.delete_verb_past),
-            Headline::DeleteRole => "will be deleted".into(),
+            Headline::DeleteRole | Headline::DeleteGroup => "will be deleted".into(),
         }
     }
 
@@ -370,6 +381,7 @@ impl Subject<'_> {
             Op::Delete => caps.delete_verb_past.into(),
             Op::DeleteRole => "deleted".into(),
             Op::CreateGroup => "created".into(),
+            Op::DeleteGroup => "deleted".into(),
             Op::UpdateGroup => format!("renamed {}", action.after("name").unwrap_or("?")),
             Op::AddMembers => format!(
                 "added {}",

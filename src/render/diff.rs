@@ -70,7 +70,7 @@ pub fn render(plan: &Plan, live: &LiveState) -> String {
             for change in &action.changes {
                 let attribute = attribute_of(action, change);
                 match (&action.op, &change.before) {
-                    (Op::RemoveMembers, Some(_)) | (Op::UpdateGroup, Some(_)) => {
+                    (Op::RemoveMembers | Op::UpdateGroup | Op::DeleteGroup, Some(_)) => {
                         before.insert(attribute, shown_before(action, change));
                     }
                     (Op::SetPermission | Op::SetGroupPermission, Some(value))
@@ -85,7 +85,7 @@ pub fn render(plan: &Plan, live: &LiveState) -> String {
         let had_roles = !roles.is_empty();
         let mut after = before.clone();
         for action in actions() {
-            if action.op.is_removal() || action.op == Op::DeleteRole {
+            if action.op.is_removal() || matches!(action.op, Op::DeleteRole | Op::DeleteGroup) {
                 after.clear();
                 roles.clear();
                 continue;
@@ -147,7 +147,8 @@ pub fn render(plan: &Plan, live: &LiveState) -> String {
                 let _ = writeln!(will, "roles: {}", list(&roles));
             }
         }
-        let removed = actions().any(|a| matches!(a.op, Op::Delete | Op::DeleteRole));
+        let removed =
+            actions().any(|a| matches!(a.op, Op::Delete | Op::DeleteRole | Op::DeleteGroup));
         let shown = match subject.kind {
             Kind::User => visible(crate::plan::display_key(name)).into_owned(),
             kind => format!("{}/{}", kind.noun(), visible(name)),

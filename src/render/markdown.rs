@@ -140,7 +140,7 @@ pub fn render_within(
         .actions
         .iter()
         .filter_map(|a| match a.op {
-            Op::Delete | Op::Deactivate | Op::DeleteRole => Some(format!(
+            Op::Delete | Op::Deactivate | Op::DeleteRole | Op::DeleteGroup => Some(format!(
                 "- **{}** {}{}\n",
                 a.op.name(),
                 code(&a.subject()),

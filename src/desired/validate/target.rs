@@ -123,6 +123,26 @@ pub(super) fn check_policy(
             )
             .hint = Some("remove `unmanaged_roles`; it applies to BEdita".into());
     }
+    for span in [
+        policy.unmanaged_groups.as_ref().map(|p| p.span),
+        policy.unmanaged_permissions.as_ref().map(|p| p.span),
+    ]
+    .into_iter()
+    .flatten()
+    {
+        if !caps.access {
+            ok = false;
+            checker
+                .error(
+                    at(source, span),
+                    format!("{} has no user groups or app permissions", caps.name),
+                )
+                .hint = Some(
+                "remove `unmanaged_groups` and `unmanaged_permissions`; they apply to Piwik PRO"
+                    .into(),
+            );
+        }
+    }
     if let Some(min) = &policy.min_admins
         && min.value == 0
     {
@@ -148,6 +168,16 @@ pub(super) fn check_policy(
             .unmanaged_roles
             .as_ref()
             .map_or(crate::model::vocab::UnmanagedRoles::Ignore, |u| u.value),
+        unmanaged_groups: policy
+            .unmanaged_groups
+            .as_ref()
+            .map_or(crate::model::vocab::UnmanagedGroups::Ignore, |u| u.value),
+        unmanaged_permissions: policy
+            .unmanaged_permissions
+            .as_ref()
+            .map_or(crate::model::vocab::UnmanagedPermissions::Ignore, |u| {
+                u.value
+            }),
         protect,
         max_removals: policy.max_removals.as_ref().map(|m| m.value),
         min_admins: policy.min_admins.as_ref().map_or(1, |m| m.value),

@@ -570,6 +570,7 @@ impl Bedita {
             )),
             Op::CreateGroup
             | Op::UpdateGroup
+            | Op::DeleteGroup
             | Op::AddMembers
             | Op::RemoveMembers
             | Op::SetPermission

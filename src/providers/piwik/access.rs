@@ -287,6 +287,10 @@ impl Piwik {
                     to: action.user.clone(),
                 }
             }
+            Op::DeleteGroup => Step::DeleteGroup {
+                id: need_id()?,
+                name: action.user.clone(),
+            },
             Op::AddMembers | Op::RemoveMembers => {
                 let adding = action.op == Op::AddMembers;
                 let users = action
@@ -363,6 +367,24 @@ impl Piwik {
                     "type": GROUP_TYPE, "id": id, "attributes": { "name": to },
                 }});
                 self.set(Method::PATCH, &path, &body).await.map(|()| None)
+            }
+            Step::DeleteGroup { id, .. } => {
+                let path = format!("/api/user-groups/v1/{}", path_id(id)?);
+                let answer = self
+                    .call(
+                        Method::DELETE,
+                        &path,
+                        &[],
+                        None,
+                        Kind::Write { idempotent: true },
+                    )
+                    .await?;
+                // A group already gone (a retry after a lost answer) is what was asked for;
+                // the read after the apply confirms it.
+                if answer.status == StatusCode::NOT_FOUND {
+                    return Ok(None);
+                }
+                Self::expect(answer, StatusCode::NO_CONTENT).map(|_| None)
             }
             Step::AddMembers { group, users } | Step::RemoveMembers { group, users } => {
                 let adding = matches!(step, Step::AddMembers { .. });

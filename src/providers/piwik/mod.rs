@@ -569,6 +569,7 @@ impl Piwik {
             ),
             Op::CreateGroup
             | Op::UpdateGroup
+            | Op::DeleteGroup
             | Op::AddMembers
             | Op::RemoveMembers
             | Op::SetPermission

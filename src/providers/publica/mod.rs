@@ -617,6 +617,7 @@ impl Publica {
             Op::Restore => Err(ProviderError::Protocol("Publica.la has no trash".into())),
             Op::CreateGroup
             | Op::UpdateGroup
+            | Op::DeleteGroup
             | Op::AddMembers
             | Op::RemoveMembers
             | Op::SetPermission
