@@ -368,24 +368,10 @@ impl Piwik {
                 }});
                 self.set(Method::PATCH, &path, &body).await.map(|()| None)
             }
-            Step::DeleteGroup { id, .. } => {
-                let path = format!("/api/user-groups/v1/{}", path_id(id)?);
-                let answer = self
-                    .call(
-                        Method::DELETE,
-                        &path,
-                        &[],
-                        None,
-                        Kind::Write { idempotent: true },
-                    )
-                    .await?;
-                // A group already gone (a retry after a lost answer) is what was asked for;
-                // the read after the apply confirms it.
-                if answer.status == StatusCode::NOT_FOUND {
-                    return Ok(None);
-                }
-                Self::expect(answer, StatusCode::NO_CONTENT).map(|_| None)
-            }
+            Step::DeleteGroup { id, .. } => self
+                .delete_at(&format!("/api/user-groups/v1/{}", path_id(id)?))
+                .await
+                .map(|()| None),
             Step::AddMembers { group, users } | Step::RemoveMembers { group, users } => {
                 let adding = matches!(step, Step::AddMembers { .. });
                 let group = path_id(&group_id(group)?)?.to_string();

@@ -459,17 +459,21 @@ impl Piwik {
     }
 
     async fn delete(&self, id: &str) -> Result<(), ProviderError> {
-        let path = format!("/api/users/v2/{id}");
+        self.delete_at(&format!("/api/users/v2/{id}")).await
+    }
+
+    /// Deletes the resource at `path`. One gone already (an earlier attempt whose answer was
+    /// lost) is what was asked for; the read after the apply confirms it.
+    async fn delete_at(&self, path: &str) -> Result<(), ProviderError> {
         let answer = self
             .call(
                 Method::DELETE,
-                &path,
+                path,
                 &[],
                 None,
                 Kind::Write { idempotent: true },
             )
             .await?;
-        // Gone already (an earlier attempt whose answer was lost): the goal is reached.
         if answer.status == StatusCode::NOT_FOUND {
             return Ok(());
         }
