@@ -736,3 +736,22 @@ groups:
     held.sort();
     assert_eq!(held, ["002 view", "005 view"]);
 }
+
+/// Under a rate limit, the access writes wait out each `Retry-After`: none fails, and the
+/// account matches the files after one apply.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn access_writes_under_a_rate_limit_all_land() {
+    let faults = Faults {
+        rate_limit: Some((8, Duration::from_millis(500))),
+        ..Default::default()
+    };
+    let h = harness(access_seed(), Options::default(), faults).await;
+    let session = h.session(ACCESS).await;
+    let (live, plan) = session.plan(&PlanOptions::default()).await.unwrap();
+    assert!(plan.actions.iter().filter(|a| a.op.is_access()).count() >= 8);
+    let report = apply::run(session.account.clone(), &plan, &live, 4, None, |_, _| {}).await;
+    let (_, _, refused) = session.pace.status();
+    assert!(refused > 0, "the limit was never met");
+    assert_eq!((report.failed(), report.skipped()), (0, 0));
+    assert!(h.plan(ACCESS).await.is_empty());
+}
