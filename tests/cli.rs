@@ -532,6 +532,10 @@ groups:
     members: [carol@acme.org]
     apps:
       5a4db0c5-0000-4000-8000-000000000102: view
+  - name: Okta admins
+    external_id: okta-1
+    apps:
+      Acme shop: view
 "
         ),
     );
@@ -574,6 +578,13 @@ groups:
     assert!(
         exported.contains(
             "  - name: \"Blog readers\"\n    members: [\"carol@acme.org\"]\n    apps:\n      \"5a4db0c5-0000-4000-8000-000000000102\": view  # Acme blog\n"
+        ),
+        "{exported}"
+    );
+    // The identity provider keeps the members of a group with an external id.
+    assert!(
+        exported.contains(
+            "  - name: \"Okta admins\"\n    external_id: \"okta-1\"\n    apps:\n      \"Acme shop\": view\n"
         ),
         "{exported}"
     );

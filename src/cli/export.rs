@@ -216,8 +216,13 @@ pub fn render(desired: &DesiredState, live: &LiveState) -> String {
             if let Some(external_id) = &group.external_id {
                 let _ = writeln!(out, "    external_id: {}", quote(external_id));
             }
-            // Members are written only when every one is a user of the file; otherwise the
-            // file leaves them as they are.
+            // The identity provider keeps the members of a group with an external id; others
+            // are written only when every one is a user of the file, and left as they are
+            // otherwise.
+            if group.external_id.is_some() {
+                permissions(&mut out, "    ", access, Principal::Group, &group.id);
+                continue;
+            }
             let members: Option<Vec<String>> = group
                 .members
                 .iter()
@@ -264,7 +269,13 @@ fn permissions(
                 .iter()
                 .find(|n| n.id == grant.on)
                 .map(|n| n.name.as_str());
-            let unique = name.filter(|name| list.iter().filter(|n| n.name == *name).count() == 1);
+            // A name is written only where it reads back as this entity: one no other shares,
+            // without spaces around it, and not itself a UUID.
+            let unique = name.filter(|name| {
+                list.iter().filter(|n| n.name == *name).count() == 1
+                    && name.trim() == *name
+                    && uuid::Uuid::parse_str(name).is_err()
+            });
             match (unique, name) {
                 (Some(name), _) => {
                     let _ = writeln!(out, "{indent}  {}: {}", quote(name), grant.permission);

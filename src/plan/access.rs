@@ -406,13 +406,6 @@ pub fn plan_access_with(
             ));
         }
     }
-    // Whether a wanted grant names a group by this name.
-    let referenced = |name: &str| {
-        wanted
-            .grants
-            .iter()
-            .any(|g| matches!(&g.holder, Holder::Group(n) if n.eq_ignore_ascii_case(name)))
-    };
     // The identity provider owns the members of a group with an external id.
     for (w, l) in wanted.groups.iter().zip(&matched) {
         if let (Some(members), Some(l)) = (&w.members, l)
@@ -435,12 +428,10 @@ pub fn plan_access_with(
                 .groups
                 .iter()
                 .filter(|o| !matched.iter().flatten().any(|m| m.id == o.id))
-                // One the policy deletes frees its name first.
-                .filter(|o| !policy.delete_unlisted_groups || referenced(&o.name))
                 .find(|o| o.name.eq_ignore_ascii_case(&w.name))
         {
             problems.push(format!(
-                "the group `{}` cannot be created: the group `{}` has that name, with the external id `{}`",
+                "the group `{}` cannot be created: the group `{}` has that name, with the external id `{}`; give the new group another name, or let the old one go in a run of its own",
                 w.name,
                 other.name,
                 other.external_id.as_deref().unwrap_or("(none)")
@@ -530,7 +521,13 @@ pub fn plan_access_with(
     for id in deleted.keys() {
         members_after.insert(GroupRef::Live(id.to_string()), BTreeSet::new());
     }
-    let managed_groups: BTreeSet<&str> = matched.iter().flatten().map(|g| g.id.as_str()).collect();
+    // The files' groups: those they list, and those they give a permission.
+    let mut managed_groups: BTreeSet<&str> =
+        matched.iter().flatten().map(|g| g.id.as_str()).collect();
+    managed_groups.extend(named.iter().filter_map(|(_, _, holder)| match holder {
+        StepHolder::Group(GroupRef::Live(id)) => Some(id.as_str()),
+        _ => None,
+    }));
     for (slot, before) in &held_before {
         let (_, _, holder) = slot;
         let revoked = policy.revoke_unlisted
@@ -893,6 +890,7 @@ pub fn actions(
     desired: &crate::model::DesiredState,
     live: &crate::model::LiveState,
     users: &[super::Action],
+    protected: &dyn Fn(&str) -> bool,
 ) -> Result<Option<AccessActions>, Vec<String>> {
     use super::{AccessOn, Action, Change, Op};
     use std::collections::HashMap;
@@ -911,10 +909,12 @@ pub fn actions(
         .map(|u| (u.key.as_str(), u.id.as_str()))
         .collect();
     let policy = AccessPolicy {
+        // Protected users, and the one the credentials act as, keep what the files leave out.
         users: desired
             .users
             .iter()
             .filter(|u| u.state != crate::model::vocab::State::Absent)
+            .filter(|u| !protected(&u.key) && live.own_key.as_deref() != Some(u.key.as_str()))
             .filter_map(|u| ids.get(u.key.as_str()).map(|id| id.to_string()))
             .collect(),
         revoke_unlisted: desired.policy.unmanaged_permissions
@@ -1082,9 +1082,24 @@ pub fn actions(
             on,
         });
     }
+    // Owners hold everything whatever their groups give: nothing changes for them.
+    let owners: std::collections::HashSet<&str> = live
+        .users
+        .iter()
+        .filter(|u| u.roles.contains("owner"))
+        .map(|u| u.key.as_str())
+        .chain(
+            desired
+                .users
+                .iter()
+                .filter(|u| u.roles.as_ref().is_some_and(|r| r.contains("owner")))
+                .map(|u| u.key.as_str()),
+        )
+        .collect();
     let mut effects: Vec<AccessEffect> = planned
         .effects
         .iter()
+        .filter(|e| !owners.contains(key_of(&e.user).as_str()))
         .map(|e| AccessEffect {
             user: key_of(&e.user),
             on: entity_of(e.entity, &e.on),
@@ -1730,7 +1745,7 @@ mod tests {
         assert_eq!(
             plan_access(&wanted, &live).unwrap_err(),
             [
-                "the group `admins` cannot be created: the group `Admins` has that name, with the external id `okta-1`"
+                "the group `admins` cannot be created: the group `Admins` has that name, with the external id `okta-1`; give the new group another name, or let the old one go in a run of its own"
             ]
         );
         // Where the group under that name is renamed away (its external id says it is `New`),
@@ -1834,11 +1849,24 @@ mod tests {
                 .steps
                 .is_empty()
         );
-        // `Old team` is left out and deleted, and a new group takes its name once it is gone.
-        // `Kept` gains ada and an `edit` grant before the old team goes, so ada and bob keep
-        // `edit` throughout; ada's direct `manage`, left out, is revoked only after. Carol is in
-        // no file, and keeps hers.
-        let mut fresh = wanted_group("old TEAM", &[]);
+        // A new group may not take the name of one the policy deletes: the server would refuse
+        // it until the old one is gone, and the old one waits for the new one's grants.
+        let mut same_name = wanted_group("old TEAM", &[]);
+        same_name.external_id = Some("x-2".into());
+        let clash = WantedAccess {
+            groups: vec![same_name],
+            grants: Vec::new(),
+        };
+        assert_eq!(
+            plan_access_with(&clash, &live, &policy).unwrap_err(),
+            [
+                "the group `old TEAM` cannot be created: the group `Old team` has that name, with the external id `x-1`; give the new group another name, or let the old one go in a run of its own"
+            ]
+        );
+        // `Old team` is left out and deleted. `Kept` gains ada and an `edit` grant before the
+        // old team goes, so ada and bob keep `edit` throughout; ada's direct `manage`, left out,
+        // is revoked only after. Carol is in no file, and keeps hers.
+        let mut fresh = wanted_group("New team", &[]);
         fresh.external_id = Some("x-2".into());
         let wanted = WantedAccess {
             groups: vec![wanted_group("Kept", &["ada", "bob"]), fresh],
@@ -1859,8 +1887,8 @@ mod tests {
             id: "g1".into(),
             name: "Old team".into(),
         });
-        let create = at(&Step::CreateGroup {
-            name: "old TEAM".into(),
+        at(&Step::CreateGroup {
+            name: "New team".into(),
             external_id: Some("x-2".into()),
         });
         let join = at(&Step::AddMembers {
@@ -1883,7 +1911,6 @@ mod tests {
         });
         assert!(plan.steps[delete].depends_on.contains(&join));
         assert!(plan.steps[delete].depends_on.contains(&raise));
-        assert!(plan.steps[create].depends_on.contains(&delete));
         assert!(plan.steps[revoke].depends_on.contains(&raise));
         assert_eq!(steps.len(), 5, "{steps:?}");
         check_effects(&live, &plan, &["ada", "bob", "carol"], "shop");

@@ -273,7 +273,7 @@ pub fn plan(desired: &DesiredState, live: &LiveState, options: &PlanOptions) -> 
     let narrowed = !options.target_users.is_empty() || !options.exclude_users.is_empty();
     let access_skipped = narrowed && super::access::scope(desired).is_some();
     if !access_skipped {
-        match super::access::actions(desired, live, &actions) {
+        match super::access::actions(desired, live, &actions, &|key| protected(key, None)) {
             Ok(Some((more, effects))) => {
                 refused.extend(super::access::own_access_guard(&effects, live));
                 refused.extend(super::access::protect_guard(&more, &effects, &|key| {
