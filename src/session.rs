@@ -68,14 +68,16 @@ impl Session {
     pub async fn fetch(&self) -> anyhow::Result<LiveState> {
         use crate::providers::Account as _;
         let started = std::time::Instant::now();
-        let (live, access) = tokio::join!(self.account.fetch(), self.fetch_access());
-        let mut live = live.with_context(|| {
-            format!(
-                "cannot read the users of {} {}",
-                self.target.provider, self.target.url
-            )
-        })?;
-        live.access = access?;
+        let users = async {
+            self.account.fetch().await.with_context(|| {
+                format!(
+                    "cannot read the users of {} {}",
+                    self.target.provider, self.target.url
+                )
+            })
+        };
+        let (mut live, access) = tokio::try_join!(users, self.fetch_access())?;
+        live.access = access;
         if let Some((key, ids)) = live.shared_keys().first() {
             anyhow::bail!(
                 "the account lists {} users as {} (ids {}); rollcall cannot tell which one the files mean. Make the service's records unique first",

@@ -655,6 +655,21 @@ async fn an_app_name_two_apps_share_stops_the_plan_naming_both() {
             seed_id(0x103)
         )]
     );
+    // One app, named once by its name and once by its UUID, with two permissions.
+    let plan = h
+        .plan(&format!(
+            "users:\n  - email: ada@acme.org\n    apps:\n      Acme shop: view\n      {}: edit\n",
+            seed_id(0x101)
+        ))
+        .await;
+    let blocked: Vec<&str> = plan.blocked.iter().map(|b| b.message.as_str()).collect();
+    assert_eq!(
+        blocked,
+        [format!(
+            "ada@acme.org is given app `{}` twice, as `view` and as `edit`; name it once",
+            seed_id(0x101)
+        )]
+    );
 }
 
 /// A protected user's access is never changed, directly or through a group: the plan stops.

@@ -261,9 +261,35 @@ pub fn wanted_access(
                 .map(|keys| keys.iter().map(|k| user_ref(k, &ids)).collect()),
         });
     }
+    // One app named twice for the same holder (say by name and by UUID) must agree.
+    let mut given: BTreeMap<(Entity, &str, &Holder), Permission> = BTreeMap::new();
+    for grant in &grants {
+        let key = (grant.entity, grant.on.as_str(), &grant.holder);
+        match given.insert(key, grant.permission) {
+            Some(other) if other != grant.permission => {
+                let holder = match &grant.holder {
+                    Holder::User(id) => id
+                        .strip_prefix(NEW_USER)
+                        .map(str::to_string)
+                        .or_else(|| users.iter().find(|u| u.id == *id).map(|u| u.key.clone()))
+                        .unwrap_or_else(|| id.clone()),
+                    Holder::Group(name) => format!("the group `{name}`"),
+                };
+                problems.push(format!(
+                    "{holder} is given {} `{}` twice, as `{other}` and as `{}`; name it once",
+                    grant.entity.noun(),
+                    grant.on,
+                    grant.permission
+                ));
+            }
+            _ => {}
+        }
+    }
     if problems.is_empty() {
         Ok(WantedAccess { groups, grants })
     } else {
+        problems.sort();
+        problems.dedup();
         Err(problems)
     }
 }
