@@ -446,6 +446,18 @@ fn sandbox_process() -> (std::process::Child, String) {
     sandbox_process::start(env!("CARGO_BIN_EXE_rollcall"), "piwik-pro", &[])
 }
 
+/// rollcall in `dir` with nothing from this environment but the sandbox process's client,
+/// whose secret is `secret`.
+fn rollcall_for_sandbox(dir: &std::path::Path, secret: &str) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_rollcall"));
+    command
+        .current_dir(dir)
+        .env_clear()
+        .env("PIWIK_CLIENT_ID", "sandbox-client")
+        .env("PIWIK_CLIENT_SECRET", secret);
+    command
+}
+
 #[test]
 fn no_secret_reaches_any_output_plan_file_or_journal() {
     let (mut sandbox, url) = sandbox_process();
@@ -456,12 +468,8 @@ fn no_secret_reaches_any_output_plan_file_or_journal() {
     ws.write("team.yaml", team);
     let secret = "sandbox-secret";
     let run = |args: &[&str]| {
-        Command::new(env!("CARGO_BIN_EXE_rollcall"))
+        rollcall_for_sandbox(ws.dir.path(), secret)
             .args(args)
-            .current_dir(ws.dir.path())
-            .env_clear()
-            .env("PIWIK_CLIENT_ID", "sandbox-client")
-            .env("PIWIK_CLIENT_SECRET", secret)
             .env("RUST_LOG", "trace")
             .output()
             .unwrap()
@@ -540,12 +548,8 @@ groups:
         ),
     );
     let run = |args: &[&str]| {
-        Command::new(env!("CARGO_BIN_EXE_rollcall"))
+        rollcall_for_sandbox(ws.dir.path(), "sandbox-secret")
             .args(args)
-            .current_dir(ws.dir.path())
-            .env_clear()
-            .env("PIWIK_CLIENT_ID", "sandbox-client")
-            .env("PIWIK_CLIENT_SECRET", "sandbox-secret")
             .output()
             .unwrap()
     };

@@ -92,6 +92,21 @@ pub enum Op {
     SetGroupPermission,
 }
 
+/// The operations on Piwik PRO access (groups, members, permissions), as one pattern: every
+/// `match` on [`Op`] that treats them alike names them through it.
+macro_rules! access_ops {
+    () => {
+        $crate::plan::Op::CreateGroup
+            | $crate::plan::Op::UpdateGroup
+            | $crate::plan::Op::DeleteGroup
+            | $crate::plan::Op::AddMembers
+            | $crate::plan::Op::RemoveMembers
+            | $crate::plan::Op::SetPermission
+            | $crate::plan::Op::SetGroupPermission
+    };
+}
+pub(crate) use access_ops;
+
 /// What an action is done to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Kind {
@@ -160,7 +175,7 @@ impl Op {
     /// Whether the action changes who may do what on an app or meta site (Piwik PRO), rather
     /// than a user's account.
     pub fn is_access(self) -> bool {
-        matches!(self, Op::SetPermission) || self.kind() == Kind::Group
+        matches!(self, access_ops!())
     }
 
     /// Whether the action removes a user.

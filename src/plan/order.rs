@@ -26,13 +26,7 @@ pub(super) fn order(drafts: Vec<Draft>, top_role: Option<&str>) -> Vec<Action> {
         Op::Deactivate | Op::Delete => 7,
         Op::DeleteRole => 8,
         // Planned apart, after everything here.
-        Op::CreateGroup
-        | Op::UpdateGroup
-        | Op::DeleteGroup
-        | Op::AddMembers
-        | Op::RemoveMembers
-        | Op::SetPermission
-        | Op::SetGroupPermission => 9,
+        crate::plan::access_ops!() => 9,
     };
     let mut drafts = drafts;
     drafts.sort_by(|a, b| (stage(a.op), &a.user).cmp(&(stage(b.op), &b.user)));

@@ -568,13 +568,7 @@ impl Bedita {
             Op::EndSessions => Err(ProviderError::Protocol(
                 "BEdita has no call that ends a user's sessions".into(),
             )),
-            Op::CreateGroup
-            | Op::UpdateGroup
-            | Op::DeleteGroup
-            | Op::AddMembers
-            | Op::RemoveMembers
-            | Op::SetPermission
-            | Op::SetGroupPermission => Err(ProviderError::Protocol(
+            crate::plan::access_ops!() => Err(ProviderError::Protocol(
                 "BEdita has no user groups or app permissions".into(),
             )),
         }

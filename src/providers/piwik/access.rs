@@ -265,9 +265,10 @@ impl Piwik {
                 ProviderError::Protocol(format!("the id of {} is not known", action.subject()))
             })
         };
-        let permission = |value: Option<&str>| {
+        // A value the entity does not take (`edit-publish` on a meta site) is refused here.
+        let permission = |entity: Entity, value: Option<&str>| {
             let value = value.unwrap_or("no-access");
-            Permission::parse(value).ok_or_else(|| {
+            Permission::parse_for(value, entity).ok_or_else(|| {
                 ProviderError::Protocol(format!(
                     "`{}` is not a permission",
                     crate::escape::visible(value)
@@ -327,8 +328,8 @@ impl Piwik {
                     entity: on.entity,
                     on: on.id.clone(),
                     holder,
-                    before: permission(change.and_then(|c| c.before.as_deref()))?,
-                    after: permission(change.and_then(|c| c.after.as_deref()))?,
+                    before: permission(on.entity, change.and_then(|c| c.before.as_deref()))?,
+                    after: permission(on.entity, change.and_then(|c| c.after.as_deref()))?,
                 }
             }
             _ => {

@@ -571,13 +571,7 @@ impl Piwik {
             Op::Grant | Op::Revoke | Op::CreateRole | Op::UpdateRole | Op::DeleteRole => Err(
                 ProviderError::Protocol("Piwik PRO has one fixed role per user".into()),
             ),
-            Op::CreateGroup
-            | Op::UpdateGroup
-            | Op::DeleteGroup
-            | Op::AddMembers
-            | Op::RemoveMembers
-            | Op::SetPermission
-            | Op::SetGroupPermission => Err(ProviderError::Protocol(
+            crate::plan::access_ops!() => Err(ProviderError::Protocol(
                 "an access step goes through `carry_out_action`".into(),
             )),
         }

@@ -615,13 +615,7 @@ impl Publica {
             | Op::UpdateRole
             | Op::DeleteRole => Err(ProviderError::Protocol("Publica.la has no roles".into())),
             Op::Restore => Err(ProviderError::Protocol("Publica.la has no trash".into())),
-            Op::CreateGroup
-            | Op::UpdateGroup
-            | Op::DeleteGroup
-            | Op::AddMembers
-            | Op::RemoveMembers
-            | Op::SetPermission
-            | Op::SetGroupPermission => Err(ProviderError::Protocol(
+            crate::plan::access_ops!() => Err(ProviderError::Protocol(
                 "Publica.la has no user groups or app permissions".into(),
             )),
         }
